@@ -1,0 +1,10 @@
+//! raftplay: one Raft core for a browser playground and a course replica.
+//!
+//! - [`raft`]: the sans-IO consensus core.
+//! - [`kv`]: the key-value state machine and the rules for answering clients.
+//! - [`sim`]: a deterministic discrete-event simulator of a cluster, the
+//!   course grader's workload and scoring, and safety checkers.
+
+pub mod kv;
+pub mod raft;
+pub mod sim;

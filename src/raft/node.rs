@@ -1,0 +1,841 @@
+//! One Raft node: roles, elections, replication, commitment and reads.
+//!
+//! Owns a node's persistent state (term, vote, log), its volatile state
+//! (commit index, role, what it knows of the leader), the leader's
+//! per-follower [`Progress`], a seeded RNG for election timeouts, and the
+//! state machine it applies committed commands to.
+//!
+//! Must not touch: clocks, sockets, threads, global randomness, encodings.
+//! Every input carries the time (`now`); every effect is an [`Output`] the
+//! caller takes with [`Node::take_outputs`]; [`Node::next_deadline`] says when
+//! to call [`Node::tick`] next.
+
+use super::log::{Entry, Log};
+use super::message::{Envelope, Message};
+use super::progress::Progress;
+use super::quorum::{majority, quorum_value};
+use super::{Config, Fanout, Index, NodeId, ReadMode, StateMachine, Term, Time};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What survives a crash (Figure 2, "persistent state on all servers").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Persistent<C> {
+    pub current_term: Term,
+    pub voted_for: Option<NodeId>,
+    pub log: Log<C>,
+}
+
+impl<C> Default for Persistent<C> {
+    fn default() -> Self {
+        Persistent {
+            current_term: 0,
+            voted_for: None,
+            log: Log::default(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum RoleKind {
+    Follower,
+    PreCandidate,
+    Candidate,
+    Leader,
+}
+
+/// What a node asks its caller to do.
+#[derive(Debug)]
+pub enum Output<S: StateMachine> {
+    Send(Envelope<S::Command>),
+    /// An answer for a client: from applying a committed command (leaders
+    /// only) or from serving a read.
+    Reply(S::Reply),
+    /// A read this node accepted as leader but can no longer serve, because
+    /// it lost leadership. Nothing was answered for it.
+    Unserved(S::Query),
+}
+
+/// A proposal or read refused because this node does not lead; carries its
+/// best guess of who does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotLeader {
+    pub leader: Option<NodeId>,
+}
+
+struct PendingRead<Q> {
+    query: Q,
+    /// Serve once a majority acknowledged a heartbeat stamped at or after this.
+    stamp: Time,
+    /// Serve once the commit index reaches this.
+    index: Index,
+}
+
+struct LeaderState<Q> {
+    progress: BTreeMap<NodeId, Progress>,
+    elected_at: Time,
+    /// Index of this term's no-op: reads wait until it commits.
+    term_start: Index,
+    /// Entries up to here were committed, and so answered, by an earlier
+    /// leader; only later ones are answered by this one.
+    answer_floor: Index,
+    pending_reads: Vec<PendingRead<Q>>,
+    /// Latest time a heartbeat went to every follower at once.
+    last_broadcast: Time,
+    /// Since when the oldest uncommitted entry has waited, if any.
+    stall_since: Option<Time>,
+}
+
+enum Role<Q> {
+    Follower,
+    PreCandidate {
+        votes: BTreeSet<NodeId>,
+    },
+    Candidate {
+        votes: BTreeSet<NodeId>,
+        max_commit: Index,
+    },
+    Leader(Box<LeaderState<Q>>),
+}
+
+pub struct Node<S: StateMachine> {
+    id: NodeId,
+    peers: Vec<NodeId>,
+    config: Config,
+    persistent: Persistent<S::Command>,
+    commit_index: Index,
+    last_applied: Index,
+    role: Role<S::Query>,
+    leader: Option<NodeId>,
+    last_leader_contact: Option<Time>,
+    /// No vote for another candidate before this (thesis §4.2.3): a leader
+    /// was heard from less than a minimum election timeout ago.
+    vote_guard_until: Time,
+    election_deadline: Time,
+    led_terms: BTreeSet<Term>,
+    rng: ChaCha8Rng,
+    state_machine: S,
+    outputs: Vec<Output<S>>,
+}
+
+impl<S: StateMachine> Node<S> {
+    /// A node that has never run. `peers` are the other members.
+    pub fn new(id: NodeId, peers: &[NodeId], config: Config, seed: u64, now: Time, sm: S) -> Self {
+        Self::restart(id, peers, config, seed, now, sm, Persistent::default())
+    }
+
+    /// A node coming back from a crash with only its persistent state. Like a
+    /// fresh node it waits a minimum election timeout before it votes, so
+    /// that it cannot help cut short a lease it acknowledged before the crash.
+    pub fn restart(
+        id: NodeId,
+        peers: &[NodeId],
+        config: Config,
+        seed: u64,
+        now: Time,
+        state_machine: S,
+        persistent: Persistent<S::Command>,
+    ) -> Self {
+        let mut peers: Vec<NodeId> = peers.iter().copied().filter(|&p| p != id).collect();
+        peers.sort_unstable();
+        peers.dedup();
+        let mut node = Node {
+            id,
+            peers,
+            vote_guard_until: now + config.election_timeout_min,
+            config,
+            persistent,
+            commit_index: 0,
+            last_applied: 0,
+            role: Role::Follower,
+            leader: None,
+            last_leader_contact: None,
+            election_deadline: now,
+            led_terms: BTreeSet::new(),
+            rng: ChaCha8Rng::seed_from_u64(seed ^ (u64::from(id) << 48)),
+            state_machine,
+            outputs: Vec::new(),
+        };
+        node.reset_election_deadline(now);
+        node
+    }
+
+    // ----- reads of state -------------------------------------------------
+
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+    pub fn peers(&self) -> &[NodeId] {
+        &self.peers
+    }
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+    pub fn term(&self) -> Term {
+        self.persistent.current_term
+    }
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.persistent.voted_for
+    }
+    pub fn log(&self) -> &Log<S::Command> {
+        &self.persistent.log
+    }
+    pub fn persistent(&self) -> &Persistent<S::Command> {
+        &self.persistent
+    }
+    pub fn commit_index(&self) -> Index {
+        self.commit_index
+    }
+    pub fn state_machine(&self) -> &S {
+        &self.state_machine
+    }
+    pub fn election_deadline(&self) -> Time {
+        self.election_deadline
+    }
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leader(_))
+    }
+
+    pub fn role(&self) -> RoleKind {
+        match self.role {
+            Role::Follower => RoleKind::Follower,
+            Role::PreCandidate { .. } => RoleKind::PreCandidate,
+            Role::Candidate { .. } => RoleKind::Candidate,
+            Role::Leader(_) => RoleKind::Leader,
+        }
+    }
+
+    /// Who this node believes leads, however old that knowledge is.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    /// The leader, if it was heard from within one and a half heartbeat
+    /// intervals: worth sending a client to.
+    pub fn fresh_leader(&self, now: Time) -> Option<NodeId> {
+        if self.is_leader() {
+            return Some(self.id);
+        }
+        let window = self.config.heartbeat_interval * 3 / 2;
+        self.leader
+            .filter(|_| self.last_leader_contact.is_some_and(|t| now < t + window))
+    }
+
+    /// The leader's view of each follower, `(peer, next_index, match_index)`.
+    pub fn progress(&self) -> Vec<(NodeId, Index, Index)> {
+        match &self.role {
+            Role::Leader(l) => l
+                .progress
+                .iter()
+                .map(|(&p, pr)| (p, pr.next_index, pr.match_index))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn take_outputs(&mut self) -> Vec<Output<S>> {
+        std::mem::take(&mut self.outputs)
+    }
+
+    /// The next time [`Node::tick`] has work to do.
+    pub fn next_deadline(&self) -> Time {
+        let Role::Leader(l) = &self.role else {
+            return self.election_deadline;
+        };
+        let c = &self.config;
+        let mut deadline = Time::MAX;
+        for p in l.progress.values() {
+            deadline = deadline.min(p.last_sent.map_or(0, |t| t + c.heartbeat_interval));
+            if let Some(t) = p.inflight_since {
+                deadline = deadline.min(t + c.retry_timeout);
+            }
+        }
+        if let Some(t) = l.stall_since {
+            deadline = deadline.min(t + 2 * c.retry_timeout);
+        }
+        if c.check_quorum {
+            let stamp = majority_stamp(l, l.elected_at);
+            deadline = deadline.min(stamp.saturating_add(c.election_timeout_max));
+        }
+        deadline
+    }
+
+    // ----- inputs -----------------------------------------------------------
+
+    /// Time passes: election timeouts, heartbeats, retries, CheckQuorum.
+    pub fn tick(&mut self, now: Time) {
+        if !self.is_leader() {
+            if now >= self.election_deadline {
+                self.leader = None;
+                self.start_election(now, self.config.pre_vote);
+            }
+            return;
+        }
+        if self.config.check_quorum && self.lost_quorum(now) {
+            let term = self.term();
+            self.become_follower(now, term, None);
+            return;
+        }
+        self.replicate(now);
+    }
+
+    /// Times out at once, as if the election timer fired (the playground's
+    /// "time out" button, and leadership hand-over in tests).
+    pub fn campaign(&mut self, now: Time) {
+        if !self.is_leader() {
+            self.election_deadline = now;
+            self.tick(now);
+        }
+    }
+
+    /// A client write: appended to the log if this node leads.
+    pub fn propose(&mut self, now: Time, command: S::Command) -> Result<Index, NotLeader> {
+        let term = self.term();
+        let Role::Leader(l) = &mut self.role else {
+            return Err(NotLeader {
+                leader: self.leader,
+            });
+        };
+        l.stall_since.get_or_insert(now);
+        let index = self.persistent.log.append(Entry {
+            term,
+            command: Some(command),
+        });
+        self.replicate(now);
+        self.advance_commit(now);
+        Ok(index)
+    }
+
+    /// A client read, answered (now or later) with an [`Output::Reply`] if
+    /// this node leads and stays leader, or an [`Output::Unserved`].
+    pub fn read(&mut self, now: Time, query: S::Query) -> Result<(), NotLeader> {
+        let lease = self.config.read_mode == ReadMode::Lease && self.lease_valid(now);
+        let commit = self.commit_index;
+        let Role::Leader(l) = &mut self.role else {
+            return Err(NotLeader {
+                leader: self.leader,
+            });
+        };
+        let read = PendingRead {
+            query,
+            stamp: if lease { 0 } else { now },
+            index: commit.max(l.term_start),
+        };
+        let needs_round = read.stamp > l.last_broadcast;
+        l.pending_reads.push(read);
+        if needs_round {
+            l.last_broadcast = now;
+            for peer in self.peers.clone() {
+                self.send_append(now, peer);
+            }
+        }
+        self.serve_reads();
+        Ok(())
+    }
+
+    /// A message from another node.
+    pub fn step(&mut self, now: Time, envelope: Envelope<S::Command>) {
+        let Envelope {
+            from,
+            to,
+            term,
+            message,
+        } = envelope;
+        if to != self.id || !self.peers.contains(&from) {
+            return;
+        }
+        match message {
+            Message::RequestVote {
+                last_log_index,
+                last_log_term,
+                pre_vote: true,
+            } => return self.on_pre_vote(now, from, term, last_log_index, last_log_term),
+            Message::RequestVoteResponse {
+                granted: true,
+                pre_vote: true,
+                ..
+            } => return self.on_pre_vote_granted(now, from, term),
+            _ => {}
+        }
+        if term > self.term() {
+            if matches!(message, Message::RequestVote { .. }) && self.refuses_votes(now) {
+                return self.send_vote(from, false, false, self.term());
+            }
+            let leader = matches!(message, Message::AppendEntries { .. }).then_some(from);
+            self.become_follower(now, term, leader);
+        }
+        match message {
+            Message::AppendEntries {
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+                stamp,
+            } => {
+                let append = (prev_log_index, prev_log_term, leader_commit, stamp);
+                self.on_append_entries(now, from, term, append, entries)
+            }
+            Message::AppendEntriesResponse {
+                index,
+                success,
+                conflict_term,
+                stamp,
+            } if term == self.term() => {
+                self.on_append_response(now, from, index, success, conflict_term, stamp)
+            }
+            Message::RequestVote {
+                last_log_index,
+                last_log_term,
+                ..
+            } => self.on_request_vote(now, from, term, last_log_index, last_log_term),
+            Message::RequestVoteResponse {
+                granted: true,
+                commit_index,
+                ..
+            } if term == self.term() => self.on_vote_granted(now, from, commit_index),
+            Message::Forward { commands } => self.on_forward(now, commands),
+            _ => {}
+        }
+    }
+
+    // ----- elections (§5.2, PreVote) ------------------------------------------
+
+    fn reset_election_deadline(&mut self, now: Time) {
+        let c = &self.config;
+        let timeout = self
+            .rng
+            .random_range(c.election_timeout_min..=c.election_timeout_max);
+        self.election_deadline = now + timeout;
+    }
+
+    /// A node that heard from a live leader recently, or leads itself,
+    /// ignores candidates: they would only disturb it.
+    fn refuses_votes(&self, now: Time) -> bool {
+        self.is_leader() || now < self.vote_guard_until
+    }
+
+    fn start_election(&mut self, now: Time, pre_vote: bool) {
+        self.reset_election_deadline(now);
+        let votes = BTreeSet::from([self.id]);
+        let term = if pre_vote {
+            self.role = Role::PreCandidate { votes };
+            self.term() + 1
+        } else {
+            self.persistent.current_term += 1;
+            self.persistent.voted_for = Some(self.id);
+            self.role = Role::Candidate {
+                votes,
+                max_commit: self.commit_index,
+            };
+            self.term()
+        };
+        let log = &self.persistent.log;
+        let message = Message::RequestVote {
+            last_log_index: log.last_index(),
+            last_log_term: log.last_term(),
+            pre_vote,
+        };
+        for peer in self.peers.clone() {
+            self.send(peer, term, message.clone());
+        }
+        self.check_votes(now);
+    }
+
+    fn on_pre_vote(&mut self, now: Time, from: NodeId, term: Term, index: Index, last_term: Term) {
+        let granted = term > self.term()
+            && !self.refuses_votes(now)
+            && self.persistent.log.is_behind_or_equal(index, last_term);
+        let reply_term = if granted { term } else { self.term() };
+        self.send_vote(from, granted, true, reply_term);
+    }
+
+    fn on_pre_vote_granted(&mut self, now: Time, from: NodeId, term: Term) {
+        if term != self.term() + 1 {
+            return;
+        }
+        if let Role::PreCandidate { votes } = &mut self.role {
+            votes.insert(from);
+            self.check_votes(now);
+        }
+    }
+
+    fn on_request_vote(
+        &mut self,
+        now: Time,
+        from: NodeId,
+        term: Term,
+        index: Index,
+        last_term: Term,
+    ) {
+        let p = &self.persistent;
+        let granted = term == p.current_term
+            && p.voted_for.is_none_or(|v| v == from)
+            && p.log.is_behind_or_equal(index, last_term);
+        if granted {
+            self.persistent.voted_for = Some(from);
+            self.reset_election_deadline(now);
+        }
+        self.send_vote(from, granted, false, self.term());
+    }
+
+    fn send_vote(&mut self, to: NodeId, granted: bool, pre_vote: bool, term: Term) {
+        let message = Message::RequestVoteResponse {
+            granted,
+            pre_vote,
+            commit_index: self.commit_index,
+        };
+        self.send(to, term, message);
+    }
+
+    fn on_vote_granted(&mut self, now: Time, from: NodeId, commit_index: Index) {
+        if let Role::Candidate { votes, max_commit } = &mut self.role {
+            votes.insert(from);
+            *max_commit = (*max_commit).max(commit_index);
+            self.check_votes(now);
+        }
+    }
+
+    fn check_votes(&mut self, now: Time) {
+        let needed = majority(self.peers.len() + 1);
+        match &self.role {
+            Role::PreCandidate { votes } if votes.len() >= needed => {
+                self.start_election(now, false)
+            }
+            Role::Candidate { votes, max_commit } if votes.len() >= needed => {
+                let floor = *max_commit;
+                self.become_leader(now, floor)
+            }
+            _ => {}
+        }
+    }
+
+    fn become_follower(&mut self, now: Time, term: Term, leader: Option<NodeId>) {
+        if term > self.term() {
+            self.persistent.current_term = term;
+            self.persistent.voted_for = None;
+        }
+        if let Role::Leader(l) = std::mem::replace(&mut self.role, Role::Follower) {
+            let unserved = l
+                .pending_reads
+                .into_iter()
+                .map(|r| Output::Unserved(r.query));
+            self.outputs.extend(unserved);
+            self.reset_election_deadline(now);
+        }
+        self.leader = leader;
+    }
+
+    fn become_leader(&mut self, now: Time, answer_floor: Index) {
+        let term = self.term();
+        let term_start = self.persistent.log.append(Entry {
+            term,
+            command: None,
+        });
+        let progress = self
+            .peers
+            .iter()
+            .map(|&p| (p, Progress::new(term_start - 1)))
+            .collect();
+        self.role = Role::Leader(Box::new(LeaderState {
+            progress,
+            elected_at: now,
+            term_start,
+            answer_floor: answer_floor.max(self.commit_index),
+            pending_reads: Vec::new(),
+            last_broadcast: now,
+            stall_since: Some(now),
+        }));
+        self.leader = Some(self.id);
+        self.led_terms.insert(term);
+        for peer in self.peers.clone() {
+            self.send_append(now, peer);
+        }
+        self.advance_commit(now);
+    }
+
+    // ----- replication (§5.3) -------------------------------------------------
+
+    fn on_append_entries(
+        &mut self,
+        now: Time,
+        from: NodeId,
+        term: Term,
+        (prev_index, prev_term, leader_commit, stamp): (Index, Term, Index, Time),
+        entries: Vec<Entry<S::Command>>,
+    ) {
+        if term < self.term() {
+            let reply = Message::AppendEntriesResponse {
+                index: 0,
+                success: false,
+                conflict_term: None,
+                stamp,
+            };
+            return self.send(from, self.term(), reply);
+        }
+        if !matches!(self.role, Role::Follower) {
+            self.become_follower(now, term, Some(from));
+        }
+        self.leader = Some(from);
+        self.last_leader_contact = Some(now);
+        self.vote_guard_until = now + self.config.election_timeout_min;
+        self.reset_election_deadline(now);
+
+        let log = &self.persistent.log;
+        let reply = match log.term(prev_index) {
+            None => Message::AppendEntriesResponse {
+                index: log.last_index() + 1,
+                success: false,
+                conflict_term: None,
+                stamp,
+            },
+            Some(t) if t != prev_term => Message::AppendEntriesResponse {
+                index: log.first_index_of_term_at(prev_index),
+                success: false,
+                conflict_term: Some(t),
+                stamp,
+            },
+            Some(_) => {
+                let removed = self.persistent.log.merge(prev_index, &entries);
+                self.forward_orphans(from, removed);
+                let last_new = prev_index + entries.len() as Index;
+                if leader_commit > self.commit_index {
+                    self.commit_index = self.commit_index.max(leader_commit.min(last_new));
+                    self.apply_committed();
+                }
+                Message::AppendEntriesResponse {
+                    index: last_new,
+                    success: true,
+                    conflict_term: None,
+                    stamp,
+                }
+            }
+        };
+        self.send(from, self.term(), reply);
+    }
+
+    /// Hands commands this node proposed as leader, whose entries a later
+    /// leader overwrote, to that leader.
+    fn forward_orphans(&mut self, leader: NodeId, removed: Vec<Entry<S::Command>>) {
+        let commands: Vec<S::Command> = removed
+            .into_iter()
+            .filter(|e| self.led_terms.contains(&e.term))
+            .filter_map(|e| e.command)
+            .collect();
+        if !commands.is_empty() {
+            self.send(leader, self.term(), Message::Forward { commands });
+        }
+    }
+
+    fn on_forward(&mut self, now: Time, commands: Vec<S::Command>) {
+        if self.is_leader() {
+            for command in commands {
+                let _ = self.propose(now, command);
+            }
+        } else if let Some(leader) = self.leader.filter(|&l| l != self.id) {
+            self.send(leader, self.term(), Message::Forward { commands });
+        }
+    }
+
+    fn on_append_response(
+        &mut self,
+        now: Time,
+        from: NodeId,
+        index: Index,
+        success: bool,
+        conflict_term: Option<Term>,
+        stamp: Time,
+    ) {
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        let Some(progress) = l.progress.get_mut(&from) else {
+            return;
+        };
+        if success {
+            progress.acknowledged(index, stamp);
+            self.advance_commit(now);
+            self.serve_reads();
+        } else {
+            let log = &self.persistent.log;
+            let next = conflict_term
+                .and_then(|t| log.last_index_of_term(t))
+                .map_or(index, |i| i + 1);
+            progress.rejected(next.max(1), stamp);
+            self.send_append(now, from);
+        }
+    }
+
+    /// Sends AppendEntries where due: new entries to the eager followers (to
+    /// all if the commit stalls), unacknowledged ones again after the retry
+    /// timeout, and a heartbeat to anyone not sent to for an interval.
+    fn replicate(&mut self, now: Time) {
+        let (retry, heartbeat) = (self.config.retry_timeout, self.config.heartbeat_interval);
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        for p in l.progress.values_mut() {
+            p.rewind_if_stale(now, retry);
+        }
+        let stalled = l.stall_since.is_some_and(|t| now >= t + 2 * retry);
+        if stalled {
+            l.stall_since = Some(now);
+        }
+        let last = self.persistent.log.last_index();
+        let eager = eager_peers(self.config.fanout, l);
+        let due: Vec<NodeId> = l
+            .progress
+            .iter()
+            .filter(|(id, p)| {
+                let heartbeat_due = p.last_sent.is_none_or(|t| now >= t + heartbeat);
+                let urgent = stalled || eager.contains(id);
+                heartbeat_due || (urgent && p.has_unsent(last))
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for peer in due {
+            self.send_append(now, peer);
+        }
+    }
+
+    fn send_append(&mut self, now: Time, peer: NodeId) {
+        let term = self.term();
+        let (commit, max, retry) = (
+            self.commit_index,
+            self.config.max_append_entries as Index,
+            self.config.retry_timeout,
+        );
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        let Some(progress) = l.progress.get_mut(&peer) else {
+            return;
+        };
+        progress.rewind_if_stale(now, retry);
+        let log = &self.persistent.log;
+        let prev_log_index = progress.next_index - 1;
+        let entries = log
+            .slice(progress.next_index, prev_log_index + max)
+            .to_vec();
+        progress.sent(now, prev_log_index + entries.len() as Index);
+        let message = Message::AppendEntries {
+            prev_log_index,
+            prev_log_term: log.term(prev_log_index).unwrap_or(0),
+            entries,
+            leader_commit: commit,
+            stamp: now,
+        };
+        self.send(peer, term, message);
+    }
+
+    // ----- commitment (§5.3, §5.4.2) and the state machine --------------------
+
+    fn advance_commit(&mut self, now: Time) {
+        let term = self.term();
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        let log = &self.persistent.log;
+        let mut matches: Vec<Index> = l.progress.values().map(|p| p.match_index).collect();
+        matches.push(log.last_index());
+        let candidate = quorum_value(&mut matches);
+        // Only entries of the current term are committed by counting (§5.4.2).
+        if candidate <= self.commit_index || log.term(candidate) != Some(term) {
+            return;
+        }
+        self.commit_index = candidate;
+        l.stall_since = (candidate < log.last_index()).then_some(now);
+        self.apply_committed();
+    }
+
+    fn apply_committed(&mut self) {
+        while self.last_applied < self.commit_index {
+            self.last_applied += 1;
+            let entry = self.persistent.log.get(self.last_applied);
+            let Some(command) = entry.and_then(|e| e.command.as_ref()) else {
+                continue;
+            };
+            let reply = self.state_machine.apply(command);
+            let answers = match &self.role {
+                Role::Leader(l) => self.last_applied > l.answer_floor,
+                _ => false,
+            };
+            if let Some(reply) = reply.filter(|_| answers) {
+                self.outputs.push(Output::Reply(reply));
+            }
+        }
+    }
+
+    // ----- reads, leases and CheckQuorum --------------------------------------
+
+    fn lease_valid(&self, now: Time) -> bool {
+        match &self.role {
+            Role::Leader(l) => {
+                now < majority_stamp(l, 0).saturating_add(self.config.lease_duration())
+            }
+            _ => false,
+        }
+    }
+
+    fn lost_quorum(&self, now: Time) -> bool {
+        match &self.role {
+            Role::Leader(l) => {
+                let stamp = majority_stamp(l, l.elected_at);
+                now >= stamp.saturating_add(self.config.election_timeout_max)
+            }
+            _ => false,
+        }
+    }
+
+    fn serve_reads(&mut self) {
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        let confirmed = majority_stamp(l, 0);
+        let commit = self.commit_index;
+        let (ready, waiting) = std::mem::take(&mut l.pending_reads)
+            .into_iter()
+            .partition(|r| r.stamp <= confirmed && r.index <= commit);
+        l.pending_reads = waiting;
+        let ready: Vec<PendingRead<S::Query>> = ready;
+        for read in ready {
+            let reply = self.state_machine.query(&read.query);
+            self.outputs.push(Output::Reply(reply));
+        }
+    }
+
+    fn send(&mut self, to: NodeId, term: Term, message: Message<S::Command>) {
+        self.outputs.push(Output::Send(Envelope {
+            from: self.id,
+            to,
+            term,
+            message,
+        }));
+    }
+}
+
+/// The newest stamp that a majority acknowledged, the leader counting as
+/// having acknowledged everything; `unacked` stands in for followers that
+/// have not answered yet this term.
+fn majority_stamp<Q>(l: &LeaderState<Q>, unacked: Time) -> Time {
+    let mut stamps: Vec<Time> = l
+        .progress
+        .values()
+        .map(|p| p.acked_stamp.unwrap_or(unacked))
+        .collect();
+    stamps.push(Time::MAX);
+    quorum_value(&mut stamps)
+}
+
+/// The followers a leader sends new entries to at once: all of them, or
+/// (with [`Fanout::Quorum`]) the ones that answered most recently, as many as
+/// a majority needs besides the leader.
+fn eager_peers<Q>(fanout: Fanout, l: &LeaderState<Q>) -> Vec<NodeId> {
+    let mut ranked: Vec<(&NodeId, &Progress)> = l.progress.iter().collect();
+    if fanout == Fanout::Quorum {
+        ranked.sort_by_key(|(id, p)| (std::cmp::Reverse(p.acked_stamp), **id));
+        ranked.truncate(majority(l.progress.len() + 1) - 1);
+    }
+    ranked.into_iter().map(|(&id, _)| id).collect()
+}

@@ -1,0 +1,292 @@
+//! The course grader's test configuration format, read and checked.
+//!
+//! Owns parsing and validation only: a config that is malformed or out of
+//! range is refused with a message that names the field. Running a config is
+//! [`super::grader`]'s job.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One fault event of the timeline (`time` counts from the end of
+/// `start_wait`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultEvent {
+    #[serde(rename = "type")]
+    pub kind: FaultKind,
+    pub time: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    KillLeader,
+    KillNonLeader,
+    PartEasy,
+    PartHard,
+    PartEnd,
+}
+
+/// The tier bounds `[a, b, c]` of the four metrics.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Benchmarks {
+    pub total_msgs: [f64; 3],
+    pub failures: [f64; 3],
+    pub duplicates: [f64; 3],
+    pub median_latency: [f64; 3],
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tests {
+    pub benchmarks: Benchmarks,
+}
+
+fn default_start_wait() -> f64 {
+    5.0
+}
+fn default_end_wait() -> f64 {
+    2.0
+}
+fn default_max_packets() -> u64 {
+    20_000
+}
+fn default_get_fail_fraction() -> f64 {
+    0.1
+}
+
+/// A grader config, as in `configs/*.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraderConfig {
+    /// Name of the run (the file stem); not part of the file.
+    #[serde(skip)]
+    pub name: String,
+    pub lifetime: f64,
+    pub replicas: usize,
+    pub requests: u64,
+    pub mix: f64,
+    #[serde(default)]
+    pub drops: f64,
+    #[serde(default = "default_start_wait")]
+    pub start_wait: f64,
+    #[serde(default = "default_end_wait")]
+    pub end_wait: f64,
+    #[serde(default = "default_max_packets")]
+    pub max_packets: u64,
+    #[serde(default)]
+    pub events: Vec<FaultEvent>,
+    pub tests: Tests,
+    #[serde(default = "default_get_fail_fraction")]
+    pub maximum_get_generation_fail_fraction: f64,
+}
+
+pub const MIN_REPLICAS: usize = 3;
+pub const MAX_REPLICAS: usize = 21;
+
+impl GraderConfig {
+    pub fn parse(name: &str, text: &str) -> Result<Self, String> {
+        let mut config: GraderConfig =
+            serde_json::from_str(text).map_err(|e| format!("{name}: {e}"))?;
+        config.name = name.to_string();
+        config.validate().map_err(|e| format!("{name}: {e}"))?;
+        Ok(config)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Self::parse(&name, &text).map_err(|e| format!("{} ({})", e, path.display()))
+    }
+
+    /// Expands files and folders (their `*.json`, sorted in the grader's
+    /// order) into configs.
+    pub fn load_all(paths: &[String]) -> Result<Vec<Self>, String> {
+        let mut configs = Vec::new();
+        for path in paths {
+            let path = Path::new(path);
+            if path.is_dir() {
+                let entries = std::fs::read_dir(path)
+                    .map_err(|e| format!("{}: cannot list: {e}", path.display()))?;
+                let mut files: Vec<_> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect();
+                files.sort_by_key(|p| grader_order(&p.file_stem().unwrap().to_string_lossy()));
+                for file in files {
+                    configs.push(Self::load(&file)?);
+                }
+            } else {
+                configs.push(Self::load(path)?);
+            }
+        }
+        Ok(configs)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = |v: f64, field: &str| -> Result<(), String> {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "field `{field}` must be a positive number, got {v}"
+                ))
+            }
+        };
+        let fraction = |v: f64, field: &str, max: f64| -> Result<(), String> {
+            if (0.0..=max).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "field `{field}` must be between 0 and {max}, got {v}"
+                ))
+            }
+        };
+        positive(self.lifetime, "lifetime")?;
+        if !(MIN_REPLICAS..=MAX_REPLICAS).contains(&self.replicas) {
+            return Err(format!(
+                "field `replicas` must be between {MIN_REPLICAS} and {MAX_REPLICAS}, got {}",
+                self.replicas
+            ));
+        }
+        if self.requests == 0 || self.requests > 1_000_000 {
+            return Err(format!(
+                "field `requests` must be between 1 and 1000000, got {}",
+                self.requests
+            ));
+        }
+        fraction(self.mix, "mix", 1.0)?;
+        fraction(self.drops, "drops", 0.99)?;
+        fraction(self.start_wait, "start_wait", 3600.0)?;
+        fraction(self.end_wait, "end_wait", 3600.0)?;
+        fraction(
+            self.maximum_get_generation_fail_fraction,
+            "maximum_get_generation_fail_fraction",
+            1.0,
+        )?;
+        if self.lifetime > 3600.0 {
+            return Err(format!(
+                "field `lifetime` must be at most 3600, got {}",
+                self.lifetime
+            ));
+        }
+        for (i, event) in self.events.iter().enumerate() {
+            if !(0.0..=self.lifetime).contains(&event.time) {
+                return Err(format!(
+                    "field `events[{i}].time` must be between 0 and lifetime ({}), got {}",
+                    self.lifetime, event.time
+                ));
+            }
+        }
+        let b = &self.tests.benchmarks;
+        for (field, tiers) in [
+            ("total_msgs", b.total_msgs),
+            ("failures", b.failures),
+            ("duplicates", b.duplicates),
+            ("median_latency", b.median_latency),
+        ] {
+            let ordered = tiers[0] >= 0.0 && tiers[0] <= tiers[1] && tiers[1] <= tiers[2];
+            if !ordered {
+                return Err(format!(
+                    "field `tests.benchmarks.{field}` must be three non-decreasing non-negative numbers"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Seconds from start to end of a run.
+    pub fn duration(&self) -> f64 {
+        self.start_wait + self.lifetime + self.end_wait
+    }
+}
+
+/// Sort key putting configs in `run all` order: simple, unreliable, crash,
+/// partition, advanced, then anything else, each by number.
+fn grader_order(stem: &str) -> (usize, String, u64) {
+    const FAMILIES: [&str; 5] = ["simple", "unreliable", "crash", "partition", "advanced"];
+    let (family, number) = stem.rsplit_once('-').unwrap_or((stem, ""));
+    let rank = FAMILIES
+        .iter()
+        .position(|f| *f == family)
+        .unwrap_or(FAMILIES.len());
+    (rank, family.to_string(), number.parse().unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIMPLE: &str = r#"{"lifetime": 30, "replicas": 5, "requests": 500, "mix": 0.8,
+        "tests": {"benchmarks": {"total_msgs": [1200, 3000, 5000], "failures": [0, 1, 2],
+        "duplicates": [0, 2, 5], "median_latency": [0.0004, 0.002, 0.05]}}}"#;
+
+    #[test]
+    fn parses_with_grader_defaults() {
+        let c = GraderConfig::parse("simple-1", SIMPLE).unwrap();
+        assert_eq!(
+            (c.start_wait, c.end_wait, c.max_packets),
+            (5.0, 2.0, 20_000)
+        );
+        assert_eq!(c.maximum_get_generation_fail_fraction, 0.1);
+        assert_eq!(c.duration(), 37.0);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let bad = SIMPLE.replace("\"replicas\": 5", "\"replicas\": 2");
+        let e = GraderConfig::parse("x", &bad).unwrap_err();
+        assert!(e.contains("`replicas`"), "{e}");
+        let bad = SIMPLE.replace("\"mix\": 0.8", "\"mix\": 1.5");
+        assert!(
+            GraderConfig::parse("x", &bad)
+                .unwrap_err()
+                .contains("`mix`")
+        );
+        let bad = SIMPLE.replace("\"mix\": 0.8", "\"mixx\": 0.8");
+        assert!(GraderConfig::parse("x", &bad).unwrap_err().contains("mixx"));
+        let bad = SIMPLE.replace(
+            "\"mix\": 0.8",
+            "\"mix\": 0.8, \"events\": [{\"type\": \"part_hard\", \"time\": 99}]",
+        );
+        assert!(
+            GraderConfig::parse("x", &bad)
+                .unwrap_err()
+                .contains("events[0].time")
+        );
+        let bad = SIMPLE.replace(
+            "\"mix\": 0.8",
+            "\"mix\": 0.8, \"events\": [{\"type\": \"nuke\", \"time\": 1}]",
+        );
+        assert!(GraderConfig::parse("x", &bad).unwrap_err().contains("nuke"));
+    }
+
+    #[test]
+    fn grader_order_sorts_families_then_numbers() {
+        let mut names = vec![
+            "advanced-1",
+            "crash-10",
+            "crash-2",
+            "simple-2",
+            "zzz",
+            "simple-1",
+        ];
+        names.sort_by_key(|n| grader_order(n));
+        assert_eq!(
+            names,
+            [
+                "simple-1",
+                "simple-2",
+                "crash-2",
+                "crash-10",
+                "advanced-1",
+                "zzz"
+            ]
+        );
+    }
+}

@@ -1,0 +1,197 @@
+//! The simulator's record of what happened, readable by tests and people.
+//!
+//! Plain data with a plain-language rendering ("S3 timed out; starts an
+//! election for term 4"). Nodes are named S1..Sn (S1 is replica 0000).
+
+use super::network::Loss;
+use crate::kv::{Op, Put, Reply, Request, Response};
+use crate::raft::{Envelope, Index, Message, NodeId, RoleKind, Term, Time};
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceEvent {
+    /// Virtual microseconds.
+    pub time: Time,
+    pub kind: TraceKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TraceKind {
+    Send {
+        envelope: Envelope<Put>,
+        loss: Option<Loss>,
+    },
+    Deliver {
+        envelope: Envelope<Put>,
+    },
+    Lost {
+        envelope: Envelope<Put>,
+        loss: Loss,
+    },
+    Role {
+        node: NodeId,
+        from: RoleKind,
+        role: RoleKind,
+        term: Term,
+    },
+    Commit {
+        node: NodeId,
+        index: Index,
+    },
+    Request {
+        to: NodeId,
+        request: Request,
+    },
+    Response {
+        from: NodeId,
+        response: Response,
+    },
+    Crash {
+        node: NodeId,
+    },
+    Restart {
+        node: NodeId,
+    },
+    Partition {
+        groups: Vec<Vec<NodeId>>,
+    },
+    Cut {
+        from: NodeId,
+        to: NodeId,
+    },
+    Heal,
+}
+
+/// "S3", for replica 2.
+pub struct Name(pub NodeId);
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "S{}", self.0 as u32 + 1)
+    }
+}
+
+fn describe(m: &Message<Put>) -> String {
+    match m {
+        Message::AppendEntries { entries, .. } if !entries.is_empty() => {
+            format!("AppendEntries with {} entries", entries.len())
+        }
+        Message::AppendEntriesResponse { success, index, .. } => {
+            let verdict = if *success { "ok" } else { "rejected" };
+            format!("AppendEntries reply ({verdict}, index {index})")
+        }
+        Message::RequestVoteResponse {
+            granted, pre_vote, ..
+        } => {
+            let what = if *pre_vote { "pre-vote" } else { "vote" };
+            let verdict = if *granted { "granted" } else { "denied" };
+            format!("{what} {verdict}")
+        }
+        other => other.kind().to_string(),
+    }
+}
+
+impl fmt::Display for TraceEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:>10.6} ", self.time as f64 / 1e6)?;
+        match &self.kind {
+            TraceKind::Send { envelope: e, loss } => {
+                let fate = match loss {
+                    Some(Loss::Dropped) => " (will be lost)",
+                    Some(Loss::Partitioned) => " (link cut)",
+                    _ => "",
+                };
+                let (from, to, what) = (Name(e.from), Name(e.to), describe(&e.message));
+                write!(f, "{from} sends {to} {what}, term {}{fate}", e.term)
+            }
+            TraceKind::Deliver { envelope: e } => {
+                let what = describe(&e.message);
+                write!(f, "{} receives {what} from {}", Name(e.to), Name(e.from))
+            }
+            TraceKind::Lost { envelope: e, loss } => {
+                let why = match loss {
+                    Loss::Dropped => "dropped",
+                    Loss::Partitioned => "cut off by a partition",
+                    Loss::Dead => "undelivered: receiver is down",
+                };
+                let what = describe(&e.message);
+                write!(f, "{what} from {} to {} {why}", Name(e.from), Name(e.to))
+            }
+            TraceKind::Role {
+                node,
+                from,
+                role,
+                term,
+            } => {
+                let n = Name(*node);
+                match (from, role) {
+                    (RoleKind::Leader, RoleKind::Follower) => {
+                        write!(f, "{n} steps down; follower in term {term}")
+                    }
+                    (RoleKind::Follower, RoleKind::PreCandidate) => {
+                        write!(f, "{n} timed out; asks for pre-votes for term {}", term + 1)
+                    }
+                    (_, RoleKind::PreCandidate) => {
+                        write!(f, "{n} retries pre-votes for term {}", term + 1)
+                    }
+                    (RoleKind::Follower, RoleKind::Candidate) => {
+                        write!(f, "{n} timed out; starts an election for term {term}")
+                    }
+                    (_, RoleKind::Candidate) => write!(f, "{n} starts an election for term {term}"),
+                    (_, RoleKind::Leader) => write!(f, "{n} becomes leader of term {term}"),
+                    (_, RoleKind::Follower) => write!(f, "{n} is a follower in term {term}"),
+                }
+            }
+            TraceKind::Commit { node, index } => {
+                write!(f, "{} commits up to index {index}", Name(*node))
+            }
+            TraceKind::Request { to, request: r } => {
+                let op = match &r.op {
+                    Op::Get { key } => format!("get {key}"),
+                    Op::Put { key, value } => format!("put {key}={value}"),
+                };
+                write!(
+                    f,
+                    "client {} asks {} to {op} ({})",
+                    r.client,
+                    Name(*to),
+                    r.mid
+                )
+            }
+            TraceKind::Response { from, response: r } => {
+                let what = match &r.reply {
+                    Reply::Ok { value: None } => "ok".to_string(),
+                    Reply::Ok { value: Some(v) } => format!("ok, value \"{v}\""),
+                    Reply::Redirect => match r.leader {
+                        Some(l) => format!("redirect to {}", Name(l)),
+                        None => "redirect, leader unknown".to_string(),
+                    },
+                    Reply::Fail => "fail".to_string(),
+                };
+                write!(
+                    f,
+                    "{} answers client {} ({}): {what}",
+                    Name(*from),
+                    r.client,
+                    r.mid
+                )
+            }
+            TraceKind::Crash { node } => write!(f, "{} crashes", Name(*node)),
+            TraceKind::Restart { node } => write!(f, "{} restarts", Name(*node)),
+            TraceKind::Partition { groups } => {
+                let groups: Vec<String> = groups
+                    .iter()
+                    .map(|g| {
+                        let names: Vec<String> = g.iter().map(|&n| Name(n).to_string()).collect();
+                        format!("{{{}}}", names.join(","))
+                    })
+                    .collect();
+                write!(f, "network partitioned: {} | the rest", groups.join(" | "))
+            }
+            TraceKind::Cut { from, to } => {
+                write!(f, "link from {} to {} cut", Name(*from), Name(*to))
+            }
+            TraceKind::Heal => write!(f, "network healed"),
+        }
+    }
+}
