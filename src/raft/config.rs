@@ -64,7 +64,7 @@ impl Default for Config {
             election_timeout_min: 1_200_000,
             election_timeout_max: 2_400_000,
             heartbeat_interval: 400_000,
-            retry_timeout: 5_000,
+            retry_timeout: 2_000,
             max_append_entries: 64,
             pre_vote: true,
             check_quorum: true,

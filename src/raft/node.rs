@@ -88,15 +88,23 @@ struct LeaderState<Q> {
     stall_since: Option<Time>,
 }
 
+/// A (pre-)candidate's tally.
+struct Campaign {
+    votes: BTreeSet<NodeId>,
+    /// Peers that answered, granting or not.
+    answered: BTreeSet<NodeId>,
+    /// The largest commit index a voter reported.
+    max_commit: Index,
+    /// When to ask again the peers that have not answered (requests and
+    /// answers can be lost), with the wait doubling each time.
+    resend_at: Time,
+    backoff: Time,
+}
+
 enum Role<Q> {
     Follower,
-    PreCandidate {
-        votes: BTreeSet<NodeId>,
-    },
-    Candidate {
-        votes: BTreeSet<NodeId>,
-        max_commit: Index,
-    },
+    PreCandidate(Campaign),
+    Candidate(Campaign),
     Leader(Box<LeaderState<Q>>),
 }
 
@@ -201,8 +209,8 @@ impl<S: StateMachine> Node<S> {
     pub fn role(&self) -> RoleKind {
         match self.role {
             Role::Follower => RoleKind::Follower,
-            Role::PreCandidate { .. } => RoleKind::PreCandidate,
-            Role::Candidate { .. } => RoleKind::Candidate,
+            Role::PreCandidate(_) => RoleKind::PreCandidate,
+            Role::Candidate(_) => RoleKind::Candidate,
             Role::Leader(_) => RoleKind::Leader,
         }
     }
@@ -241,15 +249,19 @@ impl<S: StateMachine> Node<S> {
 
     /// The next time [`Node::tick`] has work to do.
     pub fn next_deadline(&self) -> Time {
-        let Role::Leader(l) = &self.role else {
-            return self.election_deadline;
+        let l = match &self.role {
+            Role::Leader(l) => l,
+            Role::PreCandidate(c) | Role::Candidate(c) => {
+                return self.election_deadline.min(c.resend_at);
+            }
+            Role::Follower => return self.election_deadline,
         };
         let c = &self.config;
         let mut deadline = Time::MAX;
         for p in l.progress.values() {
             deadline = deadline.min(p.last_sent.map_or(0, |t| t + c.heartbeat_interval));
-            if let Some(t) = p.inflight_since {
-                deadline = deadline.min(t + c.retry_timeout);
+            if let Some(t) = p.retry_at() {
+                deadline = deadline.min(t);
             }
         }
         if let Some(t) = l.stall_since {
@@ -270,6 +282,8 @@ impl<S: StateMachine> Node<S> {
             if now >= self.election_deadline {
                 self.leader = None;
                 self.start_election(now, self.config.pre_vote);
+            } else {
+                self.resend_vote_requests(now);
             }
             return;
         }
@@ -391,10 +405,17 @@ impl<S: StateMachine> Node<S> {
                 ..
             } => self.on_request_vote(now, from, term, last_log_index, last_log_term),
             Message::RequestVoteResponse {
-                granted: true,
+                granted,
                 commit_index,
-                ..
-            } if term == self.term() => self.on_vote_granted(now, from, commit_index),
+                pre_vote: false,
+            } if term == self.term() && matches!(self.role, Role::Candidate(_)) => {
+                self.on_vote(now, from, granted, commit_index)
+            }
+            Message::RequestVoteResponse { pre_vote: true, .. }
+                if matches!(self.role, Role::PreCandidate(_)) =>
+            {
+                self.on_vote(now, from, false, 0)
+            }
             Message::Forward { commands } => self.on_forward(now, commands),
             _ => {}
         }
@@ -418,18 +439,28 @@ impl<S: StateMachine> Node<S> {
 
     fn start_election(&mut self, now: Time, pre_vote: bool) {
         self.reset_election_deadline(now);
-        let votes = BTreeSet::from([self.id]);
-        let term = if pre_vote {
-            self.role = Role::PreCandidate { votes };
-            self.term() + 1
+        let campaign = Campaign {
+            votes: BTreeSet::from([self.id]),
+            answered: BTreeSet::new(),
+            max_commit: self.commit_index,
+            resend_at: now + self.config.retry_timeout,
+            backoff: self.config.retry_timeout,
+        };
+        if pre_vote {
+            self.role = Role::PreCandidate(campaign);
         } else {
             self.persistent.current_term += 1;
             self.persistent.voted_for = Some(self.id);
-            self.role = Role::Candidate {
-                votes,
-                max_commit: self.commit_index,
-            };
-            self.term()
+            self.role = Role::Candidate(campaign);
+        }
+        self.request_votes(self.peers.clone());
+        self.check_votes(now);
+    }
+
+    fn request_votes(&mut self, peers: Vec<NodeId>) {
+        let (pre_vote, term) = match self.role {
+            Role::PreCandidate(_) => (true, self.term() + 1),
+            _ => (false, self.term()),
         };
         let log = &self.persistent.log;
         let message = Message::RequestVote {
@@ -437,10 +468,24 @@ impl<S: StateMachine> Node<S> {
             last_log_term: log.last_term(),
             pre_vote,
         };
-        for peer in self.peers.clone() {
+        for peer in peers {
             self.send(peer, term, message.clone());
         }
-        self.check_votes(now);
+    }
+
+    fn resend_vote_requests(&mut self, now: Time) {
+        let cap = self.config.heartbeat_interval;
+        let (Role::PreCandidate(c) | Role::Candidate(c)) = &mut self.role else {
+            return;
+        };
+        if now < c.resend_at {
+            return;
+        }
+        c.backoff = (c.backoff * 2).min(cap);
+        c.resend_at = now + c.backoff;
+        let silent = self.peers.iter().filter(|p| !c.answered.contains(p));
+        let silent: Vec<NodeId> = silent.copied().collect();
+        self.request_votes(silent);
     }
 
     fn on_pre_vote(&mut self, now: Time, from: NodeId, term: Term, index: Index, last_term: Term) {
@@ -452,12 +497,8 @@ impl<S: StateMachine> Node<S> {
     }
 
     fn on_pre_vote_granted(&mut self, now: Time, from: NodeId, term: Term) {
-        if term != self.term() + 1 {
-            return;
-        }
-        if let Role::PreCandidate { votes } = &mut self.role {
-            votes.insert(from);
-            self.check_votes(now);
+        if term == self.term() + 1 && matches!(self.role, Role::PreCandidate(_)) {
+            self.on_vote(now, from, true, 0);
         }
     }
 
@@ -489,10 +530,15 @@ impl<S: StateMachine> Node<S> {
         self.send(to, term, message);
     }
 
-    fn on_vote_granted(&mut self, now: Time, from: NodeId, commit_index: Index) {
-        if let Role::Candidate { votes, max_commit } = &mut self.role {
-            votes.insert(from);
-            *max_commit = (*max_commit).max(commit_index);
+    /// An answer to this node's current (pre-)vote request.
+    fn on_vote(&mut self, now: Time, from: NodeId, granted: bool, commit_index: Index) {
+        let (Role::PreCandidate(c) | Role::Candidate(c)) = &mut self.role else {
+            return;
+        };
+        c.answered.insert(from);
+        if granted {
+            c.votes.insert(from);
+            c.max_commit = c.max_commit.max(commit_index);
             self.check_votes(now);
         }
     }
@@ -500,11 +546,9 @@ impl<S: StateMachine> Node<S> {
     fn check_votes(&mut self, now: Time) {
         let needed = majority(self.peers.len() + 1);
         match &self.role {
-            Role::PreCandidate { votes } if votes.len() >= needed => {
-                self.start_election(now, false)
-            }
-            Role::Candidate { votes, max_commit } if votes.len() >= needed => {
-                let floor = *max_commit;
+            Role::PreCandidate(c) if c.votes.len() >= needed => self.start_election(now, false),
+            Role::Candidate(c) if c.votes.len() >= needed => {
+                let floor = c.max_commit;
                 self.become_leader(now, floor)
             }
             _ => {}
@@ -536,7 +580,7 @@ impl<S: StateMachine> Node<S> {
         let progress = self
             .peers
             .iter()
-            .map(|&p| (p, Progress::new(term_start - 1)))
+            .map(|&p| (p, Progress::new(term_start - 1, self.config.retry_timeout)))
             .collect();
         self.role = Role::Leader(Box::new(LeaderState {
             progress,
@@ -654,7 +698,7 @@ impl<S: StateMachine> Node<S> {
             return;
         };
         if success {
-            progress.acknowledged(index, stamp);
+            progress.acknowledged(index, stamp, self.config.retry_timeout);
             self.advance_commit(now);
             self.serve_reads();
         } else {
@@ -676,7 +720,7 @@ impl<S: StateMachine> Node<S> {
             return;
         };
         for p in l.progress.values_mut() {
-            p.rewind_if_stale(now, retry);
+            p.rewind_if_stale(now, heartbeat);
         }
         let stalled = l.stall_since.is_some_and(|t| now >= t + 2 * retry);
         if stalled {
@@ -701,10 +745,10 @@ impl<S: StateMachine> Node<S> {
 
     fn send_append(&mut self, now: Time, peer: NodeId) {
         let term = self.term();
-        let (commit, max, retry) = (
+        let (commit, max, cap) = (
             self.commit_index,
             self.config.max_append_entries as Index,
-            self.config.retry_timeout,
+            self.config.heartbeat_interval,
         );
         let Role::Leader(l) = &mut self.role else {
             return;
@@ -712,7 +756,7 @@ impl<S: StateMachine> Node<S> {
         let Some(progress) = l.progress.get_mut(&peer) else {
             return;
         };
-        progress.rewind_if_stale(now, retry);
+        progress.rewind_if_stale(now, cap);
         let log = &self.persistent.log;
         let prev_log_index = progress.next_index - 1;
         let entries = log

@@ -19,16 +19,21 @@ pub struct Progress {
     pub inflight_since: Option<Time>,
     /// The leader's stamp on the newest AppendEntries this follower answered.
     pub acked_stamp: Option<Time>,
+    /// How long to wait for an acknowledgement before sending again: the
+    /// retry timeout, doubled on each unanswered retry up to a cap, so that
+    /// a follower that is down or cut off is not flooded.
+    pub backoff: Time,
 }
 
 impl Progress {
-    pub fn new(last_index: Index) -> Self {
+    pub fn new(last_index: Index, retry: Time) -> Self {
         Progress {
             next_index: last_index + 1,
             match_index: 0,
             last_sent: None,
             inflight_since: None,
             acked_stamp: None,
+            backoff: retry,
         }
     }
 
@@ -43,7 +48,8 @@ impl Progress {
     }
 
     /// A successful AppendEntries response. Returns whether match advanced.
-    pub fn acknowledged(&mut self, index: Index, stamp: Time) -> bool {
+    pub fn acknowledged(&mut self, index: Index, stamp: Time, retry: Time) -> bool {
+        self.backoff = retry;
         self.acked_stamp = self.acked_stamp.max(Some(stamp));
         let advanced = index > self.match_index;
         self.match_index = self.match_index.max(index);
@@ -61,12 +67,19 @@ impl Progress {
         self.inflight_since = None;
     }
 
-    /// In-flight entries unanswered for `timeout`: send them again.
-    pub fn rewind_if_stale(&mut self, now: Time, timeout: Time) {
-        if self.inflight_since.is_some_and(|t| now >= t + timeout) {
+    /// In-flight entries unanswered for the backoff: send them again, and
+    /// wait twice as long next time (at most `cap`).
+    pub fn rewind_if_stale(&mut self, now: Time, cap: Time) {
+        if self.inflight_since.is_some_and(|t| now >= t + self.backoff) {
             self.next_index = self.match_index + 1;
             self.inflight_since = None;
+            self.backoff = (self.backoff * 2).min(cap.max(self.backoff));
         }
+    }
+
+    /// When in-flight entries are due to be sent again, if any are.
+    pub fn retry_at(&self) -> Option<Time> {
+        self.inflight_since.map(|t| t + self.backoff)
     }
 
     pub fn has_unsent(&self, last_index: Index) -> bool {
@@ -80,26 +93,33 @@ mod tests {
 
     #[test]
     fn pipelines_then_acknowledges() {
-        let mut p = Progress::new(4);
+        let mut p = Progress::new(4, 10);
         assert_eq!(p.next_index, 5);
         p.sent(10, 6);
         assert_eq!((p.next_index, p.inflight_since), (7, Some(10)));
-        assert!(p.acknowledged(6, 10));
+        assert!(p.acknowledged(6, 10, 10));
         assert_eq!((p.match_index, p.inflight_since), (6, None));
-        assert!(!p.acknowledged(5, 8), "a stale ack does not go back");
+        assert!(!p.acknowledged(5, 8, 10), "a stale ack does not go back");
         assert_eq!(p.acked_stamp, Some(10));
     }
 
     #[test]
-    fn rejection_and_staleness_rewind() {
-        let mut p = Progress::new(9);
-        p.acknowledged(3, 1);
+    fn rejection_and_staleness_rewind_with_backoff() {
+        let mut p = Progress::new(9, 10);
+        p.acknowledged(3, 1, 10);
         p.rejected(2, 2);
         assert_eq!(p.next_index, 4, "never below match + 1");
         p.sent(5, 9);
-        p.rewind_if_stale(6, 10);
+        p.rewind_if_stale(6, 100);
         assert_eq!(p.next_index, 10);
-        p.rewind_if_stale(15, 10);
-        assert_eq!(p.next_index, 4);
+        p.rewind_if_stale(15, 100);
+        assert_eq!((p.next_index, p.backoff), (4, 20));
+        p.sent(15, 9);
+        p.rewind_if_stale(34, 100);
+        assert_eq!(p.next_index, 10, "waits the doubled backoff");
+        p.rewind_if_stale(35, 100);
+        assert_eq!((p.next_index, p.backoff), (4, 40));
+        p.acknowledged(9, 35, 10);
+        assert_eq!(p.backoff, 10);
     }
 }
