@@ -170,8 +170,22 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn new(options: ClusterOptions) -> Result<Self, String> {
+        let fresh = vec![Persistent::default(); options.nodes];
+        Self::with_states(options, fresh)
+    }
+
+    /// A cluster whose nodes start from the given persistent states (as
+    /// after a crash of every node): for scenarios such as the paper's
+    /// Figure 7.
+    pub fn with_states(
+        options: ClusterOptions,
+        states: Vec<Persistent<Put>>,
+    ) -> Result<Self, String> {
         options.validate()?;
         let n = options.nodes;
+        if states.len() != n {
+            return Err(format!("{} states for {n} nodes", states.len()));
+        }
         let mut cluster = Cluster {
             now: 0,
             seq: 0,
@@ -188,10 +202,10 @@ impl Cluster {
             stats: Stats::default(),
             options,
         };
-        for _ in 0..n {
+        for saved in states {
             cluster.slots.push(Slot {
                 server: None,
-                saved: Persistent::default(),
+                saved,
                 tick_at: None,
                 incarnation: 0,
             });

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The main job: score the replica on the course's 17 grader configs, in the
+# simulator (falls back to the project's own scenarios on a fresh clone).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
+configs=../shared/grading-sim/configs
+[ -d "$configs" ] || configs=scenarios
+cargo build --release --bin gradesim
+exec ./target/release/gradesim sim "$configs" --seed 1 --seeds "${SEEDS:-10}" --summary
