@@ -57,10 +57,8 @@ pub fn ask(c: &mut Cluster, to: NodeId, mid: &str, op: Op, within: Time) -> Opti
     c.request(to, request);
     let deadline = c.now() + within;
     while c.next_time().is_some_and(|t| t <= deadline) {
-        if let Some(d) = c.step() {
-            if d.response.mid == mid {
-                return Some(d.response.reply);
-            }
+        if let Some(d) = c.step().filter(|d| d.response.mid == mid) {
+            return Some(d.response.reply);
         }
     }
     None
