@@ -124,6 +124,10 @@ impl StateMachine for Store {
         })
     }
 
+    fn command_size(put: &Put) -> usize {
+        put.key.len() + put.value.len() + put.mid.len() + 48
+    }
+
     fn query(&self, get: &Get) -> Answer {
         Answer {
             client: get.client,

@@ -2,9 +2,11 @@
 //!
 //! - [`raft`]: the sans-IO consensus core.
 //! - [`kv`]: the key-value state machine and the rules for answering clients.
+//! - [`wire`]: the course's JSON datagram format, to and from the core's types.
 //! - [`sim`]: a deterministic discrete-event simulator of a cluster, the
 //!   course grader's workload and scoring, and safety checkers.
 
 pub mod kv;
 pub mod raft;
 pub mod sim;
+pub mod wire;

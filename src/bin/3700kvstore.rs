@@ -1,1 +1,218 @@
-fn main() {}
+//! `3700kvstore`: the course's UDP replica, an event loop around the core.
+//!
+//!     ./3700kvstore <UDP port> <own ID> <peer ID> [<peer ID> ...]
+//!
+//! Binds a UDP socket on localhost, says `hello` to the simulator at
+//! `localhost:<UDP port>`, then waits on the socket until the next datagram
+//! or the core's next deadline, whichever comes first (it never spins).
+//! Datagrams in go through [`raftplay::wire`] to the core; the core's
+//! actions go back out the same way. A datagram that does not decode is
+//! dropped and counted. Quiet by default; `RAFTPLAY_LOG=1` prints a
+//! readable event log on stderr.
+
+use raftplay::kv::{Action, Op, Reply, Request, Response, Server, Store};
+use raftplay::raft::{Config, Node, NodeId, RoleKind, Time};
+use raftplay::wire::{self, Incoming};
+use std::io::ErrorKind;
+use std::net::UdpSocket;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+const USAGE: &str =
+    "usage: 3700kvstore <UDP port> <own ID> <peer ID> [<peer ID> ...]  (IDs: four hex digits)";
+
+/// Puts larger than this (key plus value, bytes) are refused with `fail`, so
+/// that every AppendEntries fits in a datagram.
+const MAX_PUT_BYTES: usize = 16 * 1024;
+
+struct Args {
+    port: u16,
+    id: NodeId,
+    peers: Vec<NodeId>,
+}
+
+fn parse_args(args: &[String]) -> Result<Args, String> {
+    let [port, id, peers @ ..] = args else {
+        return Err("expected a port, an ID and peer IDs".into());
+    };
+    let port = port
+        .parse()
+        .map_err(|_| format!("port {port:?} is not a number from 0 to 65535"))?;
+    let id = wire::parse_id(id).map_err(|e| format!("own ID: {e}"))?;
+    let peers = peers
+        .iter()
+        .map(|p| wire::parse_id(p).map_err(|e| format!("peer ID: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if peers.contains(&id) {
+        return Err("own ID listed among the peers".into());
+    }
+    Ok(Args { port, id, peers })
+}
+
+struct Replica {
+    socket: UdpSocket,
+    server: Server,
+    clock: Instant,
+    verbose: bool,
+    dropped: u64,
+    last: (RoleKind, u64, Option<NodeId>),
+}
+
+impl Replica {
+    fn now(&self) -> Time {
+        self.clock.elapsed().as_micros() as Time
+    }
+
+    fn log(&self, what: impl FnOnce() -> String) {
+        if self.verbose {
+            let id = wire::id(self.server.node().id());
+            eprintln!("[{id} {:>10.6}] {}", self.now() as f64 / 1e6, what());
+        }
+    }
+
+    fn receive(&mut self, bytes: &[u8]) {
+        let node = self.server.node();
+        let (me, peers) = (node.id(), node.peers().to_vec());
+        match wire::decode_for_replica(bytes, me, |p| peers.contains(&p)) {
+            Ok(Incoming::Peer { envelope }) => {
+                let now = self.now();
+                self.server.step(now, envelope);
+            }
+            Ok(Incoming::Client(request)) => self.request(request),
+            Ok(Incoming::Other(what)) => self.drop_datagram(format!("unexpected {what}")),
+            Err(why) => self.drop_datagram(why),
+        }
+    }
+
+    fn request(&mut self, request: Request) {
+        let too_big = match &request.op {
+            Op::Put { key, value } => key.len() + value.len() > MAX_PUT_BYTES,
+            Op::Get { key } => key.len() > MAX_PUT_BYTES,
+        };
+        if too_big {
+            let response = Response {
+                client: request.client,
+                mid: request.mid,
+                leader: self.server.node().leader(),
+                reply: Reply::Fail,
+            };
+            return self.send(wire::encode_response(self.server.node().id(), &response));
+        }
+        let now = self.now();
+        self.server.request(now, request);
+    }
+
+    fn drop_datagram(&mut self, why: String) {
+        self.dropped += 1;
+        let count = self.dropped;
+        self.log(|| format!("dropped datagram #{count}: {why}"));
+    }
+
+    fn flush(&mut self) {
+        let me = self.server.node().id();
+        for action in self.server.take_actions() {
+            let bytes = match &action {
+                Action::Send { envelope, leader } => wire::encode_envelope(envelope, *leader),
+                Action::Respond(response) => wire::encode_response(me, response),
+            };
+            self.send(bytes);
+        }
+        let node = self.server.node();
+        let state = (node.role(), node.term(), node.leader());
+        if state != self.last {
+            self.last = state;
+            let leader = wire::leader_field(state.2);
+            self.log(|| format!("{:?} in term {}, leader {leader}", state.0, state.1));
+        }
+    }
+
+    fn send(&self, bytes: Vec<u8>) {
+        if let Err(e) = self.socket.send(&bytes) {
+            self.log(|| format!("send failed: {e}"));
+        }
+    }
+
+    /// Waits for a datagram until the core's next deadline; handles it, or
+    /// the deadline.
+    fn run(&mut self) -> ! {
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            let wait = self.server.next_deadline().saturating_sub(self.now());
+            let timeout = Duration::from_micros(wait.max(1));
+            self.socket
+                .set_read_timeout(Some(timeout))
+                .expect("a positive timeout is valid");
+            match self.socket.recv(&mut buf) {
+                Ok(n) => self.receive(&buf[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) => {
+                    // For example the simulator's socket is gone (ICMP port
+                    // unreachable); keep serving until we are told to stop.
+                    self.log(|| format!("receive failed: {e}"));
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            let now = self.now();
+            if now >= self.server.next_deadline() {
+                self.server.tick(now);
+            }
+            self.flush();
+        }
+    }
+}
+
+fn seed(id: NodeId) -> u64 {
+    if let Some(seed) = std::env::var("RAFTPLAY_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        return seed;
+    }
+    let mut bytes = [0u8; 8];
+    let drawn = getrandom::fill(&mut bytes).map(|_| u64::from_le_bytes(bytes));
+    drawn.unwrap_or(u64::from(std::process::id())) ^ u64::from(id)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = match parse_args(&args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("3700kvstore: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let socket = match UdpSocket::bind(("127.0.0.1", 0)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("3700kvstore: cannot bind a UDP socket: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = socket.connect(("127.0.0.1", args.port)) {
+        eprintln!("3700kvstore: cannot reach localhost:{}: {e}", args.port);
+        return ExitCode::FAILURE;
+    }
+    let clock = Instant::now();
+    let mut members = args.peers.clone();
+    members.push(args.id);
+    let node = Node::new(
+        args.id,
+        &members,
+        Config::default(),
+        seed(args.id),
+        0,
+        Store::default(),
+    );
+    let mut replica = Replica {
+        socket,
+        server: Server::new(node),
+        clock,
+        verbose: std::env::var("RAFTPLAY_LOG").is_ok_and(|v| !v.is_empty() && v != "0"),
+        dropped: 0,
+        last: (RoleKind::Follower, 0, None),
+    };
+    replica.send(wire::encode_hello(args.id));
+    replica.log(|| format!("started; peers {:?}", args.peers));
+    replica.run()
+}

@@ -52,6 +52,9 @@ pub struct Config {
     /// At most this many entries in one AppendEntries. A key-value put is
     /// about 150 bytes on the wire, so 64 keep a datagram near 10 KB.
     pub max_append_entries: usize,
+    /// And at most about this many bytes of commands (but always at least one
+    /// entry), so that a datagram stays well under 64 KB.
+    pub max_append_bytes: usize,
     pub pre_vote: bool,
     pub check_quorum: bool,
     pub read_mode: ReadMode,
@@ -66,6 +69,7 @@ impl Default for Config {
             heartbeat_interval: 400_000,
             retry_timeout: 2_000,
             max_append_entries: 64,
+            max_append_bytes: 32_000,
             pre_vote: true,
             check_quorum: true,
             read_mode: ReadMode::Lease,

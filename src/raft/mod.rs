@@ -66,4 +66,10 @@ pub trait StateMachine {
     fn apply(&mut self, command: &Self::Command) -> Option<Self::Reply>;
 
     fn query(&self, query: &Self::Query) -> Self::Reply;
+
+    /// Roughly how many bytes a command takes on the wire, to keep one
+    /// AppendEntries within [`Config::max_append_bytes`].
+    fn command_size(_command: &Self::Command) -> usize {
+        1
+    }
 }

@@ -745,10 +745,12 @@ impl<S: StateMachine> Node<S> {
 
     fn send_append(&mut self, now: Time, peer: NodeId) {
         let term = self.term();
-        let (commit, max, cap) = (
+        let c = &self.config;
+        let (commit, max, max_bytes, cap) = (
             self.commit_index,
-            self.config.max_append_entries as Index,
-            self.config.heartbeat_interval,
+            c.max_append_entries as Index,
+            c.max_append_bytes,
+            c.heartbeat_interval,
         );
         let Role::Leader(l) = &mut self.role else {
             return;
@@ -759,9 +761,8 @@ impl<S: StateMachine> Node<S> {
         progress.rewind_if_stale(now, cap);
         let log = &self.persistent.log;
         let prev_log_index = progress.next_index - 1;
-        let entries = log
-            .slice(progress.next_index, prev_log_index + max)
-            .to_vec();
+        let candidates = log.slice(progress.next_index, prev_log_index + max);
+        let entries = candidates[..batch_len::<S>(candidates, max_bytes)].to_vec();
         progress.sent(now, prev_log_index + entries.len() as Index);
         let message = Message::AppendEntries {
             prev_log_index,
@@ -882,4 +883,15 @@ fn eager_peers<Q>(fanout: Fanout, l: &LeaderState<Q>) -> Vec<NodeId> {
         ranked.truncate(majority(l.progress.len() + 1) - 1);
     }
     ranked.into_iter().map(|(&id, _)| id).collect()
+}
+
+/// How many of `entries` fit in one AppendEntries of about `max_bytes`
+/// (always at least one, so that a large entry still goes out).
+fn batch_len<S: StateMachine>(entries: &[Entry<S::Command>], max_bytes: usize) -> usize {
+    let mut total = 0;
+    let fitting = entries.iter().take_while(|e| {
+        total += e.command.as_ref().map_or(8, S::command_size);
+        total <= max_bytes
+    });
+    fitting.count().max(1).min(entries.len())
 }

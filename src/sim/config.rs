@@ -200,6 +200,29 @@ impl GraderConfig {
         Ok(())
     }
 
+    /// The same test on a timeline `factor` times as long (for example 0.25
+    /// for CI): lifetime, event times, end wait, the number of requests (so
+    /// the request rate stays), `max_packets` and the `total_msgs` tiers are
+    /// scaled; the quiet start (elections) and all other bounds are kept.
+    pub fn scaled(&self, factor: f64) -> Result<Self, String> {
+        if !(factor.is_finite() && factor > 0.0 && factor <= 10.0) {
+            return Err(format!("time scale must be in (0, 10], got {factor}"));
+        }
+        let mut c = self.clone();
+        c.lifetime *= factor;
+        c.end_wait *= factor;
+        c.requests = ((c.requests as f64 * factor).round() as u64).max(1);
+        c.max_packets = (c.max_packets as f64 * factor).round() as u64;
+        for e in &mut c.events {
+            e.time *= factor;
+        }
+        for bound in &mut c.tests.benchmarks.total_msgs {
+            *bound *= factor;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
     /// Seconds from start to end of a run.
     pub fn duration(&self) -> f64 {
         self.start_wait + self.lifetime + self.end_wait
@@ -264,6 +287,22 @@ mod tests {
             "\"mix\": 0.8, \"events\": [{\"type\": \"nuke\", \"time\": 1}]",
         );
         assert!(GraderConfig::parse("x", &bad).unwrap_err().contains("nuke"));
+    }
+
+    #[test]
+    fn scaling_keeps_the_shape() {
+        let text = SIMPLE.replace(
+            "\"mix\": 0.8",
+            "\"mix\": 0.8, \"events\": [{\"type\": \"kill_leader\", \"time\": 10}]",
+        );
+        let c = GraderConfig::parse("s", &text)
+            .unwrap()
+            .scaled(0.25)
+            .unwrap();
+        assert_eq!((c.lifetime, c.requests, c.events[0].time), (7.5, 125, 2.5));
+        assert_eq!((c.start_wait, c.end_wait, c.max_packets), (5.0, 0.5, 5_000));
+        assert_eq!(c.tests.benchmarks.total_msgs, [300.0, 750.0, 1250.0]);
+        assert!(c.scaled(0.0).is_err());
     }
 
     #[test]

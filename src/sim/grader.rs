@@ -543,10 +543,10 @@ impl Default for SimOptions {
     }
 }
 
-/// The outcome of one simulated run: the grader's score, plus this
-/// project's own checks.
+/// The outcome of one run: the grader's score, plus this project's own
+/// checks (the safety invariants can only be watched in the simulator).
 #[derive(Clone, Debug, Serialize)]
-pub struct SimOutcome {
+pub struct Outcome {
     pub name: String,
     pub seed: u64,
     pub score: Score,
@@ -554,21 +554,23 @@ pub struct SimOutcome {
     pub violation: Option<String>,
     /// `Err` names a key whose history has no linearization.
     pub linearizable: Result<(), String>,
+    /// Seconds of (virtual or wall-clock) time the run covered.
     pub virtual_seconds: f64,
+    /// Events simulated, or datagrams routed over UDP.
     pub events: u64,
     pub packet_storm: bool,
     #[serde(skip)]
     pub trace: Vec<String>,
 }
 
-impl SimOutcome {
+impl Outcome {
     pub fn passed(&self) -> bool {
         self.score.passed && self.violation.is_none() && self.linearizable.is_ok()
     }
 }
 
 /// Runs one grader config on the simulator.
-pub fn run_sim(config: &GraderConfig, options: &SimOptions) -> Result<SimOutcome, String> {
+pub fn run_sim(config: &GraderConfig, options: &SimOptions) -> Result<Outcome, String> {
     let mut cluster = Cluster::new(ClusterOptions {
         nodes: config.replicas,
         seed: options.seed,
@@ -615,7 +617,7 @@ pub fn run_sim(config: &GraderConfig, options: &SimOptions) -> Result<SimOutcome
     }
     cluster.run_until(end);
     let score = workload.score(cluster.stats.replica_messages, 0);
-    Ok(SimOutcome {
+    Ok(Outcome {
         name: config.name.clone(),
         seed: options.seed,
         score,
@@ -628,34 +630,65 @@ pub fn run_sim(config: &GraderConfig, options: &SimOptions) -> Result<SimOutcome
     })
 }
 
-fn apply_fault(
-    cluster: &mut Cluster,
+/// What the fault events need of a cluster, simulated or real.
+pub trait Replicas {
+    /// The `leader` field of the latest message a replica sent (from the
+    /// majority side while partitioned).
+    fn reported_leader(&self) -> Option<NodeId>;
+    fn alive(&self) -> Vec<NodeId>;
+    fn kill(&mut self, id: NodeId) -> Result<(), String>;
+    /// Cuts `majority` off from the other replicas.
+    fn split(&mut self, majority: Vec<NodeId>) -> Result<(), String>;
+    fn heal(&mut self);
+}
+
+impl Replicas for Cluster {
+    fn reported_leader(&self) -> Option<NodeId> {
+        Cluster::reported_leader(self)
+    }
+    fn alive(&self) -> Vec<NodeId> {
+        Cluster::alive(self)
+    }
+    fn kill(&mut self, id: NodeId) -> Result<(), String> {
+        self.crash(id)
+    }
+    fn split(&mut self, majority: Vec<NodeId>) -> Result<(), String> {
+        self.partition(&[majority])
+    }
+    fn heal(&mut self) {
+        Cluster::heal(self)
+    }
+}
+
+/// Carries out one fault event of the grader's timeline.
+pub fn apply_fault(
+    replicas: &mut impl Replicas,
     workload: &mut Workload,
     kind: FaultKind,
 ) -> Result<(), String> {
-    let leader = cluster.reported_leader();
+    let leader = replicas.reported_leader();
     match kind {
         FaultKind::KillLeader => {
-            if let Some(l) = leader.filter(|&l| cluster.is_alive(l)) {
-                cluster.crash(l)?;
+            if let Some(l) = leader.filter(|l| replicas.alive().contains(l)) {
+                replicas.kill(l)?;
             }
             workload.forget_leader();
         }
         FaultKind::KillNonLeader => {
-            if let Some(victim) = workload.pick(&cluster.alive(), leader) {
-                cluster.crash(victim)?;
+            if let Some(victim) = workload.pick(&replicas.alive(), leader) {
+                replicas.kill(victim)?;
             }
         }
         FaultKind::PartEasy => {
             let group = workload.majority_group(leader);
-            cluster.partition(&[group])?;
+            replicas.split(group)?;
         }
         FaultKind::PartHard => {
             let group = workload.majority_group(None);
-            cluster.partition(&[group])?;
+            replicas.split(group)?;
             workload.forget_leader();
         }
-        FaultKind::PartEnd => cluster.heal(),
+        FaultKind::PartEnd => replicas.heal(),
     }
     Ok(())
 }

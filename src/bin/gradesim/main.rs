@@ -1,0 +1,335 @@
+//! `gradesim`: the course grader, on the simulator or over real UDP.
+//!
+//!     gradesim sim <config.json or folder>... [--seed S] [--seeds N] [--json] [--summary] [--trace]
+//!     gradesim udp <config.json or folder>... [--replica PATH] [--runs N] [--time-scale F]
+//!                                             [--seed S] [--json] [--summary] [--echo]
+//!
+//! Prints one line per run in the grader's style, then `N passed, M failed`;
+//! exits 0 only if every run passed, 2 on bad usage or input.
+
+#[cfg(unix)]
+mod udp;
+
+use raftplay::sim::config::GraderConfig;
+use raftplay::sim::grader::{METRICS, Outcome, SimOptions, TIER_NAMES, run_sim};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+const USAGE: &str = "usage:
+  gradesim sim <config.json or folder>... [--seed S] [--seeds N] [--json] [--summary] [--trace]
+  gradesim udp <config.json or folder>... [--replica PATH] [--runs N] [--time-scale F]
+                                          [--seed S] [--json] [--summary] [--echo]";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Sim,
+    Udp,
+}
+
+struct Args {
+    mode: Mode,
+    paths: Vec<String>,
+    seed: Option<u64>,
+    runs: u64,
+    json: bool,
+    summary: bool,
+    trace: bool,
+    echo: bool,
+    replica: Option<PathBuf>,
+    time_scale: f64,
+}
+
+fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
+    let mut a = Args {
+        mode,
+        paths: Vec::new(),
+        seed: None,
+        runs: 1,
+        json: false,
+        summary: false,
+        trace: false,
+        echo: false,
+        replica: None,
+        time_scale: 1.0,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value")).cloned();
+        let number = |name: &str, v: String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{name} needs a whole number, got {v:?}"))
+        };
+        match (mode, arg.as_str()) {
+            (_, "--seed") => a.seed = Some(number("--seed", value("--seed")?)?),
+            (Mode::Sim, "--seeds") | (Mode::Udp, "--runs") => {
+                a.runs = number(arg, value(arg)?)?.max(1)
+            }
+            (_, "--json") => a.json = true,
+            (_, "--summary") => a.summary = true,
+            (Mode::Sim, "--trace") => a.trace = true,
+            (Mode::Udp, "--echo") => a.echo = true,
+            (Mode::Udp, "--replica") => a.replica = Some(PathBuf::from(value("--replica")?)),
+            (Mode::Udp, "--time-scale") => {
+                let v = value("--time-scale")?;
+                a.time_scale = v
+                    .parse()
+                    .map_err(|_| format!("--time-scale needs a number, got {v:?}"))?;
+            }
+            (_, flag) if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            (_, path) => a.paths.push(path.to_string()),
+        }
+    }
+    if a.paths.is_empty() {
+        return Err("no config given".into());
+    }
+    Ok(a)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = match args.first().map(String::as_str) {
+        Some("sim") => Mode::Sim,
+        Some("udp") => Mode::Udp,
+        Some("-h" | "--help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match parse(mode, &args[1..]).and_then(|a| run(&a)) {
+        Ok(all_passed) if all_passed => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("gradesim: {e}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn random_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_or(1, |_| u64::from_le_bytes(bytes))
+}
+
+/// The replica to launch: `--replica`, else `./3700kvstore`, else the
+/// release build.
+fn replica_path(given: &Option<PathBuf>) -> Result<PathBuf, String> {
+    let candidates = match given {
+        Some(p) => vec![p.clone()],
+        None => vec![
+            PathBuf::from("./3700kvstore"),
+            PathBuf::from("target/release/3700kvstore"),
+        ],
+    };
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| "no replica found: build it with `make`, or pass --replica PATH".into())
+}
+
+fn run_one(args: &Args, config: &GraderConfig, seed: u64) -> Result<Outcome, String> {
+    match args.mode {
+        Mode::Sim => {
+            let options = SimOptions {
+                seed,
+                trace: args.trace,
+                ..SimOptions::default()
+            };
+            run_sim(config, &options)
+        }
+        #[cfg(unix)]
+        Mode::Udp => {
+            let options = udp::UdpOptions {
+                replica: replica_path(&args.replica)?,
+                seed,
+                echo: args.echo,
+            };
+            udp::run_udp(config, &options)
+        }
+        #[cfg(not(unix))]
+        Mode::Udp => Err("udp mode needs a Unix system".into()),
+    }
+}
+
+fn run(args: &Args) -> Result<bool, String> {
+    let mut configs = GraderConfig::load_all(&args.paths)?;
+    if args.mode == Mode::Udp {
+        replica_path(&args.replica)?;
+        #[cfg(unix)]
+        udp::install_interrupt_handler();
+        configs = configs
+            .iter()
+            .map(|c| c.scaled(args.time_scale))
+            .collect::<Result<_, _>>()?;
+    }
+    let first_seed = args.seed.unwrap_or_else(random_seed);
+    let started = Instant::now();
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut covered = 0.0;
+    for config in &configs {
+        for seed in first_seed..first_seed + args.runs {
+            let outcome =
+                run_one(args, config, seed).map_err(|e| format!("{}: {e}", config.name))?;
+            for line in &outcome.trace {
+                println!("{line}");
+            }
+            covered += outcome.virtual_seconds;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&outcome).expect("outcome serialises")
+                );
+            } else {
+                println!("{}", line(&outcome));
+            }
+            outcomes.push(outcome);
+        }
+    }
+    let cpu = started.elapsed().as_secs_f64();
+    if args.summary {
+        print_summary(&outcomes);
+    }
+    if args.mode == Mode::Sim {
+        eprintln!(
+            "simulated {covered:.0} virtual s in {cpu:.2} s: {:.0} virtual s per second",
+            covered / cpu.max(1e-9)
+        );
+    }
+    let passed = outcomes.iter().filter(|o| o.passed()).count();
+    println!("{passed} passed, {} failed", outcomes.len() - passed);
+    Ok(passed == outcomes.len())
+}
+
+fn values(o: &Outcome) -> [f64; 4] {
+    let s = &o.score;
+    [
+        s.total_msgs as f64,
+        s.failures as f64,
+        s.duplicates as f64,
+        s.median_latency,
+    ]
+}
+
+fn show(metric: usize, value: f64) -> String {
+    if metric == 3 {
+        format!("{value:.6}")
+    } else {
+        format!("{value}")
+    }
+}
+
+fn line(o: &Outcome) -> String {
+    let s = &o.score;
+    let verdict = if o.passed() { "PASS" } else { "FAIL" };
+    let v = values(o);
+    let metrics: Vec<String> = (0..4)
+        .map(|i| {
+            format!(
+                "{} {} ({})",
+                METRICS[i],
+                show(i, v[i]),
+                TIER_NAMES[s.tiers[i] as usize]
+            )
+        })
+        .collect();
+    let mut text = format!(
+        "{:<14} seed {:<6} {verdict}  {}",
+        o.name,
+        o.seed,
+        metrics.join("  ")
+    );
+    let failed: Vec<String> = s
+        .checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect();
+    if !failed.is_empty() {
+        text += &format!("\n    failed checks: {}", failed.join("; "));
+    }
+    for example in &s.incorrect_examples {
+        text += &format!("\n    incorrect: {example}");
+    }
+    if let Some(v) = &o.violation {
+        text += &format!("\n    safety violation: {v}");
+    }
+    if let Err(e) = &o.linearizable {
+        text += &format!("\n    not linearizable: {e}");
+    }
+    if o.packet_storm {
+        text += "\n    packet storm: max_packets reached";
+    }
+    text
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Per config: the median of each metric over the runs and the share of
+/// runs at each tier, the median answer latencies, and the worst run.
+fn print_summary(outcomes: &[Outcome]) {
+    let mut by_name: BTreeMap<&str, Vec<&Outcome>> = BTreeMap::new();
+    let mut order = Vec::new();
+    for o in outcomes {
+        if !by_name.contains_key(o.name.as_str()) {
+            order.push(o.name.as_str());
+        }
+        by_name.entry(&o.name).or_default().push(o);
+    }
+    println!(
+        "summary per config: metric median (tier of the median) and % of runs at bonus/full/partial/none"
+    );
+    for name in order {
+        let runs = &by_name[name];
+        let metrics: Vec<String> = (0..4)
+            .map(|m| {
+                let pct = |t: u8| {
+                    let at = runs.iter().filter(|o| o.score.tiers[m] == t).count();
+                    100.0 * at as f64 / runs.len() as f64
+                };
+                let mut tiers: Vec<u8> = runs.iter().map(|o| o.score.tiers[m]).collect();
+                tiers.sort_unstable();
+                let value = median(runs.iter().map(|o| values(o)[m]).collect());
+                format!(
+                    "{} {} ({}) {:.0}/{:.0}/{:.0}/{:.0}",
+                    METRICS[m],
+                    show(m, value),
+                    TIER_NAMES[tiers[(tiers.len() - 1) / 2] as usize],
+                    pct(0),
+                    pct(1),
+                    pct(2),
+                    pct(3)
+                )
+            })
+            .collect();
+        let get = median(runs.iter().map(|o| o.score.get_latency).collect());
+        let put = median(runs.iter().map(|o| o.score.put_latency).collect());
+        let worst = runs
+            .iter()
+            .max_by_key(|o| {
+                let tiers: u32 = o.score.tiers.iter().map(|&t| t as u32).sum();
+                (!o.passed(), tiers, o.score.total_msgs)
+            })
+            .expect("at least one run");
+        let passed = runs.iter().filter(|o| o.passed()).count();
+        println!(
+            "{name:<14} {passed}/{} passed  {}",
+            runs.len(),
+            metrics.join("  ")
+        );
+        println!("    answer latency (ok only): get {get:.6} s, put {put:.6} s");
+        println!("    worst: {}", line(worst).replace('\n', "\n    "));
+    }
+}

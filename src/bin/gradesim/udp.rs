@@ -1,0 +1,374 @@
+//! `gradesim udp`: the grading simulator's contract (`PROTOCOL.md`) over real
+//! UDP on localhost and real replica processes.
+//!
+//! One simulator socket per replica; each replica is launched as
+//! `<replica> <port> <ID> <peer IDs...>` in its own process group and learns
+//! nothing until it said `hello`. Datagrams are routed by `dst` (a replica, a
+//! client, or `FFFF` for every replica) with the config's drops and
+//! partitions; clients and scoring are [`Workload`], the same as in the
+//! simulator. Every process started is killed at the end, on a panic and on
+//! Ctrl-C.
+
+use raftplay::kv::Request;
+use raftplay::raft::{NodeId, Time};
+use raftplay::sim::config::GraderConfig;
+use raftplay::sim::grader::{Outcome, Replicas, Workload, apply_fault};
+use raftplay::sim::linearizability;
+use raftplay::wire;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::net::{SocketAddr, UdpSocket};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct UdpOptions {
+    pub replica: PathBuf,
+    pub seed: u64,
+    /// Show the replicas' stdout and stderr.
+    pub echo: bool,
+}
+
+/// Process groups of every replica running, for the Ctrl-C handler.
+static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+fn signal_group(pgid: i32, signal: i32) {
+    // SAFETY: killpg only sends a signal; a stale group id is harmless.
+    unsafe {
+        libc::killpg(pgid, signal);
+    }
+}
+
+/// Kills every replica still running and exits on Ctrl-C or SIGTERM.
+pub fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        for pgid in GROUPS.lock().map(|g| g.clone()).unwrap_or_default() {
+            signal_group(pgid, libc::SIGKILL);
+        }
+        eprintln!("gradesim: interrupted; replicas killed");
+        std::process::exit(130);
+    });
+}
+
+struct Packet {
+    from: usize,
+    bytes: Vec<u8>,
+    addr: SocketAddr,
+    at: Instant,
+}
+
+struct Link {
+    socket: Option<Arc<UdpSocket>>,
+    open: Arc<AtomicBool>,
+    addr: Option<SocketAddr>,
+    child: Child,
+    gone: bool,
+}
+
+struct Harness {
+    links: Vec<Link>,
+    died: u64,
+    reported_leader: Option<NodeId>,
+    majority: Option<Vec<NodeId>>,
+    drops: f64,
+    rng: ChaCha8Rng,
+    total_msgs: u64,
+    routed: u64,
+}
+
+impl Harness {
+    fn launch(
+        config: &GraderConfig,
+        options: &UdpOptions,
+        tx: &Sender<Packet>,
+    ) -> Result<Self, String> {
+        let n = config.replicas;
+        let mut harness = Harness {
+            links: Vec::with_capacity(n),
+            died: 0,
+            reported_leader: None,
+            majority: None,
+            drops: config.drops,
+            rng: ChaCha8Rng::seed_from_u64(options.seed ^ 0xD20B),
+            total_msgs: 0,
+            routed: 0,
+        };
+        for i in 0..n {
+            let socket = UdpSocket::bind(("127.0.0.1", 0)).map_err(|e| format!("bind: {e}"))?;
+            socket
+                .set_read_timeout(Some(Duration::from_millis(20)))
+                .map_err(|e| e.to_string())?;
+            let port = socket.local_addr().map_err(|e| e.to_string())?.port();
+            let socket = Arc::new(socket);
+            let open = Arc::new(AtomicBool::new(true));
+            spawn_reader(i, Arc::clone(&socket), Arc::clone(&open), tx.clone());
+            let peers = (0..n).filter(|&j| j != i).map(|j| wire::id(j as u16));
+            let output = || {
+                if options.echo {
+                    Stdio::inherit()
+                } else {
+                    Stdio::null()
+                }
+            };
+            let child = Command::new(&options.replica)
+                .arg(port.to_string())
+                .arg(wire::id(i as u16))
+                .args(peers)
+                .process_group(0)
+                .stdin(Stdio::null())
+                .stdout(output())
+                .stderr(output())
+                .spawn()
+                .map_err(|e| format!("cannot start {}: {e}", options.replica.display()))?;
+            if let Ok(mut groups) = GROUPS.lock() {
+                groups.push(child.id() as i32);
+            }
+            harness.links.push(Link {
+                socket: Some(socket),
+                open,
+                addr: None,
+                child,
+                gone: false,
+            });
+        }
+        Ok(harness)
+    }
+
+    fn is_up(&self, i: usize) -> bool {
+        !self.links[i].gone
+    }
+
+    fn cut(&self, a: usize, b: usize) -> bool {
+        self.majority
+            .as_ref()
+            .is_some_and(|m| m.contains(&(a as NodeId)) != m.contains(&(b as NodeId)))
+    }
+
+    fn close(&mut self, i: usize) {
+        let link = &mut self.links[i];
+        link.gone = true;
+        link.open.store(false, Ordering::SeqCst);
+        link.socket = None;
+    }
+
+    fn send(&self, to: usize, bytes: &[u8]) {
+        let link = &self.links[to];
+        if let (Some(socket), Some(addr), false) = (&link.socket, link.addr, link.gone) {
+            let _ = socket.send_to(bytes, addr);
+        }
+    }
+
+    fn route(&mut self, from: usize, to: usize, bytes: &[u8]) {
+        let lost = self.drops > 0.0 && self.rng.random_bool(self.drops);
+        if !self.cut(from, to) && !lost {
+            self.routed += 1;
+            self.send(to, bytes);
+        }
+    }
+
+    fn request(&mut self, to: NodeId, request: &Request) {
+        self.send(to as usize, &wire::encode_request(to, request));
+    }
+
+    /// Handles one datagram from a replica.
+    fn receive(&mut self, p: Packet, workload: &mut Workload, start: Instant) {
+        let from = p.from;
+        if self.links[from].gone {
+            return;
+        }
+        if self.links[from].addr.is_none() {
+            if wire::is_hello(&p.bytes, from as u16) {
+                self.links[from].addr = Some(p.addr);
+            }
+            return;
+        }
+        if std::str::from_utf8(&p.bytes).is_err() {
+            // The course's simulator closes such a replica: it died.
+            self.died += 1;
+            return self.close(from);
+        }
+        if wire::is_hello(&p.bytes, from as u16) {
+            return;
+        }
+        let name = wire::id(from as u16);
+        let (src, dst, leader) = match wire::header(&p.bytes) {
+            Ok(h) => h,
+            Err(e) => return workload.malformed(format!("from {name}: {e}")),
+        };
+        if src != from as u16 {
+            return workload.malformed(format!("from {name}: src is {}", wire::id(src)));
+        }
+        if self
+            .majority
+            .as_ref()
+            .is_none_or(|m| m.contains(&(from as NodeId)))
+        {
+            self.reported_leader = leader;
+        }
+        let n = self.links.len();
+        let clients = workload.client_ids();
+        match dst {
+            None => {
+                self.total_msgs += n as u64 - 1;
+                for to in (0..n).filter(|&to| to != from) {
+                    self.route(from, to, &p.bytes);
+                }
+            }
+            Some(d) if (d as usize) < n => {
+                self.total_msgs += 1;
+                self.route(from, d as usize, &p.bytes);
+            }
+            Some(d) if clients.contains(&d) => match wire::decode_response(&p.bytes) {
+                Ok(Some(response)) => {
+                    let now = p.at.duration_since(start).as_micros() as Time;
+                    let alive = self.alive();
+                    if let Some((to, retry)) = workload.on_response(now, response, &alive) {
+                        self.request(to, &retry);
+                    }
+                }
+                Ok(None) => workload.malformed(format!("from {name}: not an answer to a client")),
+                Err(e) => workload.malformed(format!("from {name}: {e}")),
+            },
+            Some(d) => workload.malformed(format!("from {name}: unknown dst {}", wire::id(d))),
+        }
+    }
+
+    /// Notices replicas that exited on their own.
+    fn reap(&mut self) {
+        for i in 0..self.links.len() {
+            if !self.links[i].gone && matches!(self.links[i].child.try_wait(), Ok(Some(_))) {
+                self.died += 1;
+                self.close(i);
+            }
+        }
+    }
+}
+
+impl Replicas for Harness {
+    fn reported_leader(&self) -> Option<NodeId> {
+        self.reported_leader
+    }
+    fn alive(&self) -> Vec<NodeId> {
+        (0..self.links.len())
+            .filter(|&i| self.is_up(i))
+            .map(|i| i as NodeId)
+            .collect()
+    }
+    /// Closes the replica's simulator socket, then sends SIGTERM to its
+    /// process group.
+    fn kill(&mut self, id: NodeId) -> Result<(), String> {
+        let i = id as usize;
+        self.close(i);
+        signal_group(self.links[i].child.id() as i32, libc::SIGTERM);
+        Ok(())
+    }
+    fn split(&mut self, majority: Vec<NodeId>) -> Result<(), String> {
+        self.majority = Some(majority);
+        Ok(())
+    }
+    fn heal(&mut self) {
+        self.majority = None;
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        for link in &mut self.links {
+            link.open.store(false, Ordering::SeqCst);
+            let pgid = link.child.id() as i32;
+            signal_group(pgid, libc::SIGTERM);
+            let deadline = Instant::now() + Duration::from_millis(500);
+            while matches!(link.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            signal_group(pgid, libc::SIGKILL);
+            let _ = link.child.wait();
+            if let Ok(mut groups) = GROUPS.lock() {
+                groups.retain(|&g| g != pgid);
+            }
+        }
+    }
+}
+
+fn spawn_reader(from: usize, socket: Arc<UdpSocket>, open: Arc<AtomicBool>, tx: Sender<Packet>) {
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 65_536];
+        while open.load(Ordering::SeqCst) {
+            if let Ok((n, addr)) = socket.recv_from(&mut buf) {
+                let packet = Packet {
+                    from,
+                    bytes: buf[..n].to_vec(),
+                    addr,
+                    at: Instant::now(),
+                };
+                if tx.send(packet).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+}
+
+/// Runs one config against real replica processes.
+pub fn run_udp(config: &GraderConfig, options: &UdpOptions) -> Result<Outcome, String> {
+    let (tx, rx): (Sender<Packet>, Receiver<Packet>) = mpsc::channel();
+    let mut harness = Harness::launch(config, options, &tx)?;
+    drop(tx);
+    let mut workload = Workload::new(config, options.seed);
+    let mut faults = workload.faults().into_iter().peekable();
+    let end = workload.end_time();
+    let start = Instant::now();
+    let mut packet_storm = false;
+    let mut last_reap = start;
+    loop {
+        let now = start.elapsed().as_micros() as Time;
+        let next_op = workload.next_op_time().unwrap_or(Time::MAX);
+        let next_fault = faults.peek().map_or(Time::MAX, |f| f.0);
+        if now >= end {
+            break;
+        }
+        if harness.total_msgs >= config.max_packets {
+            packet_storm = true;
+            break;
+        }
+        if now >= next_fault {
+            let (_, kind) = faults.next().expect("peeked");
+            apply_fault(&mut harness, &mut workload, kind)?;
+            continue;
+        }
+        if now >= next_op {
+            if let Some((to, request)) = workload.generate(now, &harness.alive()) {
+                harness.request(to, &request);
+            }
+            continue;
+        }
+        let wait = next_op.min(next_fault).min(end) - now;
+        match rx.recv_timeout(Duration::from_micros(wait.min(50_000))) {
+            Ok(packet) => harness.receive(packet, &mut workload, start),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(Duration::from_micros(wait)),
+        }
+        if last_reap.elapsed() > Duration::from_millis(50) {
+            last_reap = Instant::now();
+            harness.reap();
+        }
+    }
+    harness.reap();
+    let score = workload.score(harness.total_msgs, harness.died);
+    Ok(Outcome {
+        name: config.name.clone(),
+        seed: options.seed,
+        score,
+        violation: None,
+        linearizable: linearizability::check(&workload.history()),
+        virtual_seconds: start.elapsed().as_secs_f64(),
+        events: harness.routed,
+        packet_storm,
+        trace: Vec::new(),
+    })
+}
