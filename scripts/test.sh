@@ -13,10 +13,14 @@ step() { # name, command...
 
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
 
+step "make (builds ./3700kvstore)" make
 step "cargo test" cargo test --release
 configs=../shared/grading-sim/configs
 if [ -d "$configs" ]; then
-  step "course configs (sim, 50 seeds)" cargo run --release --quiet --bin gradesim -- sim "$configs" --seed 1 --seeds 50 --summary
+  step "course configs (sim, 50 seeds)" ./target/release/gradesim sim "$configs" --seed 1 --seeds 50 --summary
+  step "course configs (udp, shortened)" ./target/release/gradesim udp \
+    "$configs"/simple-1.json "$configs"/crash-3.json "$configs"/partition-3.json "$configs"/advanced-3.json \
+    --replica ./3700kvstore --time-scale 0.25 --seed 1
 else
   echo "=== course configs: $configs not found, skipped"
 fi
