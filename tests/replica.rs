@@ -62,10 +62,10 @@ impl Running {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             let n = self.socket.recv(&mut buf).expect("an answer");
-            if let Ok(Some(r)) = wire::decode_response(&buf[..n]) {
-                if r.mid == mid {
-                    return r.reply;
-                }
+            if let Ok(Some(r)) = wire::decode_response(&buf[..n])
+                && r.mid == mid
+            {
+                return r.reply;
             }
         }
         panic!("no answer to {mid}");
