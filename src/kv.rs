@@ -10,9 +10,11 @@
 //!   most once, so none is answered twice by the same leader.
 //! - A `get` is served by the leader without a log entry (a lease or a
 //!   ReadIndex round, see [`crate::raft::ReadMode`]).
-//! - A non-leader that heard from a leader lately answers `redirect` with
-//!   that leader; one that knows of no live leader holds the request until it
-//!   learns of one (or becomes it) rather than bouncing the client around.
+//! - A non-leader answers `redirect` with the leader it has just heard from;
+//!   otherwise (no leader known, or none heard from for a while, perhaps
+//!   dead) it holds the request until the next sign of life from a leader,
+//!   or until it becomes leader itself, rather than bouncing the client to a
+//!   leader that may be gone.
 //! - A request is never answered after a `redirect` or `fail` for it: both are
 //!   only given for requests that were not put in the log.
 //!
@@ -235,7 +237,10 @@ impl Server {
         };
         match reply {
             Some((leader, reply)) => self.respond(client, mid, leader, reply),
-            None => self.held.push_back(Request { client, mid, op }),
+            None => {
+                self.held.push_back(Request { client, mid, op });
+                self.node.probe_leader(now);
+            }
         }
     }
 

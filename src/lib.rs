@@ -9,4 +9,6 @@
 pub mod kv;
 pub mod raft;
 pub mod sim;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 pub mod wire;

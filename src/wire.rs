@@ -113,6 +113,9 @@ enum Body {
         term: Term,
         commands: Vec<WirePut>,
     },
+    Probe {
+        term: Term,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -237,6 +240,7 @@ pub fn encode_envelope(e: &Envelope<Put>, leader: Option<NodeId>) -> Vec<u8> {
                 .map(|p| WirePut(p.client, p.mid.clone(), p.key.clone(), p.value.clone()))
                 .collect(),
         },
+        Message::Probe => Body::Probe { term },
     };
     encode(e.from, id(e.to), leader, body)
 }
@@ -387,6 +391,7 @@ pub fn decode_for_replica(
                     .collect(),
             },
         ),
+        Body::Probe { term } => peer_envelope(term, Message::Probe),
         other => Ok(Incoming::Other(format!("{other:?}"))),
     }
 }
@@ -502,6 +507,7 @@ mod tests {
         roundtrip(Message::Forward {
             commands: vec![put],
         });
+        roundtrip(Message::Probe);
     }
 
     #[test]

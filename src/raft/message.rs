@@ -62,6 +62,10 @@ pub enum Message<C> {
     /// hands them to the current leader so that the clients still get an
     /// answer. The state machine applies a command at most once.
     Forward { commands: Vec<C> },
+    /// A follower holding client requests asks its leader for a sign of
+    /// life before sending clients to it; the leader answers at once with
+    /// an AppendEntries.
+    Probe,
 }
 
 impl<C> Message<C> {
@@ -76,6 +80,7 @@ impl<C> Message<C> {
             Message::RequestVoteResponse { pre_vote: true, .. } => "PreVoteResponse",
             Message::RequestVoteResponse { .. } => "RequestVoteResponse",
             Message::Forward { .. } => "Forward",
+            Message::Probe => "Probe",
         }
     }
 }

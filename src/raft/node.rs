@@ -122,6 +122,8 @@ pub struct Node<S: StateMachine> {
     /// was heard from less than a minimum election timeout ago.
     vote_guard_until: Time,
     election_deadline: Time,
+    /// When this follower last asked its leader for a sign of life.
+    last_probe: Option<Time>,
     led_terms: BTreeSet<Term>,
     rng: ChaCha8Rng,
     state_machine: S,
@@ -161,6 +163,7 @@ impl<S: StateMachine> Node<S> {
             leader: None,
             last_leader_contact: None,
             election_deadline: now,
+            last_probe: None,
             led_terms: BTreeSet::new(),
             rng: ChaCha8Rng::seed_from_u64(seed ^ (u64::from(id) << 48)),
             state_machine,
@@ -220,15 +223,32 @@ impl<S: StateMachine> Node<S> {
         self.leader
     }
 
-    /// The leader, if it was heard from within one and a half heartbeat
-    /// intervals: worth sending a client to.
+    /// The leader, if it was heard from within the last retry timeout, so
+    /// that it was alive a round trip ago: worth sending a client to. A
+    /// follower that last heard from its leader longer ago (the leader may
+    /// have died) should wait for the next sign of life instead of bouncing
+    /// clients to it.
     pub fn fresh_leader(&self, now: Time) -> Option<NodeId> {
         if self.is_leader() {
             return Some(self.id);
         }
-        let window = self.config.heartbeat_interval * 3 / 2;
+        let window = self.config.retry_timeout;
         self.leader
             .filter(|_| self.last_leader_contact.is_some_and(|t| now < t + window))
+    }
+
+    /// Asks the leader this follower believes in for a sign of life (at most
+    /// once per retry timeout), so that held client requests can be
+    /// redirected as soon as it answers.
+    pub fn probe_leader(&mut self, now: Time) {
+        let Some(leader) = self.leader.filter(|&l| l != self.id) else {
+            return;
+        };
+        let retry = self.config.retry_timeout;
+        if self.last_probe.is_none_or(|t| now >= t + retry) {
+            self.last_probe = Some(now);
+            self.send(leader, self.term(), Message::Probe);
+        }
     }
 
     /// The leader's view of each follower, `(peer, next_index, match_index)`.
@@ -417,6 +437,7 @@ impl<S: StateMachine> Node<S> {
                 self.on_vote(now, from, false, 0)
             }
             Message::Forward { commands } => self.on_forward(now, commands),
+            Message::Probe if term == self.term() => self.send_append(now, from),
             _ => {}
         }
     }

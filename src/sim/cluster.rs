@@ -274,6 +274,11 @@ impl Cluster {
     pub fn trace(&self) -> &[TraceEvent] {
         &self.trace
     }
+    /// Takes the trace recorded so far (a long-running driver reads it in
+    /// pieces instead of letting it grow).
+    pub fn take_trace(&mut self) -> Vec<TraceEvent> {
+        std::mem::take(&mut self.trace)
+    }
     pub fn next_time(&self) -> Option<Time> {
         self.queue.peek().map(|s| s.time)
     }
@@ -353,6 +358,16 @@ impl Cluster {
         }
         self.now = self.now.max(until);
         delivered
+    }
+
+    /// Moves the clock forward to `time` without running anything; refused
+    /// if an event is due before it (that event would be skipped).
+    pub fn set_clock(&mut self, time: Time) -> Result<(), String> {
+        if self.next_time().is_some_and(|t| t < time) {
+            return Err(format!("an event is due before {time}"));
+        }
+        self.now = self.now.max(time);
+        Ok(())
     }
 
     /// A client request to replica `to`: never lost, arrives after one hop.

@@ -15,6 +15,7 @@ pub mod grader;
 pub mod invariants;
 pub mod linearizability;
 pub mod network;
+pub mod playground;
 pub mod trace;
 
 pub use cluster::{Cluster, ClusterOptions, Delivered, InFlight};

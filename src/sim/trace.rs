@@ -93,8 +93,13 @@ fn describe(m: &Message<Put>) -> String {
 
 impl fmt::Display for TraceEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:>10.6} ", self.time as f64 / 1e6)?;
-        match &self.kind {
+        write!(f, "{:>10.6} {}", self.time as f64 / 1e6, self.kind)
+    }
+}
+
+impl fmt::Display for TraceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             TraceKind::Send { envelope: e, loss } => {
                 let fate = match loss {
                     Some(Loss::Dropped) => " (will be lost)",

@@ -1,0 +1,742 @@
+//! The playground's model: a simulated cluster a student drives by hand,
+//! with a client, an automatic workload, and replay.
+//!
+//! Owns the cluster, the user's actions stamped with when they happened, and
+//! compact views of what the page draws. A run is fully described by its
+//! [`PlaygroundOptions`] and its actions, so seeking back rebuilds the cluster
+//! and replays them; acting in the past forks the run (the later actions are
+//! discarded). Knows nothing of JavaScript or the canvas: `src/wasm.rs` wraps
+//! it for the browser, and native tests drive it directly.
+
+use super::cluster::{Cluster, ClusterOptions};
+use super::network::Loss;
+use super::trace::{Name, TraceKind};
+use crate::kv::{Op, Reply, Request, Response};
+use crate::raft::{Config, Fanout, Message, NodeId, ReadMode, RoleKind, Term, Time};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+const MS: f64 = 1_000.0;
+
+/// Everything that shapes a run, besides the user's actions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlaygroundOptions {
+    pub nodes: usize,
+    pub seed: u64,
+    pub latency_min_ms: f64,
+    pub latency_max_ms: f64,
+    pub drop_rate: f64,
+    pub election_timeout_min_ms: f64,
+    pub election_timeout_max_ms: f64,
+    pub heartbeat_ms: f64,
+    pub pre_vote: bool,
+    pub check_quorum: bool,
+    /// `"lease"` or `"read_index"`.
+    pub read_mode: String,
+    /// `"quorum"` or `"all"`.
+    pub fanout: String,
+    /// Operations per virtual second of the automatic workload.
+    pub auto_rate: f64,
+}
+
+impl Default for PlaygroundOptions {
+    /// Slow enough to watch: hops of 12 to 24 ms, heartbeats every 150 ms,
+    /// elections after 0.5 to 1 s of silence.
+    fn default() -> Self {
+        PlaygroundOptions {
+            nodes: 5,
+            seed: 1,
+            latency_min_ms: 12.0,
+            latency_max_ms: 24.0,
+            drop_rate: 0.0,
+            election_timeout_min_ms: 500.0,
+            election_timeout_max_ms: 1_000.0,
+            heartbeat_ms: 150.0,
+            pre_vote: true,
+            check_quorum: true,
+            read_mode: "lease".into(),
+            fanout: "quorum".into(),
+            auto_rate: 4.0,
+        }
+    }
+}
+
+fn micros(ms: f64) -> Time {
+    (ms * MS).round().max(0.0) as Time
+}
+
+impl PlaygroundOptions {
+    fn cluster_options(&self) -> Result<ClusterOptions, String> {
+        if !(3..=9).contains(&self.nodes) {
+            return Err(format!("nodes must be between 3 and 9, got {}", self.nodes));
+        }
+        let read_mode = match self.read_mode.as_str() {
+            "lease" => ReadMode::Lease,
+            "read_index" => ReadMode::ReadIndex,
+            other => {
+                return Err(format!(
+                    "read_mode must be \"lease\" or \"read_index\", got {other:?}"
+                ));
+            }
+        };
+        let fanout = match self.fanout.as_str() {
+            "quorum" => Fanout::Quorum,
+            "all" => Fanout::All,
+            other => {
+                return Err(format!(
+                    "fanout must be \"quorum\" or \"all\", got {other:?}"
+                ));
+            }
+        };
+        if !(self.auto_rate.is_finite() && self.auto_rate > 0.0 && self.auto_rate <= 1000.0) {
+            return Err(format!(
+                "auto_rate must be in (0, 1000], got {}",
+                self.auto_rate
+            ));
+        }
+        let latency = (micros(self.latency_min_ms), micros(self.latency_max_ms));
+        let raft = Config {
+            election_timeout_min: micros(self.election_timeout_min_ms),
+            election_timeout_max: micros(self.election_timeout_max_ms),
+            heartbeat_interval: micros(self.heartbeat_ms),
+            retry_timeout: (latency.1 * 3).max(1),
+            pre_vote: self.pre_vote,
+            check_quorum: self.check_quorum,
+            read_mode,
+            fanout,
+            ..Config::default()
+        };
+        let options = ClusterOptions {
+            nodes: self.nodes,
+            seed: self.seed,
+            raft,
+            latency,
+            drop_rate: self.drop_rate,
+            check_invariants: true,
+            trace: true,
+        };
+        options.validate()?;
+        Ok(options)
+    }
+}
+
+/// Something the user did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum Action {
+    Crash {
+        node: NodeId,
+    },
+    Restart {
+        node: NodeId,
+    },
+    Timeout {
+        node: NodeId,
+    },
+    Put {
+        key: String,
+        value: String,
+        node: Option<NodeId>,
+    },
+    Get {
+        key: String,
+        node: Option<NodeId>,
+    },
+    Auto {
+        on: bool,
+    },
+    Partition {
+        groups: Vec<Vec<NodeId>>,
+    },
+    Heal,
+    DropRate {
+        rate: f64,
+    },
+    Latency {
+        min_ms: f64,
+        max_ms: f64,
+    },
+}
+
+/// An action with the moment it happened: the virtual time, and how many
+/// simulation steps had run (several can share one instant).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stamped {
+    pub time: Time,
+    pub steps: u64,
+    pub action: Action,
+}
+
+/// A run, as a link stores it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub version: u32,
+    pub options: PlaygroundOptions,
+    pub actions: Vec<Stamped>,
+    pub time: Time,
+}
+
+pub const RECORD_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProgressView {
+    pub peer: NodeId,
+    pub next: u64,
+    pub matched: u64,
+}
+
+/// What the page draws of a node (its log comes apart, see [`LogChange`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeView {
+    pub id: NodeId,
+    pub alive: bool,
+    pub role: String,
+    pub term: Term,
+    pub voted_for: Option<NodeId>,
+    pub leader: Option<NodeId>,
+    pub commit: u64,
+    pub log_len: u64,
+    /// When its election timer fires, ms (followers and candidates).
+    pub election_deadline_ms: f64,
+    /// Client requests it holds until it learns of a leader.
+    pub held: usize,
+    pub progress: Vec<ProgressView>,
+}
+
+/// New or rewritten log entries of one node: entries from index `from`
+/// (1-based) replace everything from there on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogChange {
+    pub node: NodeId,
+    pub from: u64,
+    pub terms: Vec<Term>,
+    /// For each entry: the key it writes, or "" for a no-op.
+    pub keys: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub sent_ms: f64,
+    pub arrives_ms: f64,
+    /// RequestVote, PreVote, Vote, AppendEntries, Heartbeat, AppendReply, Forward.
+    pub kind: String,
+    /// The sender's term (as the message carries it).
+    pub term: Term,
+    pub entries: usize,
+    /// For replies: granted or successful.
+    pub ok: bool,
+    /// "dropped", "partitioned", or "" if it will arrive.
+    pub lost: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventView {
+    pub time_ms: f64,
+    pub text: String,
+    /// "state", "client", "fault" or "message".
+    pub category: String,
+}
+
+const EVENT_LOG: usize = 400;
+
+struct AutoClient {
+    on: bool,
+    next_at: Time,
+    counter: u64,
+}
+
+pub struct Playground {
+    options: PlaygroundOptions,
+    cluster: Cluster,
+    rng: ChaCha8Rng,
+    actions: Vec<Stamped>,
+    /// How many of `actions` are in effect at the current moment.
+    applied: usize,
+    steps: u64,
+    horizon: Time,
+    auto: AutoClient,
+    next_mid: u64,
+    events: VecDeque<EventView>,
+    unread: usize,
+    mirrors: Vec<Vec<Term>>,
+    violation_reported: bool,
+    /// Recent requests by MID, to re-send a redirected one.
+    requests: VecDeque<(String, Op)>,
+}
+
+impl Playground {
+    pub fn new(options: PlaygroundOptions) -> Result<Self, String> {
+        let cluster = Cluster::new(options.cluster_options()?)?;
+        let mirrors = vec![Vec::new(); options.nodes];
+        Ok(Playground {
+            rng: ChaCha8Rng::seed_from_u64(options.seed ^ 0xC11E),
+            options,
+            cluster,
+            actions: Vec::new(),
+            applied: 0,
+            steps: 0,
+            horizon: 0,
+            auto: AutoClient {
+                on: false,
+                next_at: 0,
+                counter: 0,
+            },
+            next_mid: 0,
+            events: VecDeque::new(),
+            unread: 0,
+            mirrors,
+            violation_reported: false,
+            requests: VecDeque::new(),
+        })
+    }
+
+    /// Rebuilds a run from a record (a link), at the record's time.
+    pub fn restore(record: RunRecord) -> Result<Self, String> {
+        if record.version != RECORD_VERSION {
+            return Err(format!(
+                "this link was made by version {} of the playground; this is version {RECORD_VERSION}",
+                record.version
+            ));
+        }
+        let mut p = Playground::new(record.options)?;
+        p.actions = record.actions;
+        p.seek(record.time)?;
+        Ok(p)
+    }
+
+    pub fn record(&self) -> RunRecord {
+        RunRecord {
+            version: RECORD_VERSION,
+            options: self.options.clone(),
+            actions: self.actions.clone(),
+            time: self.now(),
+        }
+    }
+
+    pub fn options(&self) -> &PlaygroundOptions {
+        &self.options
+    }
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+    pub fn now(&self) -> Time {
+        self.cluster.now()
+    }
+    /// The furthest moment reached, for the timeline.
+    pub fn horizon(&self) -> Time {
+        self.horizon.max(self.actions.last().map_or(0, |a| a.time))
+    }
+    pub fn auto_on(&self) -> bool {
+        self.auto.on
+    }
+
+    // ----- time -----------------------------------------------------------
+
+    /// Runs until `until` (virtual microseconds).
+    pub fn advance_to(&mut self, until: Time) -> Result<(), String> {
+        while self.run_one(until)? {}
+        self.cluster.set_clock(until)?;
+        self.horizon = self.horizon.max(until);
+        Ok(())
+    }
+
+    /// Runs the next thing that happens; false if nothing is left to run.
+    pub fn step(&mut self) -> Result<bool, String> {
+        let ran = self.run_one(Time::MAX)?;
+        self.horizon = self.horizon.max(self.now());
+        Ok(ran)
+    }
+
+    /// Goes to `time`: forward by running, back by replaying from the start.
+    pub fn seek(&mut self, time: Time) -> Result<(), String> {
+        if time < self.now() {
+            let actions = std::mem::take(&mut self.actions);
+            let horizon = self.horizon;
+            *self = Playground::new(self.options.clone())?;
+            self.actions = actions;
+            self.horizon = horizon;
+        }
+        self.advance_to(time)
+    }
+
+    /// One step of the run: a recorded action due now, an automatic client
+    /// operation, or a cluster event, whichever comes first, if by `limit`.
+    fn run_one(&mut self, limit: Time) -> Result<bool, String> {
+        if let Some(next) = self.actions.get(self.applied).cloned()
+            && next.steps == self.steps
+            && next.time <= limit
+        {
+            self.cluster.set_clock(next.time)?;
+            self.applied += 1;
+            self.apply(next.action)?;
+            return Ok(true);
+        }
+        let event = self.cluster.next_time().unwrap_or(Time::MAX);
+        let auto = if self.auto.on {
+            self.auto.next_at
+        } else {
+            Time::MAX
+        };
+        if event.min(auto) > limit || event.min(auto) == Time::MAX {
+            return Ok(false);
+        }
+        self.steps += 1;
+        if auto < event {
+            self.cluster.set_clock(auto)?;
+            self.auto_operation();
+        } else if let Some(d) = self.cluster.step() {
+            self.on_response(d.from, d.response);
+        }
+        self.collect_events();
+        Ok(true)
+    }
+
+    // ----- actions ----------------------------------------------------------
+
+    /// Does what the user asked now, recording it (and, if the user went
+    /// back in time, discarding the actions after this moment).
+    pub fn act(&mut self, action: Action) -> Result<(), String> {
+        self.validate(&action)?;
+        self.actions.truncate(self.applied);
+        self.horizon = self.now();
+        self.actions.push(Stamped {
+            time: self.now(),
+            steps: self.steps,
+            action: action.clone(),
+        });
+        self.applied += 1;
+        self.apply(action)
+    }
+
+    fn validate(&self, action: &Action) -> Result<(), String> {
+        let n = self.options.nodes;
+        let check = |id: NodeId| {
+            if (id as usize) < n {
+                Ok(())
+            } else {
+                Err(format!("no node S{} in a cluster of {n}", id as u32 + 1))
+            }
+        };
+        match action {
+            Action::Crash { node } | Action::Restart { node } | Action::Timeout { node } => {
+                check(*node)
+            }
+            Action::Put { node, key, .. } | Action::Get { node, key } => {
+                if key.is_empty() {
+                    return Err("a key cannot be empty".into());
+                }
+                node.map_or(Ok(()), check)
+            }
+            Action::Partition { groups } => groups.iter().flatten().try_for_each(|&g| check(g)),
+            Action::DropRate { rate } if !(0.0..1.0).contains(rate) => {
+                Err(format!("drop rate must be in [0, 1), got {rate}"))
+            }
+            Action::Latency { min_ms, max_ms } if !(*min_ms > 0.0 && max_ms >= min_ms) => Err(
+                format!("latency must satisfy 0 < min <= max, got {min_ms}..{max_ms} ms"),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    fn apply(&mut self, action: Action) -> Result<(), String> {
+        let c = &mut self.cluster;
+        let result = match action {
+            Action::Crash { node } => c.crash(node),
+            Action::Restart { node } => c.restart(node),
+            Action::Timeout { node } => c.timeout(node),
+            Action::Put { key, value, node } => {
+                self.send(node, Op::Put { key, value });
+                Ok(())
+            }
+            Action::Get { key, node } => {
+                self.send(node, Op::Get { key });
+                Ok(())
+            }
+            Action::Auto { on } => {
+                self.auto.on = on;
+                self.auto.next_at = self.cluster.now();
+                Ok(())
+            }
+            Action::Partition { groups } => c.partition(&groups),
+            Action::Heal => {
+                c.heal();
+                Ok(())
+            }
+            Action::DropRate { rate } => c.set_drop_rate(rate),
+            Action::Latency { min_ms, max_ms } => c.set_latency(micros(min_ms), micros(max_ms)),
+        };
+        self.collect_events();
+        result
+    }
+
+    /// The client's target: the chosen node, else the leader, else any
+    /// live node.
+    fn target(&self, node: Option<NodeId>) -> NodeId {
+        node.or(self.cluster.leader())
+            .or(self.cluster.alive().first().copied())
+            .unwrap_or(0)
+    }
+
+    fn send(&mut self, node: Option<NodeId>, op: Op) {
+        let to = self.target(node);
+        self.request(to, op);
+    }
+
+    fn request(&mut self, to: NodeId, op: Op) {
+        self.next_mid += 1;
+        let mid = format!("M{}", self.next_mid);
+        if self.requests.len() == 256 {
+            self.requests.pop_front();
+        }
+        self.requests.push_back((mid.clone(), op.clone()));
+        let client = CLIENT;
+        self.cluster.request(to, Request { client, mid, op });
+    }
+
+    fn auto_operation(&mut self) {
+        self.auto.counter += 1;
+        let key = format!("k{}", self.rng.random_range(0..8));
+        let op = if self.rng.random_bool(0.3) {
+            Op::Get { key }
+        } else {
+            Op::Put {
+                key,
+                value: format!("v{}", self.auto.counter),
+            }
+        };
+        self.send(None, op);
+        let gap = (1e6 / self.options.auto_rate) as Time;
+        self.auto.next_at = self.cluster.now() + gap.max(1);
+    }
+
+    /// The client follows redirects to the leader named, as the grader's do.
+    fn on_response(&mut self, from: NodeId, response: Response) {
+        let Response {
+            leader, reply, mid, ..
+        } = response;
+        let retry = matches!(reply, Reply::Redirect | Reply::Fail);
+        let Some(to) = leader.filter(|&l| retry && l != from && self.cluster.is_alive(l)) else {
+            return;
+        };
+        let op = self.requests.iter().rev().find(|(m, _)| *m == mid);
+        if let Some((_, op)) = op.cloned() {
+            self.request(to, op);
+        }
+    }
+
+    // ----- what the page reads ---------------------------------------------------
+
+    pub fn nodes(&self) -> Vec<NodeView> {
+        (0..self.options.nodes as NodeId)
+            .map(|id| match self.cluster.server(id) {
+                Some(server) => {
+                    let n = server.node();
+                    let progress = n.progress().into_iter();
+                    NodeView {
+                        id,
+                        alive: true,
+                        role: role_name(n.role()).into(),
+                        term: n.term(),
+                        voted_for: n.voted_for(),
+                        leader: n.leader(),
+                        commit: n.commit_index(),
+                        log_len: n.log().last_index(),
+                        election_deadline_ms: n.election_deadline() as f64 / MS,
+                        held: server.held(),
+                        progress: progress
+                            .map(|(peer, next, matched)| ProgressView {
+                                peer,
+                                next,
+                                matched,
+                            })
+                            .collect(),
+                    }
+                }
+                None => {
+                    let p = self.cluster.persistent(id).expect("a slot per node");
+                    NodeView {
+                        id,
+                        alive: false,
+                        role: "crashed".into(),
+                        term: p.current_term,
+                        voted_for: p.voted_for,
+                        leader: None,
+                        commit: 0,
+                        log_len: p.log.last_index(),
+                        election_deadline_ms: 0.0,
+                        held: 0,
+                        progress: Vec::new(),
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// Log entries that changed since the last call, per node. The first
+    /// call returns every log whole; later calls only what is new or
+    /// rewritten, so the cost stays small as logs grow.
+    pub fn log_changes(&mut self) -> Vec<LogChange> {
+        let mut changes = Vec::new();
+        for id in 0..self.options.nodes as NodeId {
+            let log = &self.cluster.persistent(id).expect("a slot per node").log;
+            let mirror = &mut self.mirrors[id as usize];
+            let same = mirror
+                .iter()
+                .zip(log.iter())
+                .take_while(|(t, e)| **t == e.term)
+                .count();
+            if same == mirror.len() && same as u64 == log.last_index() {
+                continue;
+            }
+            mirror.truncate(same);
+            let fresh = log.slice(same as u64 + 1, log.last_index());
+            mirror.extend(fresh.iter().map(|e| e.term));
+            changes.push(LogChange {
+                node: id,
+                from: same as u64 + 1,
+                terms: fresh.iter().map(|e| e.term).collect(),
+                keys: fresh
+                    .iter()
+                    .map(|e| {
+                        e.command
+                            .as_ref()
+                            .map_or(String::new(), |p| format!("{}={}", p.key, p.value))
+                    })
+                    .collect(),
+            });
+        }
+        changes
+    }
+
+    /// Forgets what [`Playground::log_changes`] sent, so the next call sends
+    /// whole logs (after the page lost its copy).
+    pub fn resend_logs(&mut self) {
+        self.mirrors.iter_mut().for_each(Vec::clear);
+    }
+
+    /// The key-value map a node has applied.
+    pub fn kv(&self, node: NodeId) -> Vec<(String, String)> {
+        self.cluster.node(node).map_or_else(Vec::new, |n| {
+            let data = n.state_machine().data();
+            data.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        })
+    }
+
+    pub fn messages(&self) -> Vec<MessageView> {
+        self.cluster
+            .in_flight()
+            .into_iter()
+            .map(|m| {
+                let (kind, entries, ok) = match &m.envelope.message {
+                    Message::AppendEntries { entries, .. } if entries.is_empty() => {
+                        ("Heartbeat", 0, true)
+                    }
+                    Message::AppendEntries { entries, .. } => {
+                        ("AppendEntries", entries.len(), true)
+                    }
+                    Message::AppendEntriesResponse { success, .. } => ("AppendReply", 0, *success),
+                    Message::RequestVote { pre_vote: true, .. } => ("PreVote", 0, true),
+                    Message::RequestVote { .. } => ("RequestVote", 0, true),
+                    Message::RequestVoteResponse { granted, .. } => ("Vote", 0, *granted),
+                    Message::Forward { commands } => ("Forward", commands.len(), true),
+                    Message::Probe => ("Probe", 0, true),
+                };
+                let lost = match m.loss {
+                    Some(Loss::Dropped) => "dropped",
+                    Some(Loss::Partitioned) => "partitioned",
+                    _ => "",
+                };
+                MessageView {
+                    from: m.from,
+                    to: m.to,
+                    sent_ms: m.sent as f64 / MS,
+                    arrives_ms: m.arrives as f64 / MS,
+                    kind: kind.into(),
+                    term: m.envelope.term,
+                    entries,
+                    ok,
+                    lost: lost.into(),
+                }
+            })
+            .collect()
+    }
+
+    /// Links that are cut, as `(from, to)` pairs.
+    pub fn cuts(&self) -> Vec<(NodeId, NodeId)> {
+        let n = self.options.nodes as NodeId;
+        let network = self.cluster.network();
+        (0..n)
+            .flat_map(|a| (0..n).map(move |b| (a, b)))
+            .filter(|&(a, b)| a != b && network.blocked(a, b))
+            .collect()
+    }
+
+    /// Events since the last call, oldest first, in plain language.
+    pub fn events(&mut self) -> Vec<EventView> {
+        let skip = self.events.len().saturating_sub(self.unread);
+        self.unread = 0;
+        self.events.iter().skip(skip).cloned().collect()
+    }
+
+    /// The latest events (at most a few hundred), whether read or not.
+    pub fn recent_events(&self) -> Vec<EventView> {
+        self.events.iter().cloned().collect()
+    }
+
+    fn collect_events(&mut self) {
+        for e in self.cluster.take_trace() {
+            let category = match &e.kind {
+                TraceKind::Send { .. } | TraceKind::Deliver { .. } => continue,
+                TraceKind::Lost { .. } => "message",
+                TraceKind::Request { .. } | TraceKind::Response { .. } => "client",
+                TraceKind::Crash { .. }
+                | TraceKind::Restart { .. }
+                | TraceKind::Partition { .. }
+                | TraceKind::Cut { .. }
+                | TraceKind::Heal => "fault",
+                TraceKind::Role { .. } | TraceKind::Commit { .. } => "state",
+            };
+            let text = e.kind.to_string();
+            self.push_event(e.time, &text, category);
+        }
+        if let (Some(v), false) = (self.cluster.violation(), self.violation_reported) {
+            self.violation_reported = true;
+            let text = format!("SAFETY VIOLATION: {v}");
+            self.push_event(self.now(), &text, "state");
+        }
+    }
+
+    fn push_event(&mut self, time: Time, text: &str, category: &str) {
+        if self.events.len() == EVENT_LOG {
+            self.events.pop_front();
+        }
+        self.events.push_back(EventView {
+            time_ms: time as f64 / MS,
+            text: text.to_string(),
+            category: category.into(),
+        });
+        self.unread = (self.unread + 1).min(EVENT_LOG);
+    }
+}
+
+/// The client ID the playground's requests come from.
+const CLIENT: u16 = 100;
+
+fn role_name(role: RoleKind) -> &'static str {
+    match role {
+        RoleKind::Follower => "follower",
+        RoleKind::PreCandidate => "precandidate",
+        RoleKind::Candidate => "candidate",
+        RoleKind::Leader => "leader",
+    }
+}
+
+/// "S3", for the page's own messages.
+pub fn node_name(id: NodeId) -> String {
+    Name(id).to_string()
+}

@@ -1,0 +1,226 @@
+//! The playground's WebAssembly API: a thin wasm-bindgen class over
+//! [`crate::sim::playground::Playground`].
+//!
+//! Owns only the crossing of the boundary: options and actions come in as
+//! JavaScript objects, views go out through `serde-wasm-bindgen`, errors
+//! become JavaScript exceptions with a clear message. Times cross in
+//! milliseconds of virtual time. Compiled only for `wasm32`.
+
+use crate::raft::NodeId;
+use crate::sim::playground::{Action, Playground as Model, PlaygroundOptions, RunRecord};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+const MS: f64 = 1_000.0;
+
+fn err(message: String) -> JsError {
+    JsError::new(&message)
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    value.serialize(&serializer).map_err(|e| err(e.to_string()))
+}
+
+fn micros(ms: f64) -> Result<u64, JsError> {
+    if ms.is_finite() && ms >= 0.0 {
+        Ok((ms * MS).round() as u64)
+    } else {
+        Err(err(format!(
+            "a time must be a non-negative number of ms, got {ms}"
+        )))
+    }
+}
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// A simulated Raft cluster for the page to drive and draw.
+#[wasm_bindgen]
+pub struct Playground {
+    model: Model,
+}
+
+#[wasm_bindgen]
+impl Playground {
+    /// `options`: any of `nodes` (3 to 9), `seed`, `latency_min_ms`,
+    /// `latency_max_ms`, `drop_rate`, `election_timeout_min_ms`,
+    /// `election_timeout_max_ms`, `heartbeat_ms`, `pre_vote`, `check_quorum`,
+    /// `read_mode` ("lease" or "read_index"), `fanout` ("quorum" or "all"),
+    /// `auto_rate`; the rest take their defaults.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<Playground, JsError> {
+        let options: PlaygroundOptions = if options.is_undefined() || options.is_null() {
+            PlaygroundOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options).map_err(|e| err(format!("bad options: {e}")))?
+        };
+        Ok(Playground {
+            model: Model::new(options).map_err(err)?,
+        })
+    }
+
+    /// Reopens a run saved with `record()` (for example from a link), at the
+    /// moment it was saved.
+    pub fn restore(record: JsValue) -> Result<Playground, JsError> {
+        let record: RunRecord = serde_wasm_bindgen::from_value(record)
+            .map_err(|e| err(format!("bad saved run: {e}")))?;
+        Ok(Playground {
+            model: Model::restore(record).map_err(err)?,
+        })
+    }
+
+    /// Options, actions and the current moment: everything to replay the run.
+    pub fn record(&self) -> Result<JsValue, JsError> {
+        to_js(&self.model.record())
+    }
+
+    pub fn options(&self) -> Result<JsValue, JsError> {
+        to_js(self.model.options())
+    }
+
+    #[wasm_bindgen(js_name = nowMs)]
+    pub fn now_ms(&self) -> f64 {
+        self.model.now() as f64 / MS
+    }
+
+    /// The furthest moment reached, ms (the end of the timeline).
+    #[wasm_bindgen(js_name = horizonMs)]
+    pub fn horizon_ms(&self) -> f64 {
+        self.model.horizon() as f64 / MS
+    }
+
+    /// Runs `ms` of virtual time.
+    pub fn advance(&mut self, ms: f64) -> Result<(), JsError> {
+        let until = self.model.now() + micros(ms)?;
+        self.model.advance_to(until).map_err(err)
+    }
+
+    /// Runs the next event; false if there is none.
+    pub fn step(&mut self) -> Result<bool, JsError> {
+        self.model.step().map_err(err)
+    }
+
+    /// Goes to a moment of the run, replaying from the start if it is past.
+    pub fn seek(&mut self, ms: f64) -> Result<(), JsError> {
+        self.model.seek(micros(ms)?).map_err(err)
+    }
+
+    /// Performs a user action: an object such as `{do: "crash", node: 2}`,
+    /// `{do: "put", key: "x", value: "1", node: null}`, `{do: "partition",
+    /// groups: [[0, 1], [2]]}`, `{do: "heal"}`, `{do: "auto", on: true}`,
+    /// `{do: "drop_rate", rate: 0.1}`, `{do: "timeout", node: 0}`.
+    pub fn act(&mut self, action: JsValue) -> Result<(), JsError> {
+        let action: Action =
+            serde_wasm_bindgen::from_value(action).map_err(|e| err(format!("bad action: {e}")))?;
+        self.model.act(action).map_err(err)
+    }
+
+    pub fn crash(&mut self, node: NodeId) -> Result<(), JsError> {
+        self.model.act(Action::Crash { node }).map_err(err)
+    }
+
+    pub fn restart(&mut self, node: NodeId) -> Result<(), JsError> {
+        self.model.act(Action::Restart { node }).map_err(err)
+    }
+
+    pub fn timeout(&mut self, node: NodeId) -> Result<(), JsError> {
+        self.model.act(Action::Timeout { node }).map_err(err)
+    }
+
+    /// A client put, to `node` or (if undefined) the current leader.
+    pub fn put(&mut self, key: String, value: String, node: Option<NodeId>) -> Result<(), JsError> {
+        self.model
+            .act(Action::Put { key, value, node })
+            .map_err(err)
+    }
+
+    pub fn get(&mut self, key: String, node: Option<NodeId>) -> Result<(), JsError> {
+        self.model.act(Action::Get { key, node }).map_err(err)
+    }
+
+    #[wasm_bindgen(js_name = setAuto)]
+    pub fn set_auto(&mut self, on: bool) -> Result<(), JsError> {
+        self.model.act(Action::Auto { on }).map_err(err)
+    }
+
+    #[wasm_bindgen(js_name = autoOn)]
+    pub fn auto_on(&self) -> bool {
+        self.model.auto_on()
+    }
+
+    /// Cuts the links between groups (`[[0, 1], [2, 3]]`); nodes not named
+    /// form one more group.
+    pub fn partition(&mut self, groups: JsValue) -> Result<(), JsError> {
+        let groups: Vec<Vec<NodeId>> =
+            serde_wasm_bindgen::from_value(groups).map_err(|e| err(format!("bad groups: {e}")))?;
+        self.model.act(Action::Partition { groups }).map_err(err)
+    }
+
+    pub fn heal(&mut self) -> Result<(), JsError> {
+        self.model.act(Action::Heal).map_err(err)
+    }
+
+    #[wasm_bindgen(js_name = setDropRate)]
+    pub fn set_drop_rate(&mut self, rate: f64) -> Result<(), JsError> {
+        self.model.act(Action::DropRate { rate }).map_err(err)
+    }
+
+    #[wasm_bindgen(js_name = setLatency)]
+    pub fn set_latency(&mut self, min_ms: f64, max_ms: f64) -> Result<(), JsError> {
+        self.model
+            .act(Action::Latency { min_ms, max_ms })
+            .map_err(err)
+    }
+
+    /// Every node: role, term, vote, commit index, election deadline, the
+    /// leader's next and match index per follower. Logs come apart.
+    pub fn nodes(&self) -> Result<JsValue, JsError> {
+        to_js(&self.model.nodes())
+    }
+
+    /// Log entries new or rewritten since the last call, per node.
+    #[wasm_bindgen(js_name = logChanges)]
+    pub fn log_changes(&mut self) -> Result<JsValue, JsError> {
+        to_js(&self.model.log_changes())
+    }
+
+    /// Makes the next `logChanges()` send whole logs.
+    #[wasm_bindgen(js_name = resendLogs)]
+    pub fn resend_logs(&mut self) {
+        self.model.resend_logs();
+    }
+
+    /// A node's key-value map, as `[key, value]` pairs.
+    pub fn kv(&self, node: NodeId) -> Result<JsValue, JsError> {
+        to_js(&self.model.kv(node))
+    }
+
+    /// Messages in flight, with their send and arrival times.
+    pub fn messages(&self) -> Result<JsValue, JsError> {
+        to_js(&self.model.messages())
+    }
+
+    /// Cut links, as `[from, to]` pairs.
+    pub fn cuts(&self) -> Result<JsValue, JsError> {
+        to_js(&self.model.cuts())
+    }
+
+    /// Events since the last call, in plain language.
+    pub fn events(&mut self) -> Result<JsValue, JsError> {
+        to_js(&self.model.events())
+    }
+
+    /// The latest events, read or not (after a seek).
+    #[wasm_bindgen(js_name = recentEvents)]
+    pub fn recent_events(&self) -> Result<JsValue, JsError> {
+        to_js(&self.model.recent_events())
+    }
+
+    /// The first safety property broken, if any.
+    pub fn violation(&self) -> Option<String> {
+        self.model.cluster().violation().map(str::to_string)
+    }
+}

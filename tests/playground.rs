@@ -1,0 +1,205 @@
+//! The playground's model, natively: what the browser API wraps.
+
+use raftplay::sim::playground::{Action, Playground, PlaygroundOptions, RECORD_VERSION};
+
+const SECOND: u64 = 1_000_000;
+
+fn fresh(seed: u64) -> Playground {
+    Playground::new(PlaygroundOptions {
+        seed,
+        ..PlaygroundOptions::default()
+    })
+    .unwrap()
+}
+
+fn leader(p: &Playground) -> Option<u16> {
+    p.nodes().iter().find(|n| n.role == "leader").map(|n| n.id)
+}
+
+fn run(p: &mut Playground, seconds: f64) {
+    let until = p.now() + (seconds * 1e6) as u64;
+    p.advance_to(until).unwrap();
+}
+
+#[test]
+fn a_leader_is_elected_and_a_put_commits_on_a_majority() {
+    let mut p = fresh(1);
+    run(&mut p, 3.0);
+    let l = leader(&p).expect("a leader within 3 s");
+    p.act(Action::Put {
+        key: "x".into(),
+        value: "1".into(),
+        node: None,
+    })
+    .unwrap();
+    run(&mut p, 1.0);
+    let holders = (0..5)
+        .filter(|&n| p.kv(n).contains(&("x".into(), "1".into())))
+        .count();
+    assert!(holders >= 3, "applied on {holders} nodes");
+    let changes = p.log_changes();
+    assert_eq!(changes.len(), 5, "the first read sends every log");
+    let leader_log = changes.iter().find(|c| c.node == l).unwrap();
+    assert!(leader_log.keys.contains(&"x=1".to_string()));
+    assert!(p.log_changes().is_empty(), "nothing new since");
+    let events = p.events();
+    assert!(events.iter().any(|e| e.text.contains("becomes leader")));
+    assert!(
+        events
+            .iter()
+            .any(|e| e.category == "client" && e.text.contains("ok"))
+    );
+}
+
+#[test]
+fn crashing_the_leader_elects_another_that_keeps_the_data() {
+    let mut p = fresh(2);
+    run(&mut p, 3.0);
+    let old = leader(&p).unwrap();
+    p.act(Action::Put {
+        key: "x".into(),
+        value: "1".into(),
+        node: None,
+    })
+    .unwrap();
+    run(&mut p, 1.0);
+    p.act(Action::Crash { node: old }).unwrap();
+    run(&mut p, 3.0);
+    let new = leader(&p).expect("a new leader");
+    assert_ne!(new, old);
+    assert!(!p.nodes()[old as usize].alive);
+    assert!(p.kv(new).contains(&("x".into(), "1".into())));
+}
+
+#[test]
+fn a_minority_cannot_commit_until_the_partition_heals() {
+    let mut p = fresh(3);
+    run(&mut p, 3.0);
+    let l = leader(&p).unwrap();
+    let minority = vec![l, (l + 1) % 5];
+    p.act(Action::Partition {
+        groups: vec![minority.clone()],
+    })
+    .unwrap();
+    p.act(Action::Put {
+        key: "m".into(),
+        value: "1".into(),
+        node: Some(l),
+    })
+    .unwrap();
+    run(&mut p, 3.0);
+    let committed_on_minority = p.nodes()[l as usize].commit;
+    assert!(
+        p.kv(l).iter().all(|(k, _)| k != "m"),
+        "not committed in the minority"
+    );
+    p.act(Action::Heal).unwrap();
+    run(&mut p, 3.0);
+    let now_leader = leader(&p).unwrap();
+    assert!(
+        !minority.contains(&now_leader) || p.nodes()[l as usize].commit > committed_on_minority
+    );
+    assert!(
+        p.kv(now_leader).contains(&("m".into(), "1".into())),
+        "handed over and committed"
+    );
+    assert_eq!(p.cluster().violation(), None);
+}
+
+#[test]
+fn same_seed_and_actions_replay_identically_also_after_seeking_back() {
+    let script = |p: &mut Playground| {
+        run(p, 2.0);
+        p.act(Action::Auto { on: true }).unwrap();
+        run(p, 1.5);
+        p.act(Action::Crash { node: 0 }).unwrap();
+        for _ in 0..50 {
+            p.step().unwrap();
+        }
+        p.act(Action::Restart { node: 0 }).unwrap();
+        run(p, 2.0);
+    };
+    let mut a = fresh(9);
+    script(&mut a);
+    let mut b = fresh(9);
+    script(&mut b);
+    let events_a: Vec<String> = a
+        .recent_events()
+        .iter()
+        .map(|e| format!("{} {}", e.time_ms, e.text))
+        .collect();
+    let events_b: Vec<String> = b
+        .recent_events()
+        .iter()
+        .map(|e| format!("{} {}", e.time_ms, e.text))
+        .collect();
+    assert_eq!(events_a, events_b);
+    assert_eq!(a.nodes(), b.nodes());
+    let end = a.now();
+    let nodes_at_end = a.nodes();
+    a.seek(SECOND).unwrap();
+    assert_eq!(a.now(), SECOND);
+    a.seek(end).unwrap();
+    assert_eq!(
+        a.nodes(),
+        nodes_at_end,
+        "scrubbing back and forth replays the same run"
+    );
+    let record = a.record();
+    assert_eq!(record.version, RECORD_VERSION);
+    let c = Playground::restore(record).unwrap();
+    assert_eq!(
+        c.nodes(),
+        nodes_at_end,
+        "a saved run reopens at the same moment"
+    );
+}
+
+#[test]
+fn acting_in_the_past_forks_the_run() {
+    let mut p = fresh(4);
+    run(&mut p, 2.0);
+    p.act(Action::Crash { node: 1 }).unwrap();
+    run(&mut p, 2.0);
+    p.seek(SECOND).unwrap();
+    p.act(Action::Crash { node: 2 }).unwrap();
+    run(&mut p, 3.0);
+    let nodes = p.nodes();
+    assert!(nodes[1].alive, "the later crash of S2 was discarded");
+    assert!(!nodes[2].alive);
+    assert_eq!(p.record().actions.len(), 1);
+}
+
+#[test]
+fn bad_options_and_actions_are_refused_with_reasons() {
+    let bad = PlaygroundOptions {
+        nodes: 12,
+        ..PlaygroundOptions::default()
+    };
+    assert!(
+        Playground::new(bad)
+            .err()
+            .unwrap()
+            .contains("between 3 and 9")
+    );
+    let bad = PlaygroundOptions {
+        heartbeat_ms: 5_000.0,
+        ..PlaygroundOptions::default()
+    };
+    assert!(Playground::new(bad).err().unwrap().contains("heartbeat"));
+    let mut p = fresh(1);
+    assert!(
+        p.act(Action::Crash { node: 7 })
+            .unwrap_err()
+            .contains("no node S8")
+    );
+    assert!(p.act(Action::DropRate { rate: 1.5 }).is_err());
+    let mut record = p.record();
+    record.version = 99;
+    assert!(
+        Playground::restore(record)
+            .err()
+            .unwrap()
+            .contains("version")
+    );
+}

@@ -1,0 +1,213 @@
+// Drawing of the cluster and the logs on canvases. Pure functions of a view;
+// shared by the page (app.js) and the benchmark (bench.js).
+
+// Okabe-Ito, colour-blind safe; terms cycle through it.
+export const PALETTE = ['#E69F00', '#56B4E9', '#009E73', '#F0E442', '#0072B2', '#D55E00', '#CC79A7', '#000000'];
+
+export function termColour(term) {
+  return term === 0 ? '#c8c8c8' : PALETTE[(term - 1) % PALETTE.length];
+}
+
+// Sizes the canvas to its box at the device's pixel ratio; returns the
+// context (in CSS pixels) and the size.
+export function fitCanvas(canvas) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth, h = canvas.clientHeight;
+  const pw = Math.round(w * dpr), ph = Math.round(h * dpr);
+  if (canvas.width !== pw || canvas.height !== ph) {
+    canvas.width = pw;
+    canvas.height = ph;
+  }
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  return { ctx, w, h };
+}
+
+// Node centres on a ring, S1 at the top, clockwise.
+export function layout(n, w, h) {
+  const cx = w / 2, cy = h / 2;
+  const ring = Math.min(w, h) * 0.36;
+  const radius = Math.max(14, Math.min(34, ring * Math.sin(Math.PI / n) * 0.55));
+  const centres = [];
+  for (let i = 0; i < n; i++) {
+    const a = -Math.PI / 2 + (2 * Math.PI * i) / n;
+    centres.push({ x: cx + ring * Math.cos(a), y: cy + ring * Math.sin(a) });
+  }
+  return { centres, radius };
+}
+
+function diamond(ctx, x, y, s, fill) {
+  ctx.beginPath();
+  ctx.moveTo(x, y - s); ctx.lineTo(x + s, y); ctx.lineTo(x, y + s); ctx.lineTo(x - s, y); ctx.closePath();
+  fill ? ctx.fill() : ctx.stroke();
+}
+
+function drawMessage(ctx, m, x, y, alpha) {
+  ctx.globalAlpha = alpha;
+  const colour = termColour(m.term);
+  ctx.fillStyle = colour;
+  ctx.strokeStyle = colour;
+  ctx.lineWidth = 2;
+  switch (m.kind) {
+    case 'RequestVote': diamond(ctx, x, y, 7, true); break;
+    case 'PreVote': diamond(ctx, x, y, 7, false); break;
+    case 'Vote':
+      ctx.beginPath(); ctx.arc(x, y, 5, 0, 2 * Math.PI);
+      m.ok ? ctx.fill() : ctx.stroke();
+      break;
+    case 'AppendEntries':
+      ctx.fillRect(x - 8, y - 8, 16, 16);
+      ctx.fillStyle = m.term % 8 === 4 || m.term % 8 === 0 ? '#fff' : '#000';
+      ctx.font = 'bold 10px system-ui';
+      ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
+      ctx.fillText(String(m.entries), x, y + 0.5);
+      break;
+    case 'Heartbeat': ctx.fillRect(x - 4, y - 4, 8, 8); break;
+    case 'AppendReply':
+      ctx.beginPath(); ctx.arc(x, y, 6, 0, 2 * Math.PI); ctx.stroke();
+      ctx.beginPath();
+      ctx.moveTo(x - 3, y); ctx.lineTo(x + 3, y);
+      if (m.ok) { ctx.moveTo(x, y - 3); ctx.lineTo(x, y + 3); }
+      ctx.stroke();
+      break;
+    default: // Forward
+      ctx.beginPath(); ctx.moveTo(x - 6, y + 5); ctx.lineTo(x + 6, y + 5); ctx.lineTo(x, y - 6); ctx.closePath(); ctx.fill();
+  }
+  ctx.globalAlpha = 1;
+}
+
+// view: { nodes, messages, cuts (Set of "a-b"), nowMs, selected, group (Set), electionMaxMs, heartbeatMs }
+export function drawCluster(canvas, view) {
+  const { ctx, w, h } = fitCanvas(canvas);
+  const n = view.nodes.length;
+  const { centres, radius } = layout(n, w, h);
+  // Links: faint, or dashed red where cut (either way).
+  for (let a = 0; a < n; a++) {
+    for (let b = a + 1; b < n; b++) {
+      const cut = view.cuts.has(`${a}-${b}`) || view.cuts.has(`${b}-${a}`);
+      ctx.beginPath();
+      ctx.moveTo(centres[a].x, centres[a].y);
+      ctx.lineTo(centres[b].x, centres[b].y);
+      ctx.setLineDash(cut ? [6, 5] : []);
+      ctx.strokeStyle = cut ? 'rgba(192,57,43,0.8)' : 'rgba(0,0,0,0.07)';
+      ctx.lineWidth = cut ? 1.5 : 1;
+      ctx.stroke();
+    }
+  }
+  ctx.setLineDash([]);
+  // Messages in flight; lost ones fade from halfway with an x.
+  for (const m of view.messages) {
+    const span = Math.max(1e-6, m.arrives_ms - m.sent_ms);
+    const p = Math.min(1, Math.max(0, (view.nowMs - m.sent_ms) / span));
+    const from = centres[m.from], to = centres[m.to];
+    const travel = m.lost ? Math.min(p, 0.5) : p;
+    const x = from.x + (to.x - from.x) * travel, y = from.y + (to.y - from.y) * travel;
+    const alpha = m.lost && p > 0.5 ? Math.max(0, 1 - (p - 0.5) * 2) : 1;
+    drawMessage(ctx, m, x, y, alpha);
+    if (m.lost && p > 0.5) {
+      ctx.globalAlpha = alpha;
+      ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 2;
+      ctx.beginPath(); ctx.moveTo(x - 5, y - 5); ctx.lineTo(x + 5, y + 5); ctx.moveTo(x + 5, y - 5); ctx.lineTo(x - 5, y + 5); ctx.stroke();
+      ctx.globalAlpha = 1;
+    }
+  }
+  // Nodes.
+  for (const node of view.nodes) {
+    const { x, y } = centres[node.id];
+    const colour = node.alive ? termColour(node.term) : '#9aa0a6';
+    if (node.alive && node.role !== 'leader' && view.electionMaxMs > 0) {
+      const left = Math.max(0, Math.min(1, (node.election_deadline_ms - view.nowMs) / view.electionMaxMs));
+      ctx.beginPath();
+      ctx.arc(x, y, radius + 7, -Math.PI / 2, -Math.PI / 2 + 2 * Math.PI * left);
+      ctx.strokeStyle = 'rgba(0,0,0,0.35)'; ctx.lineWidth = 3; ctx.stroke();
+    }
+    ctx.beginPath();
+    ctx.arc(x, y, radius, 0, 2 * Math.PI);
+    ctx.fillStyle = node.alive ? colour + '40' : '#e3e5e8';
+    ctx.fill();
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = node.role === 'leader' ? 6 : 2;
+    if (node.role === 'candidate' || node.role === 'precandidate') ctx.setLineDash([5, 4]);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    if (node.role === 'leader') { // crown
+      const top = y - radius - 10;
+      ctx.beginPath();
+      ctx.moveTo(x - 10, top + 6); ctx.lineTo(x - 10, top - 4); ctx.lineTo(x - 5, top + 1); ctx.lineTo(x, top - 6);
+      ctx.lineTo(x + 5, top + 1); ctx.lineTo(x + 10, top - 4); ctx.lineTo(x + 10, top + 6); ctx.closePath();
+      ctx.fillStyle = '#E69F00'; ctx.fill(); ctx.strokeStyle = '#7a5200'; ctx.lineWidth = 1; ctx.stroke();
+    }
+    if (!node.alive) {
+      ctx.strokeStyle = '#5b6570'; ctx.lineWidth = 3;
+      const d = radius * 0.55;
+      ctx.beginPath(); ctx.moveTo(x - d, y - d); ctx.lineTo(x + d, y + d); ctx.moveTo(x + d, y - d); ctx.lineTo(x - d, y + d); ctx.stroke();
+    }
+    if (view.selected === node.id) {
+      ctx.beginPath(); ctx.arc(x, y, radius + 13, 0, 2 * Math.PI);
+      ctx.strokeStyle = '#0072B2'; ctx.lineWidth = 1.5; ctx.setLineDash([2, 3]); ctx.stroke(); ctx.setLineDash([]);
+    }
+    if (view.group.has(node.id)) {
+      ctx.fillStyle = '#c0392b';
+      ctx.beginPath(); ctx.arc(x + radius * 0.8, y - radius * 0.8, 5, 0, 2 * Math.PI); ctx.fill();
+    }
+    ctx.fillStyle = '#1b1f24';
+    ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
+    ctx.font = `bold ${Math.round(radius * 0.55)}px system-ui`;
+    ctx.fillText(`S${node.id + 1}`, x, y - radius * 0.18);
+    ctx.font = `${Math.max(9, Math.round(radius * 0.32))}px system-ui`;
+    ctx.fillText(`term ${node.term}`, x, y + radius * 0.38);
+    ctx.fillStyle = '#5b6570';
+    const below = node.alive ? `${node.role}${node.voted_for !== null && node.role !== 'leader' ? ` · voted S${node.voted_for + 1}` : ''}` : 'crashed';
+    ctx.fillText(below, x, y + radius + 22);
+  }
+  return centres;
+}
+
+// logs: [{terms: [...], keys: [...]}] per node; nodes: node views.
+export function drawLogs(canvas, nodes, logs) {
+  const { ctx, w, h } = fitCanvas(canvas);
+  const n = nodes.length;
+  const row = Math.min(24, (h - 8) / n);
+  const cell = Math.max(6, Math.min(16, row - 6));
+  const left = 30;
+  const fit = Math.max(1, Math.floor((w - left - 6) / (cell + 1)));
+  const longest = Math.max(1, ...logs.map(l => l.terms.length));
+  const first = Math.max(1, longest - fit + 1); // show the newest entries that fit
+  const leader = nodes.find(v => v.role === 'leader' && v.alive);
+  const progress = new Map((leader ? leader.progress : []).map(p => [p.peer, p]));
+  ctx.font = '11px system-ui';
+  ctx.textBaseline = 'middle';
+  for (const node of nodes) {
+    const y = 4 + node.id * row;
+    ctx.fillStyle = node.alive ? '#1b1f24' : '#9aa0a6';
+    ctx.textAlign = 'left';
+    ctx.fillText(`S${node.id + 1}`, 4, y + cell / 2);
+    const terms = logs[node.id] ? logs[node.id].terms : [];
+    for (let i = first; i <= terms.length; i++) {
+      const x = left + (i - first) * (cell + 1);
+      const colour = termColour(terms[i - 1]);
+      if (i <= node.commit) {
+        ctx.fillStyle = colour; ctx.fillRect(x, y, cell, cell);
+      } else {
+        ctx.strokeStyle = colour; ctx.lineWidth = 1.5; ctx.strokeRect(x + 0.75, y + 0.75, cell - 1.5, cell - 1.5);
+      }
+    }
+    if (node.commit >= first) { // commit caret
+      const x = left + (node.commit - first) * (cell + 1) + cell / 2;
+      ctx.fillStyle = '#1b1f24';
+      ctx.beginPath(); ctx.moveTo(x, y + cell + 1); ctx.lineTo(x - 3, y + cell + 5); ctx.lineTo(x + 3, y + cell + 5); ctx.fill();
+    }
+    const p = progress.get(node.id);
+    if (p) { // the leader's match (tick) and next (outline) index for this follower
+      const mx = left + (p.matched - first) * (cell + 1);
+      if (p.matched >= first) { ctx.fillStyle = '#009E73'; ctx.fillRect(mx, y - 2, cell, 2); }
+      const nx = left + (p.next - first) * (cell + 1);
+      if (p.next >= first && nx < w) { ctx.strokeStyle = '#0072B2'; ctx.lineWidth = 1; ctx.strokeRect(nx - 0.5, y - 0.5, cell + 1, cell + 1); }
+    }
+  }
+  if (first > 1) {
+    ctx.fillStyle = '#5b6570'; ctx.textAlign = 'right';
+    ctx.fillText(`from index ${first}`, w - 4, h - 7);
+  }
+}
