@@ -1,11 +1,13 @@
 # raftplay. `make` builds the course replica ./3700kvstore (the course grader runs it).
 #   make            build ./3700kvstore (release)
-#   make run        the main job (see README)
+#   make run        the main job: build the playground and serve it on localhost
 #   make test       every test suite, installing what they need first
+#   make www        build the playground's WebAssembly package into www/pkg
+#   make grade      score the replica on the grader configs in the simulator
 #   make bench      benchmarks
 CARGO ?= cargo
 
-.PHONY: all 3700kvstore run test bench clean
+.PHONY: all 3700kvstore run test www grade bench clean
 
 all: 3700kvstore
 
@@ -19,9 +21,15 @@ run:
 test:
 	./scripts/test.sh
 
+www:
+	./scripts/www.sh
+
+grade:
+	./scripts/grade.sh
+
 bench:
 	./scripts/bench.sh
 
 clean:
 	$(CARGO) clean
-	rm -f ./3700kvstore
+	rm -rf ./3700kvstore www/pkg

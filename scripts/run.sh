@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The main job: score the replica on the course's 17 grader configs, in the
-# simulator (falls back to the project's own scenarios on a fresh clone).
+# The main job: build the playground and serve it on localhost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
-configs=../shared/grading-sim/configs
-[ -d "$configs" ] || configs=scenarios
-cargo build --release --bin gradesim
-exec ./target/release/gradesim sim "$configs" --seed 1 --seeds "${SEEDS:-10}" --summary
+./scripts/www.sh
+port=${PORT:-8000}
+echo
+echo "raftplay playground: http://127.0.0.1:$port/   (Ctrl-C stops it)"
+exec python3 -m http.server "$port" --bind 127.0.0.1 --directory www

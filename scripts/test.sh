@@ -8,7 +8,7 @@ failed=0
 step() { # name, command...
   local name=$1; shift
   echo "=== $name: $*"
-  if "$@"; then results+=("$name ok"); else results+=("$name FAILED"); failed=1; fi
+  if "$@"; then results+=("$name: ok"); else results+=("$name: FAILED"); failed=1; fi
 }
 
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
@@ -24,8 +24,14 @@ if [ -d "$configs" ]; then
 else
   echo "=== course configs: $configs not found, skipped"
 fi
+step "install wasm tools" ./scripts/setup.sh wasm
+step "install browser" ./scripts/setup.sh browser
+step "wasm-bindgen tests (headless chromium)" env CHROMEDRIVER=/usr/bin/chromedriver \
+  wasm-pack test --headless --chrome -- --test wasm
+step "build the page" ./scripts/www.sh
+step "page tests (playwright-core, chromium)" node --test tests/page/
 
 echo
-echo "summary: ${results[*]}"
-if [ $failed -eq 0 ]; then echo "ALL TESTS PASSED"; else echo "SOME TESTS FAILED"; fi
+printf '%s\n' "${results[@]}"
+if [ $failed -eq 0 ]; then echo "ALL TESTS PASSED (${#results[@]} suites)"; else echo "SOME TESTS FAILED"; fi
 exit $failed

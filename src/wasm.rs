@@ -22,6 +22,16 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value.serialize(&serializer).map_err(|e| err(e.to_string()))
 }
 
+/// Reads a JavaScript object through JSON, so that serde's checks (unknown
+/// fields, types, ranges) apply as they do natively.
+fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, JsError> {
+    let text = js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| err(format!("bad {what}: not a plain object")))?;
+    serde_json::from_str(&text).map_err(|e| err(format!("bad {what}: {e}")))
+}
+
 fn micros(ms: f64) -> Result<u64, JsError> {
     if ms.is_finite() && ms >= 0.0 {
         Ok((ms * MS).round() as u64)
@@ -55,7 +65,7 @@ impl Playground {
         let options: PlaygroundOptions = if options.is_undefined() || options.is_null() {
             PlaygroundOptions::default()
         } else {
-            serde_wasm_bindgen::from_value(options).map_err(|e| err(format!("bad options: {e}")))?
+            from_js(&options, "options")?
         };
         Ok(Playground {
             model: Model::new(options).map_err(err)?,
@@ -65,8 +75,7 @@ impl Playground {
     /// Reopens a run saved with `record()` (for example from a link), at the
     /// moment it was saved.
     pub fn restore(record: JsValue) -> Result<Playground, JsError> {
-        let record: RunRecord = serde_wasm_bindgen::from_value(record)
-            .map_err(|e| err(format!("bad saved run: {e}")))?;
+        let record: RunRecord = from_js(&record, "saved run")?;
         Ok(Playground {
             model: Model::restore(record).map_err(err)?,
         })
@@ -113,8 +122,7 @@ impl Playground {
     /// groups: [[0, 1], [2]]}`, `{do: "heal"}`, `{do: "auto", on: true}`,
     /// `{do: "drop_rate", rate: 0.1}`, `{do: "timeout", node: 0}`.
     pub fn act(&mut self, action: JsValue) -> Result<(), JsError> {
-        let action: Action =
-            serde_wasm_bindgen::from_value(action).map_err(|e| err(format!("bad action: {e}")))?;
+        let action: Action = from_js(&action, "action")?;
         self.model.act(action).map_err(err)
     }
 

@@ -121,9 +121,10 @@ function openFromUrl() {
     banner('Reopened the run from the link, paused at the moment it was saved. Press space to play.');
     return true;
   } catch (e) {
-    banner(`This link could not be opened (${e.message}); here is a fresh cluster instead.`);
     history.replaceState(null, '', location.pathname);
-    return false;
+    fresh(options());
+    banner(`This link could not be opened (${e.message}); here is a fresh cluster instead.`);
+    return true;
   }
 }
 
@@ -276,7 +277,7 @@ function renderGroup() {
 }
 
 function showPlay() {
-  $('play').innerHTML = state.playing ? '&#9208; pause' : '&#9654; play';
+  $('play').textContent = state.playing ? '❚❚ pause' : '▶ play';
 }
 
 const keys = {

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the playground and its tests need, each only if missing:
+#   scripts/setup.sh wasm      the wasm32 target and wasm-pack
+#   scripts/setup.sh browser   Debian's chromium and chromium-driver, and the
+#                              npm packages of the page tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root to run: $*" >&2; return 1; fi
+}
+
+wasm() {
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
+    || rustup target add wasm32-unknown-unknown
+  command -v wasm-pack >/dev/null || cargo install wasm-pack
+}
+
+browser() {
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+  fi
+  command -v python3 >/dev/null || as_root apt-get install -y python3
+  if [ ! -d tests/page/node_modules/playwright-core ]; then
+    (cd tests/page && npm ci --no-audit --no-fund)
+  fi
+}
+
+for what in "$@"; do "$what"; done

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Builds the playground's WebAssembly package into www/pkg (not committed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh wasm
+wasm-pack build --target web --out-dir www/pkg --release
