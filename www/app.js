@@ -9,6 +9,7 @@ const EVENTS_SHOWN = 200;
 
 const state = {
   pg: null,
+  options: null,
   playing: true,
   selected: null,
   group: new Set(),
@@ -66,10 +67,11 @@ function showOptions(o) {
 function adopt(pg) {
   if (state.pg) state.pg.free();
   state.pg = pg;
+  state.options = pg.options();
   state.logs = [];
   state.selected = null;
   state.group.clear();
-  showOptions(pg.options());
+  showOptions(state.options);
   $('events').replaceChildren();
   appendEvents(pg.recentEvents());
   renderGroup();
@@ -175,7 +177,7 @@ function leader() {
 
 function draw(now) {
   const pg = state.pg;
-  const o = pg.options();
+  const o = state.options;
   state.centres = drawCluster($('cluster'), {
     nodes: state.nodes,
     messages: state.messages,
@@ -262,7 +264,7 @@ function select(id) {
 function renderGroup() {
   const g = $('group');
   g.replaceChildren();
-  const n = state.pg ? state.pg.options().nodes : 5;
+  const n = state.options ? state.options.nodes : 5;
   for (let i = 0; i < n; i++) {
     const label = document.createElement('label');
     const box = document.createElement('input');
