@@ -116,6 +116,10 @@ enum Body {
     Probe {
         term: Term,
     },
+    Commit {
+        term: Term,
+        index: Index,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -241,6 +245,10 @@ pub fn encode_envelope(e: &Envelope<Put>, leader: Option<NodeId>) -> Vec<u8> {
                 .collect(),
         },
         Message::Probe => Body::Probe { term },
+        Message::Commit { index } => Body::Commit {
+            term,
+            index: *index,
+        },
     };
     encode(e.from, id(e.to), leader, body)
 }
@@ -392,6 +400,7 @@ pub fn decode_for_replica(
             },
         ),
         Body::Probe { term } => peer_envelope(term, Message::Probe),
+        Body::Commit { term, index } => peer_envelope(term, Message::Commit { index }),
         other => Ok(Incoming::Other(format!("{other:?}"))),
     }
 }
@@ -508,6 +517,7 @@ mod tests {
             commands: vec![put],
         });
         roundtrip(Message::Probe);
+        roundtrip(Message::Commit { index: 7 });
     }
 
     #[test]

@@ -400,3 +400,30 @@ fn followers_redirect_to_the_leader() {
         "only the no-op"
     );
 }
+
+/// Commit notices: with them, the followers holding a new entry learn at
+/// once that it committed; without, only with the next AppendEntries.
+#[test]
+fn commit_notice_tells_followers_at_once() {
+    for (notice, expected_followers) in [(true, 2), (false, 0)] {
+        let config = Config {
+            commit_notice: notice,
+            ..Config::default()
+        };
+        let mut c = cluster(5, 6, config);
+        let leader = await_leader(&mut c, 5 * SECOND);
+        run_for(&mut c, SECOND);
+        assert_eq!(
+            ask(&mut c, leader, "p", put("k", "v"), SECOND),
+            Some(Reply::Ok { value: None })
+        );
+        run_for(&mut c, 5 * MS);
+        let commit = c.node(leader).unwrap().commit_index();
+        let knowing = c
+            .alive()
+            .into_iter()
+            .filter(|&i| i != leader && c.node(i).unwrap().commit_index() == commit)
+            .count();
+        assert_eq!(knowing, expected_followers, "commit_notice = {notice}");
+    }
+}

@@ -8,7 +8,8 @@
 //! Datagrams in go through [`raftplay::wire`] to the core; the core's
 //! actions go back out the same way. A datagram that does not decode is
 //! dropped and counted. Quiet by default; `RAFTPLAY_LOG=1` prints a
-//! readable event log on stderr.
+//! readable event log on stderr; `RAFTPLAY_COMMIT_NOTICE=1` turns on
+//! [`raftplay::raft::Config::commit_notice`].
 
 use raftplay::kv::{Action, Op, Reply, Request, Response, Server, Store};
 use raftplay::raft::{Config, Node, NodeId, RoleKind, Time};
@@ -173,6 +174,11 @@ fn seed(id: NodeId) -> u64 {
     drawn.unwrap_or(u64::from(std::process::id())) ^ u64::from(id)
 }
 
+/// An environment switch: set, and neither empty nor "0".
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args = match parse_args(&args) {
@@ -196,10 +202,14 @@ fn main() -> ExitCode {
     let clock = Instant::now();
     let mut members = args.peers.clone();
     members.push(args.id);
+    let config = Config {
+        commit_notice: env_flag("RAFTPLAY_COMMIT_NOTICE"),
+        ..Config::default()
+    };
     let node = Node::new(
         args.id,
         &members,
-        Config::default(),
+        config,
         seed(args.id),
         0,
         Store::default(),
@@ -208,7 +218,7 @@ fn main() -> ExitCode {
         socket,
         server: Server::new(node),
         clock,
-        verbose: std::env::var("RAFTPLAY_LOG").is_ok_and(|v| !v.is_empty() && v != "0"),
+        verbose: env_flag("RAFTPLAY_LOG"),
         dropped: 0,
         last: (RoleKind::Follower, 0, None),
     };

@@ -60,6 +60,12 @@ pub struct Config {
     pub check_quorum: bool,
     pub read_mode: ReadMode,
     pub fanout: Fanout,
+    /// Tell the followers holding the newest entries as soon as they commit
+    /// (a `Commit` message, not answered), instead of with the next
+    /// AppendEntries. Costs a message per follower and commit; spares the
+    /// duplicate answer a new leader gives when the old one died between
+    /// answering a client and telling anyone the entry committed.
+    pub commit_notice: bool,
 }
 
 impl Default for Config {
@@ -75,6 +81,7 @@ impl Default for Config {
             check_quorum: true,
             read_mode: ReadMode::Lease,
             fanout: Fanout::Quorum,
+            commit_notice: false,
         }
     }
 }

@@ -66,6 +66,9 @@ pub enum Message<C> {
     /// life before sending clients to it; the leader answers at once with
     /// an AppendEntries.
     Probe,
+    /// The leader's commit index, sent the moment it advances (with
+    /// [`crate::raft::Config::commit_notice`]); not answered.
+    Commit { index: Index },
 }
 
 impl<C> Message<C> {
@@ -81,6 +84,7 @@ impl<C> Message<C> {
             Message::RequestVoteResponse { .. } => "RequestVoteResponse",
             Message::Forward { .. } => "Forward",
             Message::Probe => "Probe",
+            Message::Commit { .. } => "Commit",
         }
     }
 }

@@ -124,6 +124,9 @@ pub struct Node<S: StateMachine> {
     election_deadline: Time,
     /// When this follower last asked its leader for a sign of life.
     last_probe: Option<Time>,
+    /// `(term, index)`: this follower's log matches the leader of `term` up
+    /// to `index` (from the AppendEntries it accepted).
+    leader_match: (Term, Index),
     led_terms: BTreeSet<Term>,
     rng: ChaCha8Rng,
     state_machine: S,
@@ -164,6 +167,7 @@ impl<S: StateMachine> Node<S> {
             last_leader_contact: None,
             election_deadline: now,
             last_probe: None,
+            leader_match: (0, 0),
             led_terms: BTreeSet::new(),
             rng: ChaCha8Rng::seed_from_u64(seed ^ (u64::from(id) << 48)),
             state_machine,
@@ -438,6 +442,9 @@ impl<S: StateMachine> Node<S> {
             }
             Message::Forward { commands } => self.on_forward(now, commands),
             Message::Probe if term == self.term() => self.send_append(now, from),
+            Message::Commit { index } if term == self.term() => {
+                self.on_commit_notice(now, from, index)
+            }
             _ => {}
         }
     }
@@ -665,6 +672,10 @@ impl<S: StateMachine> Node<S> {
                 let removed = self.persistent.log.merge(prev_index, &entries);
                 self.forward_orphans(from, removed);
                 let last_new = prev_index + entries.len() as Index;
+                if self.leader_match.0 != term {
+                    self.leader_match = (term, 0);
+                }
+                self.leader_match.1 = self.leader_match.1.max(last_new);
                 if leader_commit > self.commit_index {
                     self.commit_index = self.commit_index.max(leader_commit.min(last_new));
                     self.apply_committed();
@@ -678,6 +689,22 @@ impl<S: StateMachine> Node<S> {
             }
         };
         self.send(from, self.term(), reply);
+    }
+
+    /// The leader committed up to `index`: commit what this follower holds
+    /// of it (only entries known to match the leader's log).
+    fn on_commit_notice(&mut self, now: Time, from: NodeId, index: Index) {
+        if !matches!(self.role, Role::Follower) || self.leader != Some(from) {
+            return;
+        }
+        self.last_leader_contact = Some(now);
+        let (term, matched) = self.leader_match;
+        let known = if term == self.term() { matched } else { 0 };
+        let commit = index.min(known);
+        if commit > self.commit_index {
+            self.commit_index = commit;
+            self.apply_committed();
+        }
     }
 
     /// Hands commands this node proposed as leader, whose entries a later
@@ -812,7 +839,18 @@ impl<S: StateMachine> Node<S> {
         }
         self.commit_index = candidate;
         l.stall_since = (candidate < log.last_index()).then_some(now);
+        let holders: Vec<NodeId> = l
+            .progress
+            .iter()
+            .filter(|(_, p)| p.match_index >= candidate)
+            .map(|(&id, _)| id)
+            .collect();
         self.apply_committed();
+        if self.config.commit_notice {
+            for peer in holders {
+                self.send(peer, term, Message::Commit { index: candidate });
+            }
+        }
     }
 
     fn apply_committed(&mut self) {

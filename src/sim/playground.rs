@@ -645,6 +645,7 @@ impl Playground {
                     Message::RequestVoteResponse { granted, .. } => ("Vote", 0, *granted),
                     Message::Forward { commands } => ("Forward", commands.len(), true),
                     Message::Probe => ("Probe", 0, true),
+                    Message::Commit { .. } => ("Commit", 0, true),
                 };
                 let lost = match m.loss {
                     Some(Loss::Dropped) => "dropped",

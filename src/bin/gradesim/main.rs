@@ -20,7 +20,8 @@ use std::time::Instant;
 const USAGE: &str = "usage:
   gradesim sim <config.json or folder>... [--seed S] [--seeds N] [--json] [--summary] [--trace]
   gradesim udp <config.json or folder>... [--replica PATH] [--runs N] [--time-scale F]
-                                          [--seed S] [--json] [--summary] [--echo]";
+                                          [--seed S] [--json] [--summary] [--echo]
+  --commit-notice (both): replicas announce each commit at once (RAFTPLAY_COMMIT_NOTICE=1)";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -39,6 +40,7 @@ struct Args {
     echo: bool,
     replica: Option<PathBuf>,
     time_scale: f64,
+    commit_notice: bool,
 }
 
 fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
@@ -53,6 +55,7 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
         echo: false,
         replica: None,
         time_scale: 1.0,
+        commit_notice: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -68,6 +71,7 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
             }
             (_, "--json") => a.json = true,
             (_, "--summary") => a.summary = true,
+            (_, "--commit-notice") => a.commit_notice = true,
             (Mode::Sim, "--trace") => a.trace = true,
             (Mode::Udp, "--echo") => a.echo = true,
             (Mode::Udp, "--replica") => a.replica = Some(PathBuf::from(value("--replica")?)),
@@ -135,11 +139,12 @@ fn replica_path(given: &Option<PathBuf>) -> Result<PathBuf, String> {
 fn run_one(args: &Args, config: &GraderConfig, seed: u64) -> Result<Outcome, String> {
     match args.mode {
         Mode::Sim => {
-            let options = SimOptions {
+            let mut options = SimOptions {
                 seed,
                 trace: args.trace,
                 ..SimOptions::default()
             };
+            options.raft.commit_notice = args.commit_notice;
             run_sim(config, &options)
         }
         #[cfg(unix)]
@@ -148,6 +153,7 @@ fn run_one(args: &Args, config: &GraderConfig, seed: u64) -> Result<Outcome, Str
                 replica: replica_path(&args.replica)?,
                 seed,
                 echo: args.echo,
+                commit_notice: args.commit_notice,
             };
             udp::run_udp(config, &options)
         }

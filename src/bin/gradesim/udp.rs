@@ -32,6 +32,8 @@ pub struct UdpOptions {
     pub seed: u64,
     /// Show the replicas' stdout and stderr.
     pub echo: bool,
+    /// Launch the replicas with `RAFTPLAY_COMMIT_NOTICE=1`.
+    pub commit_notice: bool,
 }
 
 /// Process groups of every replica running, for the Ctrl-C handler.
@@ -119,6 +121,10 @@ impl Harness {
                 .arg(port.to_string())
                 .arg(wire::id(i as u16))
                 .args(peers)
+                .env(
+                    "RAFTPLAY_COMMIT_NOTICE",
+                    if options.commit_notice { "1" } else { "0" },
+                )
                 .process_group(0)
                 .stdin(Stdio::null())
                 .stdout(output())
