@@ -126,10 +126,6 @@ impl Workload {
         }
     }
 
-    pub fn config(&self) -> &GraderConfig {
-        &self.config
-    }
-
     pub fn client_ids(&self) -> Vec<ClientId> {
         self.clients.iter().map(|c| c.id).collect()
     }

@@ -155,9 +155,4 @@ impl Invariants {
         }
         Ok(())
     }
-
-    /// Entries known committed cluster-wide.
-    pub fn committed_len(&self) -> usize {
-        self.committed.len()
-    }
 }

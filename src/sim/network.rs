@@ -94,10 +94,6 @@ impl Network {
     pub fn is_partitioned(&self) -> bool {
         self.groups.is_some() || !self.cuts.is_empty()
     }
-
-    pub fn cuts(&self) -> impl Iterator<Item = &(NodeId, NodeId)> {
-        self.cuts.iter()
-    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 use super::cluster::{Cluster, ClusterOptions};
 use super::network::Loss;
-use super::trace::{Name, TraceKind};
+use super::trace::TraceKind;
 use crate::kv::{Op, Reply, Request, Response};
 use crate::raft::{Config, Fanout, Message, NodeId, ReadMode, RoleKind, Term, Time};
 use rand::{RngExt, SeedableRng};
@@ -735,9 +735,4 @@ fn role_name(role: RoleKind) -> &'static str {
         RoleKind::Candidate => "candidate",
         RoleKind::Leader => "leader",
     }
-}
-
-/// "S3", for the page's own messages.
-pub fn node_name(id: NodeId) -> String {
-    Name(id).to_string()
 }
