@@ -139,19 +139,22 @@ impl Replica {
         let mut buf = vec![0u8; 65_536];
         loop {
             let wait = self.server.next_deadline().saturating_sub(self.now());
-            let timeout = Duration::from_micros(wait.max(1));
-            self.socket
-                .set_read_timeout(Some(timeout))
-                .expect("a positive timeout is valid");
-            match self.socket.recv(&mut buf) {
-                Ok(n) => self.receive(&buf[..n]),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(e) => {
-                    // For example the simulator's socket is gone (ICMP port
-                    // unreachable); keep serving until we are told to stop.
-                    self.log(|| format!("receive failed: {e}"));
-                    std::thread::sleep(Duration::from_millis(1));
+            wait_readable(&self.socket, Duration::from_micros(wait));
+            loop {
+                match self.socket.recv(&mut buf) {
+                    Ok(n) => self.receive(&buf[..n]),
+                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                        break;
+                    }
+                    Err(e) => {
+                        // For example the simulator's socket is gone (ICMP
+                        // port unreachable); keep serving until told to stop.
+                        self.log(|| format!("receive failed: {e}"));
+                        std::thread::sleep(Duration::from_millis(1));
+                        break;
+                    }
                 }
+                self.flush();
             }
             let now = self.now();
             if now >= self.server.next_deadline() {
@@ -160,6 +163,37 @@ impl Replica {
             self.flush();
         }
     }
+}
+
+/// Sleeps until the socket has a datagram or `timeout` passes. `ppoll`
+/// wakes with microsecond precision, where a socket receive timeout
+/// (`SO_RCVTIMEO`) is rounded up to scheduler ticks of several
+/// milliseconds, which would delay every retry.
+#[cfg(unix)]
+fn wait_readable(socket: &UdpSocket, timeout: Duration) {
+    use std::os::fd::AsRawFd;
+    let mut fd = libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: one valid pollfd, a valid timespec, no signal mask.
+    unsafe {
+        libc::ppoll(&mut fd, 1, &ts, std::ptr::null());
+    }
+}
+
+#[cfg(not(unix))]
+fn wait_readable(socket: &UdpSocket, timeout: Duration) {
+    let _ = socket.set_nonblocking(false);
+    let _ = socket.set_read_timeout(Some(timeout.max(Duration::from_micros(1))));
+    let mut probe = [0u8; 1];
+    let _ = socket.peek(&mut probe);
+    let _ = socket.set_nonblocking(true);
 }
 
 fn seed(id: NodeId) -> u64 {
@@ -197,6 +231,10 @@ fn main() -> ExitCode {
     };
     if let Err(e) = socket.connect(("127.0.0.1", args.port)) {
         eprintln!("3700kvstore: cannot reach localhost:{}: {e}", args.port);
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = socket.set_nonblocking(true) {
+        eprintln!("3700kvstore: cannot make the socket non-blocking: {e}");
         return ExitCode::FAILURE;
     }
     let clock = Instant::now();
