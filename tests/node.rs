@@ -51,9 +51,9 @@ fn ack(peer: u16, term: u64, index: u64) -> Envelope<Put> {
     )
 }
 
-/// S1 of five, restarted in term 3 with `log`, elected leader of term 4 by
-/// S2 and S3.
-fn leader_of_term_4(log: Log<Put>) -> Node<Store> {
+/// S1 among `members`, restarted in term 3 with `log` (PreVote off), that
+/// has just started an election for term 4.
+fn candidate_of_term_4(members: &[u16], log: Log<Put>) -> Node<Store> {
     let config = Config {
         pre_vote: false,
         ..Config::default()
@@ -63,8 +63,15 @@ fn leader_of_term_4(log: Log<Put>) -> Node<Store> {
         voted_for: None,
         log,
     };
-    let mut n = Node::restart(0, &[0, 1, 2, 3, 4], config, 1, 0, Store::default(), state);
+    let mut n = Node::restart(0, members, config, 1, 0, Store::default(), state);
     n.campaign(GUARD);
+    n
+}
+
+/// S1 of five, restarted in term 3 with `log`, elected leader of term 4 by
+/// S2 and S3.
+fn leader_of_term_4(log: Log<Put>) -> Node<Store> {
+    let mut n = candidate_of_term_4(&[0, 1, 2, 3, 4], log);
     assert_eq!((n.role(), n.term()), (RoleKind::Candidate, 4));
     let requests = sent(&mut n);
     assert_eq!(requests.len(), 4, "RequestVote to each peer");
@@ -116,17 +123,7 @@ fn new_leader_answers_only_entries_past_the_known_commit_index() {
     for i in 1..=3 {
         log.append(entry(3, i));
     }
-    let config = Config {
-        pre_vote: false,
-        ..Config::default()
-    };
-    let state = Persistent {
-        current_term: 3,
-        voted_for: None,
-        log,
-    };
-    let mut n = Node::restart(0, &[0, 1, 2], config, 1, 0, Store::default(), state);
-    n.campaign(GUARD);
+    let mut n = candidate_of_term_4(&[0, 1, 2], log);
     sent(&mut n);
     let granted = Message::RequestVoteResponse {
         granted: true,
