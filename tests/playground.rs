@@ -16,6 +16,16 @@ fn leader(p: &Playground) -> Option<u16> {
     p.nodes().iter().find(|n| n.role == "leader").map(|n| n.id)
 }
 
+/// The client puts x=1 through the current leader.
+fn put_x(p: &mut Playground) {
+    let put = Action::Put {
+        key: "x".into(),
+        value: "1".into(),
+        node: None,
+    };
+    p.act(put).unwrap();
+}
+
 fn run(p: &mut Playground, seconds: f64) {
     let until = p.now() + (seconds * 1e6) as u64;
     p.advance_to(until).unwrap();
@@ -26,12 +36,7 @@ fn a_leader_is_elected_and_a_put_commits_on_a_majority() {
     let mut p = fresh(1);
     run(&mut p, 3.0);
     let l = leader(&p).expect("a leader within 3 s");
-    p.act(Action::Put {
-        key: "x".into(),
-        value: "1".into(),
-        node: None,
-    })
-    .unwrap();
+    put_x(&mut p);
     run(&mut p, 1.0);
     let holders = (0..5)
         .filter(|&n| p.kv(n).contains(&("x".into(), "1".into())))
@@ -56,12 +61,7 @@ fn crashing_the_leader_elects_another_that_keeps_the_data() {
     let mut p = fresh(2);
     run(&mut p, 3.0);
     let old = leader(&p).unwrap();
-    p.act(Action::Put {
-        key: "x".into(),
-        value: "1".into(),
-        node: None,
-    })
-    .unwrap();
+    put_x(&mut p);
     run(&mut p, 1.0);
     p.act(Action::Crash { node: old }).unwrap();
     run(&mut p, 3.0);

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 /// How a leader serves reads that must be linearizable without a log entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReadMode {
     /// Serve at once while a majority acknowledged a heartbeat sent less than
     /// `lease_duration` ago; otherwise as `ReadIndex`.
@@ -34,6 +35,7 @@ pub enum ReadMode {
 
 /// To which followers a leader sends new entries at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Fanout {
     /// Only the followers that answered most recently, enough for a majority;
     /// the others receive the entries with their next heartbeat, or at once

@@ -72,12 +72,10 @@ impl ClusterOptions {
 
 /// A message between replicas on its way, for display.
 #[derive(Clone, Debug, PartialEq)]
-pub struct InFlight {
-    pub from: NodeId,
-    pub to: NodeId,
+pub struct InFlight<'a> {
     pub sent: Time,
     pub arrives: Time,
-    pub envelope: Envelope<Put>,
+    pub envelope: &'a Envelope<Put>,
     pub loss: Option<Loss>,
 }
 
@@ -283,9 +281,10 @@ impl Cluster {
         self.queue.peek().map(|s| s.time)
     }
 
-    /// Replica messages on their way, in order of arrival.
-    pub fn in_flight(&self) -> Vec<InFlight> {
-        let mut v: Vec<(u64, InFlight)> = self
+    /// Replica messages on their way, in order of arrival (borrowed: the
+    /// playground reads them every frame).
+    pub fn in_flight(&self) -> Vec<InFlight<'_>> {
+        let mut v: Vec<(u64, InFlight<'_>)> = self
             .queue
             .iter()
             .filter_map(|s| match &s.event {
@@ -296,11 +295,9 @@ impl Cluster {
                 } => Some((
                     s.seq,
                     InFlight {
-                        from: envelope.from,
-                        to: envelope.to,
                         sent: *sent,
                         arrives: s.time,
-                        envelope: envelope.clone(),
+                        envelope,
                         loss: *loss,
                     },
                 )),

@@ -35,9 +35,9 @@ pub struct PlaygroundOptions {
     pub pre_vote: bool,
     pub check_quorum: bool,
     /// `"lease"` or `"read_index"`.
-    pub read_mode: String,
+    pub read_mode: ReadMode,
     /// `"quorum"` or `"all"`.
-    pub fanout: String,
+    pub fanout: Fanout,
     /// Operations per virtual second of the automatic workload.
     pub auto_rate: f64,
 }
@@ -57,8 +57,8 @@ impl Default for PlaygroundOptions {
             heartbeat_ms: 150.0,
             pre_vote: true,
             check_quorum: true,
-            read_mode: "lease".into(),
-            fanout: "quorum".into(),
+            read_mode: ReadMode::Lease,
+            fanout: Fanout::Quorum,
             auto_rate: 4.0,
         }
     }
@@ -73,24 +73,6 @@ impl PlaygroundOptions {
         if !(3..=9).contains(&self.nodes) {
             return Err(format!("nodes must be between 3 and 9, got {}", self.nodes));
         }
-        let read_mode = match self.read_mode.as_str() {
-            "lease" => ReadMode::Lease,
-            "read_index" => ReadMode::ReadIndex,
-            other => {
-                return Err(format!(
-                    "read_mode must be \"lease\" or \"read_index\", got {other:?}"
-                ));
-            }
-        };
-        let fanout = match self.fanout.as_str() {
-            "quorum" => Fanout::Quorum,
-            "all" => Fanout::All,
-            other => {
-                return Err(format!(
-                    "fanout must be \"quorum\" or \"all\", got {other:?}"
-                ));
-            }
-        };
         if !(self.auto_rate.is_finite() && self.auto_rate > 0.0 && self.auto_rate <= 1000.0) {
             return Err(format!(
                 "auto_rate must be in (0, 1000], got {}",
@@ -105,8 +87,8 @@ impl PlaygroundOptions {
             retry_timeout: (latency.1 * 3).max(1),
             pre_vote: self.pre_vote,
             check_quorum: self.check_quorum,
-            read_mode,
-            fanout,
+            read_mode: self.read_mode,
+            fanout: self.fanout,
             ..Config::default()
         };
         let options = ClusterOptions {
@@ -653,8 +635,8 @@ impl Playground {
                     _ => "",
                 };
                 MessageView {
-                    from: m.from,
-                    to: m.to,
+                    from: m.envelope.from,
+                    to: m.envelope.to,
                     sent_ms: m.sent as f64 / MS,
                     arrives_ms: m.arrives as f64 / MS,
                     kind: kind.into(),
