@@ -187,6 +187,14 @@ fn bad_options_and_actions_are_refused_with_reasons() {
         ..PlaygroundOptions::default()
     };
     assert!(Playground::new(bad).err().unwrap().contains("heartbeat"));
+    let parse = |text: &str| serde_json::from_str::<PlaygroundOptions>(text);
+    let o = parse(r#"{"read_mode": "read_index", "fanout": "all"}"#).unwrap();
+    assert!(Playground::new(o).is_ok());
+    let e = parse(r#"{"read_mode": "sometimes"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("read_index"), "the error lists the choices: {e}");
+    assert!(parse(r#"{"colour": "red"}"#).is_err(), "unknown option");
     let mut p = fresh(1);
     assert!(
         p.act(Action::Crash { node: 7 })
