@@ -153,8 +153,14 @@ pub enum Action {
 /// A replica: a Raft node over a [`Store`], plus the client policy.
 pub struct Server {
     node: Node<Store>,
-    held: VecDeque<Request>,
+    held: VecDeque<Held>,
     actions: Vec<Action>,
+}
+
+/// A request waiting for a sign of life from a leader, since `since`.
+struct Held {
+    since: Time,
+    request: Request,
 }
 
 /// Requests held while no leader is known, at most; beyond it, `fail`.
@@ -177,8 +183,17 @@ impl Server {
         self.held.len()
     }
 
+    /// How long a request may be held before it is answered `fail`: two
+    /// maximum election timeouts, time enough for an election and a retry.
+    /// A follower cut off from every leader (a one-way cut, say) would
+    /// otherwise hold its clients for ever.
+    pub fn hold_timeout(&self) -> Time {
+        2 * self.node.config().election_timeout_max
+    }
+
     pub fn next_deadline(&self) -> Time {
-        self.node.next_deadline()
+        let expiry = self.held.front().map(|h| h.since + self.hold_timeout());
+        self.node.next_deadline().min(expiry.unwrap_or(Time::MAX))
     }
 
     pub fn take_actions(&mut self) -> Vec<Action> {
@@ -188,6 +203,18 @@ impl Server {
     pub fn tick(&mut self, now: Time) {
         self.node.tick(now);
         self.settle(now);
+        self.expire_held(now);
+    }
+
+    /// Answers `fail` to requests held longer than [`Server::hold_timeout`]
+    /// (none of them is in the log, so none can be applied later).
+    fn expire_held(&mut self, now: Time) {
+        let timeout = self.hold_timeout();
+        while self.held.front().is_some_and(|h| now >= h.since + timeout) {
+            let Held { request, .. } = self.held.pop_front().expect("checked above");
+            let leader = self.node.leader();
+            self.respond(request.client, request.mid, leader, Reply::Fail);
+        }
     }
 
     pub fn step(&mut self, now: Time, envelope: Envelope<Put>) {
@@ -202,11 +229,12 @@ impl Server {
     }
 
     pub fn request(&mut self, now: Time, request: Request) {
-        self.handle(now, request);
+        self.handle(now, request, now);
         self.settle(now);
     }
 
-    fn handle(&mut self, now: Time, request: Request) {
+    /// Serves, redirects or holds `request`, held since `since`.
+    fn handle(&mut self, now: Time, request: Request, since: Time) {
         let Request { client, mid, op } = request;
         let result = match op.clone() {
             Op::Put { key, value } => {
@@ -238,7 +266,8 @@ impl Server {
         match reply {
             Some((leader, reply)) => self.respond(client, mid, leader, reply),
             None => {
-                self.held.push_back(Request { client, mid, op });
+                let request = Request { client, mid, op };
+                self.held.push_back(Held { since, request });
                 self.node.probe_leader(now);
             }
         }
@@ -272,18 +301,19 @@ impl Server {
                         self.respond(client, mid, leader, Reply::Ok { value })
                     }
                     Output::Unserved(Get { client, mid, key }) => {
-                        self.held.push_back(Request {
-                            client,
-                            mid,
-                            op: Op::Get { key },
+                        let op = Op::Get { key };
+                        let request = Request { client, mid, op };
+                        self.held.push_back(Held {
+                            since: now,
+                            request,
                         });
                     }
                 }
             }
         }
         if !self.held.is_empty() && self.node.fresh_leader(now).is_some() {
-            for request in std::mem::take(&mut self.held) {
-                self.handle(now, request);
+            for Held { since, request } in std::mem::take(&mut self.held) {
+                self.handle(now, request, since);
             }
             self.settle(now);
         }

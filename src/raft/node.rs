@@ -128,6 +128,14 @@ pub struct Node<S: StateMachine> {
     /// to `index` (from the AppendEntries it accepted).
     leader_match: (Term, Index),
     led_terms: BTreeSet<Term>,
+    /// Commands this node proposed as leader whose entries a later leader
+    /// overwrote, handed to the current leader with `Forward` and sent again
+    /// until they show up in the entries that leader sends (a Forward can be
+    /// lost like any message).
+    forwarding: Vec<S::Command>,
+    /// When to send `forwarding` again, and the wait after that (doubling
+    /// up to a heartbeat interval).
+    forward_retry: (Time, Time),
     rng: ChaCha8Rng,
     state_machine: S,
     outputs: Vec<Output<S>>,
@@ -169,6 +177,8 @@ impl<S: StateMachine> Node<S> {
             last_probe: None,
             leader_match: (0, 0),
             led_terms: BTreeSet::new(),
+            forwarding: Vec::new(),
+            forward_retry: (Time::MAX, 0),
             rng: ChaCha8Rng::seed_from_u64(seed ^ (u64::from(id) << 48)),
             state_machine,
             outputs: Vec::new(),
@@ -276,9 +286,12 @@ impl<S: StateMachine> Node<S> {
         let l = match &self.role {
             Role::Leader(l) => l,
             Role::PreCandidate(c) | Role::Candidate(c) => {
-                return self.election_deadline.min(c.resend_at);
+                return self
+                    .election_deadline
+                    .min(c.resend_at)
+                    .min(self.forward_retry.0);
             }
-            Role::Follower => return self.election_deadline,
+            Role::Follower => return self.election_deadline.min(self.forward_retry.0),
         };
         let c = &self.config;
         let mut deadline = Time::MAX;
@@ -303,6 +316,9 @@ impl<S: StateMachine> Node<S> {
     /// Time passes: election timeouts, heartbeats, retries, CheckQuorum.
     pub fn tick(&mut self, now: Time) {
         if !self.is_leader() {
+            if now >= self.forward_retry.0 {
+                self.resend_forward(now);
+            }
             if now >= self.election_deadline {
                 self.leader = None;
                 self.start_election(now, self.config.pre_vote);
@@ -320,12 +336,22 @@ impl<S: StateMachine> Node<S> {
     }
 
     /// Times out at once, as if the election timer fired (the playground's
-    /// "time out" button, and leadership hand-over in tests).
+    /// "time out" button, and leadership hand-over in tests). Inside the vote
+    /// guard (a leader was heard from less than a minimum election timeout
+    /// ago) the timeout is only brought forward to the guard's end: this node
+    /// may be part of that leader's lease, and voting for itself now could
+    /// elect a second leader while the first still serves reads.
     pub fn campaign(&mut self, now: Time) {
         if !self.is_leader() {
-            self.election_deadline = now;
+            self.election_deadline = now.max(self.vote_guard_until);
             self.tick(now);
         }
+    }
+
+    /// Until when this node refuses to vote (itself included), having heard
+    /// from a leader.
+    pub fn vote_guard_until(&self) -> Time {
+        self.vote_guard_until
     }
 
     /// A client write: appended to the log if this node leads.
@@ -466,6 +492,11 @@ impl<S: StateMachine> Node<S> {
     }
 
     fn start_election(&mut self, now: Time, pre_vote: bool) {
+        if now < self.vote_guard_until {
+            // Only a forced timeout gets here this early; see `campaign`.
+            self.election_deadline = self.vote_guard_until;
+            return;
+        }
         self.reset_election_deadline(now);
         let campaign = Campaign {
             votes: BTreeSet::from([self.id]),
@@ -538,8 +569,12 @@ impl<S: StateMachine> Node<S> {
         index: Index,
         last_term: Term,
     ) {
+        let guarded = self.refuses_votes(now);
         let p = &self.persistent;
+        // The guard holds whatever moved this node into `term`: a vote inside
+        // it could cut short a lease this node acknowledged.
         let granted = term == p.current_term
+            && !guarded
             && p.voted_for.is_none_or(|v| v == from)
             && p.log.is_behind_or_equal(index, last_term);
         if granted {
@@ -621,6 +656,14 @@ impl<S: StateMachine> Node<S> {
         }));
         self.leader = Some(self.id);
         self.led_terms.insert(term);
+        self.forward_retry = (Time::MAX, 0);
+        let orphans = std::mem::take(&mut self.forwarding);
+        for command in orphans {
+            self.persistent.log.append(Entry {
+                term,
+                command: Some(command),
+            });
+        }
         for peer in self.peers.clone() {
             self.send_append(now, peer);
         }
@@ -670,7 +713,9 @@ impl<S: StateMachine> Node<S> {
             },
             Some(_) => {
                 let removed = self.persistent.log.merge(prev_index, &entries);
-                self.forward_orphans(from, removed);
+                self.forwarding
+                    .retain(|c| !entries.iter().any(|e| e.command.as_ref() == Some(c)));
+                self.forward_orphans(now, removed);
                 let last_new = prev_index + entries.len() as Index;
                 if self.leader_match.0 != term {
                     self.leader_match = (term, 0);
@@ -709,13 +754,30 @@ impl<S: StateMachine> Node<S> {
 
     /// Hands commands this node proposed as leader, whose entries a later
     /// leader overwrote, to that leader.
-    fn forward_orphans(&mut self, leader: NodeId, removed: Vec<Entry<S::Command>>) {
-        let commands: Vec<S::Command> = removed
+    fn forward_orphans(&mut self, now: Time, removed: Vec<Entry<S::Command>>) {
+        let before = self.forwarding.len();
+        let orphans = removed
             .into_iter()
             .filter(|e| self.led_terms.contains(&e.term))
-            .filter_map(|e| e.command)
-            .collect();
-        if !commands.is_empty() {
+            .filter_map(|e| e.command);
+        self.forwarding.extend(orphans);
+        if self.forwarding.len() > before {
+            self.forward_retry = (now, self.config.retry_timeout);
+            self.resend_forward(now);
+        }
+    }
+
+    /// Sends the commands still being handed over to the leader, if one is
+    /// known, and sets the next retry; stops once none is left.
+    fn resend_forward(&mut self, now: Time) {
+        if self.forwarding.is_empty() {
+            self.forward_retry = (Time::MAX, 0);
+            return;
+        }
+        let wait = self.forward_retry.1;
+        self.forward_retry = (now + wait, (wait * 2).min(self.config.heartbeat_interval));
+        if let Some(leader) = self.leader.filter(|&l| l != self.id) {
+            let commands = self.forwarding.clone();
             self.send(leader, self.term(), Message::Forward { commands });
         }
     }

@@ -59,6 +59,41 @@ struct OpRecord {
     invoke: Time,
     response: Option<Time>,
     result: Option<String>,
+    /// Every MID this operation was sent under: to whom, when, and how it
+    /// was answered (`None`: not yet).
+    attempts: Vec<Attempt>,
+}
+
+struct Attempt {
+    mid: String,
+    to: NodeId,
+    sent: Time,
+    reply: Option<(Time, NodeId, Reply)>,
+}
+
+impl Attempt {
+    fn describe(&self) -> String {
+        let sent = self.sent as f64 / SECOND;
+        let to = self.to + 1;
+        match &self.reply {
+            None => format!("MID {} to S{to} at {sent:.3} s: unanswered", self.mid),
+            Some((at, from, reply)) => format!(
+                "MID {} to S{to} at {sent:.3} s: {} from S{} at {:.3} s",
+                self.mid,
+                reply_name(reply),
+                from + 1,
+                *at as f64 / SECOND
+            ),
+        }
+    }
+}
+
+fn reply_name(reply: &Reply) -> &'static str {
+    match reply {
+        Reply::Ok { .. } => "ok",
+        Reply::Redirect => "redirect",
+        Reply::Fail => "fail",
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -224,9 +259,10 @@ impl Workload {
             invoke: now,
             response: None,
             result: None,
+            attempts: Vec::new(),
         });
         let target = self.target(ci, None, alive)?;
-        Some((target, self.issue(now, ci, self.ops.len() - 1, op)))
+        Some((target, self.issue(now, ci, self.ops.len() - 1, op, target)))
     }
 
     fn random_key(&mut self) -> String {
@@ -245,9 +281,15 @@ impl Workload {
         }
     }
 
-    fn issue(&mut self, now: Time, ci: usize, op: usize, what: Op) -> Request {
+    fn issue(&mut self, now: Time, ci: usize, op: usize, what: Op, to: NodeId) -> Request {
         self.next_mid += 1;
         let mid = format!("{:08X}{:08X}", self.next_mid, self.rng.random::<u32>());
+        self.ops[op].attempts.push(Attempt {
+            mid: mid.clone(),
+            to,
+            sent: now,
+            reply: None,
+        });
         self.waiting.insert(
             mid.clone(),
             Waiting {
@@ -279,6 +321,7 @@ impl Workload {
     pub fn on_response(
         &mut self,
         now: Time,
+        from: NodeId,
         response: Response,
         alive: &[NodeId],
     ) -> Option<(NodeId, Request)> {
@@ -303,6 +346,9 @@ impl Workload {
         if w.client != ci {
             self.incorrect(format!("MID {mid} answered to the wrong client {client}"));
             return None;
+        }
+        if let Some(a) = self.ops[w.op].attempts.iter_mut().find(|a| a.mid == mid) {
+            a.reply = Some((now, from, reply.clone()));
         }
         let latency = now - w.created;
         self.latencies.push(latency);
@@ -329,7 +375,7 @@ impl Workload {
                     },
                 };
                 let target = self.target(ci, leader, alive)?;
-                Some((target, self.issue(now, ci, w.op, what)))
+                Some((target, self.issue(now, ci, w.op, what, target)))
             }
         }
     }
@@ -365,12 +411,27 @@ impl Workload {
                 let got = value.unwrap_or_default();
                 self.ops[op].result = Some(got.clone());
                 if got != expected {
+                    let source = self.explain_value(&key, &got);
                     self.incorrect(format!(
-                        "get {key} (MID {mid}) returned {got:?}, last acknowledged put was {expected:?}"
+                        "get {key} (MID {mid}) returned {got:?}, last acknowledged put was {expected:?}{source}"
                     ));
                 }
             }
         }
+    }
+
+    /// Where a value a get returned came from: the put that wrote it, and
+    /// what became of each MID it was sent under.
+    fn explain_value(&self, key: &str, value: &str) -> String {
+        let put = self
+            .ops
+            .iter()
+            .find(|o| o.key == key && o.put.as_deref() == Some(value));
+        let Some(put) = put else {
+            return String::new();
+        };
+        let attempts: Vec<String> = put.attempts.iter().map(Attempt::describe).collect();
+        format!("; the put of that value: {}", attempts.join(", then "))
     }
 
     /// The client history, for the linearizability check.
@@ -595,7 +656,8 @@ pub fn run_sim(config: &GraderConfig, options: &SimOptions) -> Result<Outcome, S
         if next_event == next {
             if let Some(d) = cluster.step() {
                 let alive = cluster.alive();
-                if let Some((to, request)) = workload.on_response(cluster.now(), d.response, &alive)
+                if let Some((to, request)) =
+                    workload.on_response(cluster.now(), d.from, d.response, &alive)
                 {
                     cluster.request(to, request);
                 }

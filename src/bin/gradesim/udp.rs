@@ -233,7 +233,9 @@ impl Harness {
                 Ok(Some(response)) => {
                     let now = p.at.duration_since(start).as_micros() as Time;
                     let alive = self.alive();
-                    if let Some((to, retry)) = workload.on_response(now, response, &alive) {
+                    if let Some((to, retry)) =
+                        workload.on_response(now, from as NodeId, response, &alive)
+                    {
                         self.request(to, &retry);
                     }
                 }
