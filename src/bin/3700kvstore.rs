@@ -100,6 +100,12 @@ impl Replica {
             return self.send(wire::encode_response(self.server.node().id(), &response));
         }
         let now = self.now();
+        self.log(|| {
+            format!(
+                "request {} {:?} from {}",
+                request.mid, request.op, request.client
+            )
+        });
         self.server.request(now, request);
     }
 
@@ -114,7 +120,10 @@ impl Replica {
         for action in self.server.take_actions() {
             let bytes = match &action {
                 Action::Send { envelope, leader } => wire::encode_envelope(envelope, *leader),
-                Action::Respond(response) => wire::encode_response(me, response),
+                Action::Respond(response) => {
+                    self.log(|| format!("respond {} {:?}", response.mid, response.reply));
+                    wire::encode_response(me, response)
+                }
             };
             self.send(bytes);
         }
@@ -123,7 +132,13 @@ impl Replica {
         if state != self.last {
             self.last = state;
             let leader = wire::leader_field(state.2);
-            self.log(|| format!("{:?} in term {}, leader {leader}", state.0, state.1));
+            let (commit, last) = (node.commit_index(), node.log().last_index());
+            self.log(|| {
+                format!(
+                    "{:?} in term {}, leader {leader}, commit {commit}, log {last}",
+                    state.0, state.1
+                )
+            });
         }
     }
 

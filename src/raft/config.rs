@@ -45,6 +45,104 @@ pub enum Fanout {
     All,
 }
 
+/// A deliberately broken rule of the protocol: the checkers' exam (`gradesim
+/// exam`) and the playground's bug hunts. Each variant breaks exactly one
+/// rule; [`Config::bug`] is `None` everywhere else, and the replica's command
+/// line cannot set it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bug {
+    /// §5.4.2: a leader commits an entry of an earlier term by counting
+    /// replicas (Figure 8).
+    CommitOldTerms,
+    /// §5.4.1: a voter grants its vote whatever the candidate's log.
+    NoUpToDateCheck,
+    /// Thesis §4.2.3 / §6.4.1: a follower that just heard from a leader votes
+    /// for another candidate anyway, cutting short that leader's lease.
+    NoVoteGuard,
+    /// Thesis §6.4.1: the lease lasts three minimum election timeouts,
+    /// longer than the followers wait before they vote again.
+    LongLease,
+    /// The lease is timed from when an acknowledgement arrives, not from
+    /// when the heartbeat it answers was sent.
+    LeaseFromAck,
+    /// Figure 2, AppendEntries step 5: a follower's commit index is not
+    /// capped at its last new entry, so it commits entries the leader never
+    /// vouched for.
+    UncappedFollowerCommit,
+    /// §8: a new leader serves reads before its no-op commits, so before it
+    /// knows which entries are committed.
+    ReadBeforeNoop,
+    /// Figure 2: `votedFor` is not persistent; a restarted node can vote
+    /// twice in one term.
+    ForgetVotedFor,
+    /// §5.3: a follower overwrites a conflicting entry but keeps the ones
+    /// after it, instead of deleting the conflicting suffix.
+    KeepConflicts,
+    /// Figure 2, AppendEntries step 1: a follower accepts entries from a
+    /// leader of an older term.
+    AcceptStaleTerm,
+    /// Figure 2, rules for followers: granting a vote does not restart the
+    /// election timer.
+    NoTimerResetOnVote,
+    /// §8: a leader serves reads at once, with neither a lease nor a
+    /// ReadIndex round, so a deposed leader serves stale values.
+    ReadsUnchecked,
+}
+
+impl Bug {
+    pub const ALL: [Bug; 12] = [
+        Bug::CommitOldTerms,
+        Bug::NoUpToDateCheck,
+        Bug::NoVoteGuard,
+        Bug::LongLease,
+        Bug::LeaseFromAck,
+        Bug::UncappedFollowerCommit,
+        Bug::ReadBeforeNoop,
+        Bug::ForgetVotedFor,
+        Bug::KeepConflicts,
+        Bug::AcceptStaleTerm,
+        Bug::NoTimerResetOnVote,
+        Bug::ReadsUnchecked,
+    ];
+
+    /// The snake_case name, as on the command line.
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    pub fn parse(name: &str) -> Result<Bug, String> {
+        Bug::ALL
+            .into_iter()
+            .find(|b| b.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<String> = Bug::ALL.iter().map(|b| b.name()).collect();
+                format!("no bug variant {name:?}; known: {}", names.join(", "))
+            })
+    }
+
+    /// The rule it breaks, with its section.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Bug::CommitOldTerms => "§5.4.2 only entries of the current term commit by counting",
+            Bug::NoUpToDateCheck => "§5.4.1 vote only for a candidate at least as up-to-date",
+            Bug::NoVoteGuard => "§4.2.3 (thesis) no vote within a minimum timeout of a leader",
+            Bug::LongLease => "§6.4.1 (thesis) a lease shorter than the election timeout",
+            Bug::LeaseFromAck => "§6.4.1 (thesis) a lease timed from the heartbeat's sending",
+            Bug::UncappedFollowerCommit => "Figure 2 commitIndex = min(leaderCommit, last new)",
+            Bug::ReadBeforeNoop => "§8 a new leader reads only after its no-op commits",
+            Bug::ForgetVotedFor => "Figure 2 votedFor is persistent",
+            Bug::KeepConflicts => "§5.3 delete a conflicting entry and all that follow",
+            Bug::AcceptStaleTerm => "Figure 2 reject AppendEntries if term < currentTerm",
+            Bug::NoTimerResetOnVote => "Figure 2 granting a vote restarts the election timer",
+            Bug::ReadsUnchecked => "§8 confirm leadership before serving a read",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
     pub election_timeout_min: Time,
@@ -68,6 +166,9 @@ pub struct Config {
     /// duplicate answer a new leader gives when the old one died between
     /// answering a client and telling anyone the entry committed.
     pub commit_notice: bool,
+    /// A deliberately broken rule (tests and the playground only).
+    #[serde(default)]
+    pub bug: Option<Bug>,
 }
 
 impl Default for Config {
@@ -84,6 +185,7 @@ impl Default for Config {
             read_mode: ReadMode::Lease,
             fanout: Fanout::Quorum,
             commit_notice: false,
+            bug: None,
         }
     }
 }
@@ -92,7 +194,15 @@ impl Config {
     /// A lease a little shorter than the minimum election timeout, leaving a
     /// tenth for clock rate drift between machines.
     pub fn lease_duration(&self) -> Time {
+        if self.bug == Some(Bug::LongLease) {
+            return 3 * self.election_timeout_min;
+        }
         self.election_timeout_min / 10 * 9
+    }
+
+    /// Whether this config carries the broken rule `bug`.
+    pub fn has(&self, bug: Bug) -> bool {
+        self.bug == Some(bug)
     }
 
     /// Checks the relations the protocol depends on.

@@ -107,6 +107,21 @@ impl<C: Clone> Log<C> {
         removed
     }
 
+    /// The bug variant [`crate::raft::Bug::KeepConflicts`]: overwrites
+    /// conflicting entries one by one and keeps whatever follows them.
+    pub fn merge_keeping_suffix(&mut self, prev: Index, entries: &[Entry<C>])
+    where
+        C: Clone,
+    {
+        for (offset, entry) in entries.iter().enumerate() {
+            let index = (prev + offset as Index) as usize;
+            match self.entries.get_mut(index) {
+                Some(old) => *old = entry.clone(),
+                None => self.entries.push(entry.clone()),
+            }
+        }
+    }
+
     /// Whether a log ending at (`last_index`, `last_term`) is at least as
     /// up-to-date as this one (§5.4.1).
     pub fn is_behind_or_equal(&self, last_index: Index, last_term: Term) -> bool {

@@ -38,7 +38,7 @@ mod node;
 mod progress;
 pub mod quorum;
 
-pub use config::{Config, Fanout, ReadMode};
+pub use config::{Bug, Config, Fanout, ReadMode};
 pub use log::{Entry, Log};
 pub use message::{Envelope, Message};
 pub use node::{Node, NotLeader, Output, Persistent, RoleKind};

@@ -14,7 +14,7 @@ use super::log::{Entry, Log};
 use super::message::{Envelope, Message};
 use super::progress::Progress;
 use super::quorum::{majority, quorum_value};
-use super::{Config, Fanout, Index, NodeId, ReadMode, StateMachine, Term, Time};
+use super::{Bug, Config, Fanout, Index, NodeId, ReadMode, StateMachine, Term, Time};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -86,6 +86,15 @@ struct LeaderState<Q> {
     last_broadcast: Time,
     /// Since when the oldest uncommitted entry has waited, if any.
     stall_since: Option<Time>,
+    /// Proposals (since this time) wait to go out together at the next
+    /// [`Node::tick`], which [`Node::next_deadline`] makes due at once: a
+    /// caller that steps a burst of requests before ticking sends one
+    /// AppendEntries per follower for all of them, not one each (a burst of
+    /// datagrams can overflow the receiver's socket buffer).
+    flush_due: Option<Time>,
+    /// Reads wait for a heartbeat round to every follower, sent at the next
+    /// tick like proposals.
+    round_due: bool,
 }
 
 /// A (pre-)candidate's tally.
@@ -157,8 +166,11 @@ impl<S: StateMachine> Node<S> {
         seed: u64,
         now: Time,
         state_machine: S,
-        persistent: Persistent<S::Command>,
+        mut persistent: Persistent<S::Command>,
     ) -> Self {
+        if config.has(Bug::ForgetVotedFor) {
+            persistent.voted_for = None;
+        }
         let mut peers: Vec<NodeId> = peers.iter().copied().filter(|&p| p != id).collect();
         peers.sort_unstable();
         peers.dedup();
@@ -294,7 +306,7 @@ impl<S: StateMachine> Node<S> {
             Role::Follower => return self.election_deadline.min(self.forward_retry.0),
         };
         let c = &self.config;
-        let mut deadline = Time::MAX;
+        let mut deadline = l.flush_due.unwrap_or(Time::MAX);
         for p in l.progress.values() {
             deadline = deadline.min(p.last_sent.map_or(0, |t| t + c.heartbeat_interval));
             if let Some(t) = p.retry_at() {
@@ -332,7 +344,23 @@ impl<S: StateMachine> Node<S> {
             self.become_follower(now, term, None);
             return;
         }
+        self.flush(now);
         self.replicate(now);
+    }
+
+    /// Sends what waited for this tick: a heartbeat round for reads (with
+    /// any new entries), to every follower.
+    fn flush(&mut self, now: Time) {
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        l.flush_due = None;
+        if std::mem::take(&mut l.round_due) {
+            l.last_broadcast = now;
+            for peer in self.peers.clone() {
+                self.send_append(now, peer);
+            }
+        }
     }
 
     /// Times out at once, as if the election timer fired (the playground's
@@ -363,11 +391,11 @@ impl<S: StateMachine> Node<S> {
             });
         };
         l.stall_since.get_or_insert(now);
+        l.flush_due.get_or_insert(now);
         let index = self.persistent.log.append(Entry {
             term,
             command: Some(command),
         });
-        self.replicate(now);
         self.advance_commit(now);
         Ok(index)
     }
@@ -382,19 +410,21 @@ impl<S: StateMachine> Node<S> {
                 leader: self.leader,
             });
         };
+        let unchecked = self.config.has(Bug::ReadsUnchecked);
         let read = PendingRead {
             query,
-            stamp: if lease { 0 } else { now },
-            index: commit.max(l.term_start),
+            stamp: if lease || unchecked { 0 } else { now },
+            index: if self.config.has(Bug::ReadBeforeNoop) {
+                commit
+            } else {
+                commit.max(l.term_start)
+            },
         };
-        let needs_round = read.stamp > l.last_broadcast;
-        l.pending_reads.push(read);
-        if needs_round {
-            l.last_broadcast = now;
-            for peer in self.peers.clone() {
-                self.send_append(now, peer);
-            }
+        if read.stamp > l.last_broadcast {
+            l.round_due = true;
+            l.flush_due.get_or_insert(now);
         }
+        l.pending_reads.push(read);
         self.serve_reads();
         Ok(())
     }
@@ -488,11 +518,19 @@ impl<S: StateMachine> Node<S> {
     /// A node that heard from a live leader recently, or leads itself,
     /// ignores candidates: they would only disturb it.
     fn refuses_votes(&self, now: Time) -> bool {
-        self.is_leader() || now < self.vote_guard_until
+        let guarded = now < self.vote_guard_until && !self.config.has(Bug::NoVoteGuard);
+        self.is_leader() || guarded
+    }
+
+    /// §5.4.1: whether a candidate whose log ends at (`index`, `last_term`)
+    /// is at least as up-to-date as this node.
+    fn up_to_date(&self, index: Index, last_term: Term) -> bool {
+        self.config.has(Bug::NoUpToDateCheck)
+            || self.persistent.log.is_behind_or_equal(index, last_term)
     }
 
     fn start_election(&mut self, now: Time, pre_vote: bool) {
-        if now < self.vote_guard_until {
+        if self.refuses_votes(now) {
             // Only a forced timeout gets here this early; see `campaign`.
             self.election_deadline = self.vote_guard_until;
             return;
@@ -548,9 +586,8 @@ impl<S: StateMachine> Node<S> {
     }
 
     fn on_pre_vote(&mut self, now: Time, from: NodeId, term: Term, index: Index, last_term: Term) {
-        let granted = term > self.term()
-            && !self.refuses_votes(now)
-            && self.persistent.log.is_behind_or_equal(index, last_term);
+        let granted =
+            term > self.term() && !self.refuses_votes(now) && self.up_to_date(index, last_term);
         let reply_term = if granted { term } else { self.term() };
         self.send_vote(from, granted, true, reply_term);
     }
@@ -576,10 +613,12 @@ impl<S: StateMachine> Node<S> {
         let granted = term == p.current_term
             && !guarded
             && p.voted_for.is_none_or(|v| v == from)
-            && p.log.is_behind_or_equal(index, last_term);
+            && self.up_to_date(index, last_term);
         if granted {
             self.persistent.voted_for = Some(from);
-            self.reset_election_deadline(now);
+            if !self.config.has(Bug::NoTimerResetOnVote) {
+                self.reset_election_deadline(now);
+            }
         }
         self.send_vote(from, granted, false, self.term());
     }
@@ -653,6 +692,8 @@ impl<S: StateMachine> Node<S> {
             pending_reads: Vec::new(),
             last_broadcast: now,
             stall_since: Some(now),
+            flush_due: None,
+            round_due: false,
         }));
         self.leader = Some(self.id);
         self.led_terms.insert(term);
@@ -680,7 +721,7 @@ impl<S: StateMachine> Node<S> {
         (prev_index, prev_term, leader_commit, stamp): (Index, Term, Index, Time),
         entries: Vec<Entry<S::Command>>,
     ) {
-        if term < self.term() {
+        if term < self.term() && !self.config.has(Bug::AcceptStaleTerm) {
             let reply = Message::AppendEntriesResponse {
                 index: 0,
                 success: false,
@@ -712,7 +753,14 @@ impl<S: StateMachine> Node<S> {
                 stamp,
             },
             Some(_) => {
-                let removed = self.persistent.log.merge(prev_index, &entries);
+                let removed = if self.config.has(Bug::KeepConflicts) {
+                    self.persistent
+                        .log
+                        .merge_keeping_suffix(prev_index, &entries);
+                    Vec::new()
+                } else {
+                    self.persistent.log.merge(prev_index, &entries)
+                };
                 self.forwarding
                     .retain(|c| !entries.iter().any(|e| e.command.as_ref() == Some(c)));
                 self.forward_orphans(now, removed);
@@ -721,8 +769,13 @@ impl<S: StateMachine> Node<S> {
                     self.leader_match = (term, 0);
                 }
                 self.leader_match.1 = self.leader_match.1.max(last_new);
+                let vouched = if self.config.has(Bug::UncappedFollowerCommit) {
+                    self.persistent.log.last_index()
+                } else {
+                    last_new
+                };
                 if leader_commit > self.commit_index {
-                    self.commit_index = self.commit_index.max(leader_commit.min(last_new));
+                    self.commit_index = self.commit_index.max(leader_commit.min(vouched));
                     self.apply_committed();
                 }
                 Message::AppendEntriesResponse {
@@ -808,6 +861,11 @@ impl<S: StateMachine> Node<S> {
             return;
         };
         if success {
+            let stamp = if self.config.has(Bug::LeaseFromAck) {
+                now
+            } else {
+                stamp
+            };
             progress.acknowledged(index, stamp, self.config.retry_timeout);
             self.advance_commit(now);
             self.serve_reads();
@@ -896,7 +954,8 @@ impl<S: StateMachine> Node<S> {
         matches.push(log.last_index());
         let candidate = quorum_value(&mut matches);
         // Only entries of the current term are committed by counting (§5.4.2).
-        if candidate <= self.commit_index || log.term(candidate) != Some(term) {
+        let counts = log.term(candidate) == Some(term) || self.config.has(Bug::CommitOldTerms);
+        if candidate <= self.commit_index || !counts {
             return;
         }
         self.commit_index = candidate;

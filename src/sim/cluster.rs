@@ -15,7 +15,7 @@ use super::network::{Loss, Network};
 use super::trace::{TraceEvent, TraceKind};
 use crate::kv::{Action, ClientId, Put, Request, Response, Server, Store};
 use crate::raft::{Config, Envelope, Node, NodeId, Persistent, Time};
-use rand::SeedableRng;
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -28,6 +28,19 @@ pub struct ClusterOptions {
     /// One-hop latency range in microseconds (see [`Network::latency`]).
     pub latency: (Time, Time),
     pub drop_rate: f64,
+    /// Chance that a replica message is delivered twice (the copy with its
+    /// own delay).
+    pub duplicate_rate: f64,
+    /// `(chance, max)`: a replica message is held up for up to `max`
+    /// microseconds more (reordered far behind later ones).
+    pub long_delay: (f64, Time),
+    /// Clock rate drift: each node's clock runs at a rate drawn from
+    /// `[1 - drift, 1 + drift]` of virtual time.
+    pub drift: f64,
+    /// On a crash, what the node sent within this many microseconds before
+    /// is lost with it (a suffix in send order, of a length drawn up to
+    /// this): a real process's datagrams not yet read off its socket.
+    pub crash_loss_window: Time,
     pub check_invariants: bool,
     pub trace: bool,
 }
@@ -40,6 +53,10 @@ impl Default for ClusterOptions {
             raft: Config::default(),
             latency: (80, 150),
             drop_rate: 0.0,
+            duplicate_rate: 0.0,
+            long_delay: (0.0, 0),
+            drift: 0.0,
+            crash_loss_window: 150,
             check_invariants: true,
             trace: false,
         }
@@ -65,6 +82,14 @@ impl ClusterOptions {
                 "drop rate must be in [0, 1), got {}",
                 self.drop_rate
             ));
+        }
+        let rates = [
+            ("duplicate rate", self.duplicate_rate),
+            ("long delay chance", self.long_delay.0),
+            ("clock drift", self.drift),
+        ];
+        if let Some((name, v)) = rates.iter().find(|(_, v)| !(0.0..1.0).contains(v)) {
+            return Err(format!("{name} must be in [0, 1), got {v}"));
         }
         self.raft.validate()
     }
@@ -93,6 +118,7 @@ enum Event {
     Response {
         from: NodeId,
         response: Response,
+        sent: Time,
     },
     Tick {
         node: NodeId,
@@ -129,6 +155,8 @@ struct Slot {
     saved: Persistent<Put>,
     tick_at: Option<Time>,
     incarnation: u64,
+    /// This node's clock rate, in parts per million off virtual time.
+    rate_ppm: i64,
 }
 
 /// Counters of one run.
@@ -201,11 +229,18 @@ impl Cluster {
             options,
         };
         for saved in states {
+            let ppm = (cluster.options.drift * 1e6) as i64;
+            let rate_ppm = if ppm > 0 {
+                cluster.rng.random_range(-ppm..=ppm)
+            } else {
+                0
+            };
             cluster.slots.push(Slot {
                 server: None,
                 saved,
                 tick_at: None,
                 incarnation: 0,
+                rate_ppm,
             });
         }
         for id in 0..n as NodeId {
@@ -328,7 +363,7 @@ impl Cluster {
                 });
                 self.with_server(to, |s, now| s.request(now, request));
             }
-            Event::Response { from, response } => {
+            Event::Response { from, response, .. } => {
                 self.record(TraceKind::Response {
                     from,
                     response: response.clone(),
@@ -387,6 +422,7 @@ impl Cluster {
             self.reported_leader = None;
         }
         self.record(TraceKind::Crash { node: id });
+        self.lose_unsent(id);
         Ok(())
     }
 
@@ -471,6 +507,54 @@ impl Cluster {
 
     // ----- internals --------------------------------------------------------------
 
+    /// A crashed node's last sends, within a window drawn up to
+    /// [`ClusterOptions::crash_loss_window`], never left it: messages to
+    /// replicas are marked lost, answers to clients vanish.
+    fn lose_unsent(&mut self, id: NodeId) {
+        let window = self.options.crash_loss_window;
+        if window == 0 {
+            return;
+        }
+        let since = self.now.saturating_sub(self.rng.random_range(0..=window));
+        let mut events = std::mem::take(&mut self.queue).into_vec();
+        events.retain(|e| !matches!(&e.event, Event::Response { from, sent, .. } if *from == id && *sent >= since));
+        for e in &mut events {
+            if let Event::Deliver {
+                envelope,
+                sent,
+                loss,
+            } = &mut e.event
+                && envelope.from == id
+                && *sent >= since
+                && loss.is_none()
+            {
+                *loss = Some(Loss::SenderCrashed);
+            }
+        }
+        self.queue = events.into();
+    }
+
+    /// Node `id`'s clock reading at virtual time `t`.
+    pub fn local_time(&self, id: NodeId, t: Time) -> Time {
+        let ppm = self.slots[id as usize].rate_ppm;
+        (t as i128 + t as i128 * ppm as i128 / 1_000_000) as Time
+    }
+
+    /// The first virtual time at which node `id`'s clock reads `local` or more.
+    fn virtual_time(&self, id: NodeId, local: Time) -> Time {
+        let ppm = self.slots[id as usize].rate_ppm as i128;
+        if local == Time::MAX {
+            return Time::MAX;
+        }
+        let rate = 1_000_000 + ppm;
+        let t = (local as i128 * 1_000_000 + rate - 1) / rate;
+        let mut t = t.min(Time::MAX as i128) as Time;
+        while self.local_time(id, t) < local {
+            t += 1;
+        }
+        t
+    }
+
     fn check_id(&self, id: NodeId) -> Result<(), String> {
         if (id as usize) < self.len() {
             Ok(())
@@ -485,12 +569,13 @@ impl Cluster {
 
     fn boot(&mut self, id: NodeId) {
         let peers: Vec<NodeId> = (0..self.len() as NodeId).collect();
+        let now = self.local_time(id, self.now);
         let slot = &mut self.slots[id as usize];
         slot.incarnation += 1;
         let seed = self.options.seed ^ slot.incarnation.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let saved = std::mem::take(&mut slot.saved);
         let config = self.options.raft.clone();
-        let node = Node::restart(id, &peers, config, seed, self.now, Store::default(), saved);
+        let node = Node::restart(id, &peers, config, seed, now, Store::default(), saved);
         slot.server = Some(Server::new(node));
         self.schedule_tick(id);
     }
@@ -514,7 +599,7 @@ impl Cluster {
     /// Runs `f` on a live server, then handles what it asks for, traces
     /// what changed and checks the safety properties.
     fn with_server(&mut self, id: NodeId, f: impl FnOnce(&mut Server, Time)) {
-        let now = self.now;
+        let now = self.local_time(id, self.now);
         let Some(server) = self.slots[id as usize].server.as_mut() else {
             return;
         };
@@ -572,6 +657,22 @@ impl Cluster {
                     });
                 }
                 let sent = self.now;
+                let (long, max) = self.options.long_delay;
+                let at = if long > 0.0 && self.rng.random_bool(long) {
+                    at + self.rng.random_range(0..=max)
+                } else {
+                    at
+                };
+                let dup = self.options.duplicate_rate;
+                if loss.is_none() && dup > 0.0 && self.rng.random_bool(dup) {
+                    let again = self.now + self.network.delay(&mut self.rng);
+                    let copy = Event::Deliver {
+                        envelope: envelope.clone(),
+                        sent,
+                        loss,
+                    };
+                    self.schedule(again, copy);
+                }
                 self.schedule(
                     at,
                     Event::Deliver {
@@ -589,7 +690,15 @@ impl Cluster {
                     .or_insert(0);
                 let at = at.max(*link);
                 *link = at;
-                self.schedule(at, Event::Response { from, response });
+                let sent = self.now;
+                self.schedule(
+                    at,
+                    Event::Response {
+                        from,
+                        response,
+                        sent,
+                    },
+                );
             }
         }
     }
@@ -609,7 +718,8 @@ impl Cluster {
         let Some(server) = &self.slots[id as usize].server else {
             return;
         };
-        let at = server.next_deadline().max(self.now + 1);
+        let deadline = server.next_deadline();
+        let at = self.virtual_time(id, deadline).max(self.now + 1);
         if self.slots[id as usize].tick_at != Some(at) {
             self.slots[id as usize].tick_at = Some(at);
             self.schedule(at, Event::Tick { node: id });

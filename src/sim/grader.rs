@@ -616,6 +616,10 @@ pub struct Outcome {
     /// Events simulated, or datagrams routed over UDP.
     pub events: u64,
     pub packet_storm: bool,
+    /// Over UDP: datagrams the kernel dropped because a socket's receive
+    /// buffer was full, `(at the grader's sockets, at the replicas')`, read
+    /// from `/proc/net/udp` at the end of the run (live sockets only).
+    pub socket_drops: Option<(u64, u64)>,
     #[serde(skip)]
     pub trace: Vec<String>,
 }
@@ -636,6 +640,7 @@ pub fn run_sim(config: &GraderConfig, options: &SimOptions) -> Result<Outcome, S
         drop_rate: config.drops,
         check_invariants: options.check_invariants,
         trace: options.trace,
+        ..ClusterOptions::default()
     })?;
     let mut workload = Workload::new(config, options.seed);
     let mut faults = workload.faults().into_iter().peekable();
@@ -684,6 +689,7 @@ pub fn run_sim(config: &GraderConfig, options: &SimOptions) -> Result<Outcome, S
         virtual_seconds: cluster.now() as f64 / SECOND,
         events: cluster.stats.events,
         packet_storm,
+        socket_drops: None,
         trace: cluster.trace().iter().map(|e| e.to_string()).collect(),
     })
 }

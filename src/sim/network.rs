@@ -18,6 +18,9 @@ pub enum Loss {
     Partitioned,
     /// The receiver was down when it arrived.
     Dead,
+    /// The sender crashed before the message left it (a real process loses
+    /// what it wrote but the router had not read yet).
+    SenderCrashed,
 }
 
 #[derive(Clone, Debug)]

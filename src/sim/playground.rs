@@ -99,6 +99,7 @@ impl PlaygroundOptions {
             drop_rate: self.drop_rate,
             check_invariants: true,
             trace: true,
+            ..ClusterOptions::default()
         };
         options.validate()?;
         Ok(options)

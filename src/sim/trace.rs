@@ -118,6 +118,7 @@ impl fmt::Display for TraceKind {
                     Loss::Dropped => "dropped",
                     Loss::Partitioned => "cut off by a partition",
                     Loss::Dead => "undelivered: receiver is down",
+                    Loss::SenderCrashed => "lost: its sender crashed before it left",
                 };
                 let what = describe(&e.message);
                 write!(f, "{what} from {} to {} {why}", Name(e.from), Name(e.to))

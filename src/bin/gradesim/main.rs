@@ -270,6 +270,11 @@ fn line(o: &Outcome) -> String {
     if o.packet_storm {
         text += "\n    packet storm: max_packets reached";
     }
+    if let Some((grader, replicas)) = o.socket_drops.filter(|d| *d != (0, 0)) {
+        text += &format!(
+            "\n    receive buffers overflowed: the kernel dropped {grader} datagrams to the grader's sockets and {replicas} to the replicas'"
+        );
+    }
     text
 }
 

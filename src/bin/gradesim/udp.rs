@@ -246,6 +246,23 @@ impl Harness {
         }
     }
 
+    /// Datagrams the kernel dropped for full receive buffers, at the
+    /// grader's sockets and at the live replicas' (see [`udp_drops`]).
+    fn socket_drops(&self) -> Option<(u64, u64)> {
+        let drops = udp_drops()?;
+        let count = |addr: Option<SocketAddr>| {
+            addr.and_then(|a| drops.get(&a.port()).copied())
+                .unwrap_or(0)
+        };
+        let live = self.links.iter().filter(|l| !l.gone);
+        let mine = live
+            .clone()
+            .map(|l| l.socket.as_ref().and_then(|s| s.local_addr().ok()));
+        let grader = mine.map(count).sum();
+        let replicas = live.map(|l| count(l.addr)).sum();
+        Some((grader, replicas))
+    }
+
     /// Notices replicas that exited on their own.
     fn reap(&mut self) {
         for i in 0..self.links.len() {
@@ -301,6 +318,20 @@ impl Drop for Harness {
             }
         }
     }
+}
+
+/// The `drops` column of `/proc/net/udp` for sockets on 127.0.0.1, by
+/// local port: datagrams the kernel threw away because the socket's
+/// receive buffer was full. `None` where there is no such file.
+fn udp_drops() -> Option<std::collections::BTreeMap<u16, u64>> {
+    let text = std::fs::read_to_string("/proc/net/udp").ok()?;
+    let rows = text.lines().skip(1).filter_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (ip, port) = fields.get(1)?.split_once(':')?;
+        let drops = fields.last()?.parse().ok()?;
+        (ip == "0100007F").then_some((u16::from_str_radix(port, 16).ok()?, drops))
+    });
+    Some(rows.collect())
 }
 
 fn spawn_reader(from: usize, socket: Arc<UdpSocket>, open: Arc<AtomicBool>, tx: Sender<Packet>) {
@@ -367,6 +398,7 @@ pub fn run_udp(config: &GraderConfig, options: &UdpOptions) -> Result<Outcome, S
         }
     }
     harness.reap();
+    let socket_drops = harness.socket_drops();
     let score = workload.score(harness.total_msgs, harness.died);
     Ok(Outcome {
         name: config.name.clone(),
@@ -377,6 +409,7 @@ pub fn run_udp(config: &GraderConfig, options: &UdpOptions) -> Result<Outcome, S
         virtual_seconds: start.elapsed().as_secs_f64(),
         events: harness.routed,
         packet_storm,
+        socket_drops,
         trace: Vec::new(),
     })
 }
