@@ -92,6 +92,16 @@ pub struct Response {
 pub struct Store {
     data: BTreeMap<String, String>,
     applied: BTreeMap<ClientId, BTreeSet<String>>,
+    /// A digest of `data`, kept up to date on every put (the XOR of a hash
+    /// of each pair): the simulator compares stores after every commit.
+    digest: u64,
+}
+
+fn pair_hash(key: &str, value: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (key, value).hash(&mut h);
+    h.finish()
 }
 
 impl Store {
@@ -101,6 +111,16 @@ impl Store {
 
     pub fn data(&self) -> &BTreeMap<String, String> {
         &self.data
+    }
+
+    /// A digest of the contents: equal stores have equal digests.
+    pub fn digest(&self) -> u64 {
+        self.digest
+    }
+
+    /// Whether the put with this client and MID has been applied.
+    pub fn is_applied(&self, client: ClientId, mid: &str) -> bool {
+        self.applied.get(&client).is_some_and(|m| m.contains(mid))
     }
 }
 
@@ -118,7 +138,10 @@ impl StateMachine for Store {
         if !fresh {
             return None;
         }
-        self.data.insert(put.key.clone(), put.value.clone());
+        if let Some(old) = self.data.insert(put.key.clone(), put.value.clone()) {
+            self.digest ^= pair_hash(&put.key, &old);
+        }
+        self.digest ^= pair_hash(&put.key, &put.value);
         Some(Answer {
             client: put.client,
             mid: put.mid.clone(),

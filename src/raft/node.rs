@@ -145,6 +145,8 @@ pub struct Node<S: StateMachine> {
     /// When to send `forwarding` again, and the wait after that (doubling
     /// up to a heartbeat interval).
     forward_retry: (Time, Time),
+    /// Election timeouts that fired (observed by the simulator's checks).
+    timeouts: u64,
     rng: ChaCha8Rng,
     state_machine: S,
     outputs: Vec<Output<S>>,
@@ -191,6 +193,7 @@ impl<S: StateMachine> Node<S> {
             led_terms: BTreeSet::new(),
             forwarding: Vec::new(),
             forward_retry: (Time::MAX, 0),
+            timeouts: 0,
             rng: ChaCha8Rng::seed_from_u64(seed ^ (u64::from(id) << 48)),
             state_machine,
             outputs: Vec::new(),
@@ -333,6 +336,7 @@ impl<S: StateMachine> Node<S> {
             }
             if now >= self.election_deadline {
                 self.leader = None;
+                self.timeouts += 1;
                 self.start_election(now, self.config.pre_vote);
             } else {
                 self.resend_vote_requests(now);
@@ -374,6 +378,11 @@ impl<S: StateMachine> Node<S> {
             self.election_deadline = now.max(self.vote_guard_until);
             self.tick(now);
         }
+    }
+
+    /// How many times this node's election timer fired since it started.
+    pub fn election_timeouts(&self) -> u64 {
+        self.timeouts
     }
 
     /// Until when this node refuses to vote (itself included), having heard

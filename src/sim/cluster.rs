@@ -14,7 +14,7 @@ use super::invariants::Invariants;
 use super::network::{Loss, Network};
 use super::trace::{TraceEvent, TraceKind};
 use crate::kv::{Action, ClientId, Put, Request, Response, Server, Store};
-use crate::raft::{Config, Envelope, Node, NodeId, Persistent, Time};
+use crate::raft::{Config, Envelope, Index, Message, Node, NodeId, Persistent, RoleKind, Time};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Ordering;
@@ -157,6 +157,15 @@ struct Slot {
     incarnation: u64,
     /// This node's clock rate, in parts per million off virtual time.
     rate_ppm: i64,
+    /// On this node's clock: when it last restarted its election timer as
+    /// Figure 2 says (heard from its leader, granted a vote, started an
+    /// election, stepped down, booted), and how many timeouts it had then.
+    timer_reset: Time,
+    timeouts_seen: u64,
+    /// The newest of this node's sends (by schedule order) that reached the
+    /// network or a client: a real router reads a socket in order, so
+    /// everything sent before it has left too.
+    read_upto: u64,
 }
 
 /// Counters of one run.
@@ -190,6 +199,9 @@ pub struct Cluster {
     client_links: BTreeMap<(NodeId, ClientId), Time>,
     invariants: Option<Invariants>,
     violation: Option<String>,
+    violation_at: Option<Time>,
+    /// The node whose timeout [`Cluster::timeout`] is forcing right now.
+    forced: Option<NodeId>,
     trace: Vec<TraceEvent>,
     pub stats: Stats,
 }
@@ -224,6 +236,8 @@ impl Cluster {
             client_links: BTreeMap::new(),
             invariants: options.check_invariants.then(|| Invariants::new(n)),
             violation: None,
+            violation_at: None,
+            forced: None,
             trace: Vec::new(),
             stats: Stats::default(),
             options,
@@ -241,10 +255,16 @@ impl Cluster {
                 tick_at: None,
                 incarnation: 0,
                 rate_ppm,
+                timer_reset: 0,
+                timeouts_seen: 0,
+                read_upto: 0,
             });
         }
         for id in 0..n as NodeId {
             cluster.boot(id);
+        }
+        for id in 0..n as NodeId {
+            cluster.check(id);
         }
         Ok(cluster)
     }
@@ -304,6 +324,10 @@ impl Cluster {
     pub fn violation(&self) -> Option<&str> {
         self.violation.as_deref()
     }
+    /// When the first violation happened (virtual time).
+    pub fn violation_at(&self) -> Option<Time> {
+        self.violation_at
+    }
     pub fn trace(&self) -> &[TraceEvent] {
         &self.trace
     }
@@ -347,9 +371,17 @@ impl Cluster {
 
     /// Runs the next event. Returns a client response if that is what it was.
     pub fn step(&mut self) -> Option<Delivered> {
-        let Scheduled { time, event, .. } = self.queue.pop()?;
+        let Scheduled { time, event, seq } = self.queue.pop()?;
         self.now = self.now.max(time);
         self.stats.events += 1;
+        let sender = match &event {
+            Event::Deliver { envelope, .. } => Some(envelope.from),
+            Event::Response { from, .. } => Some(*from),
+            _ => None,
+        };
+        if let Some(slot) = sender.and_then(|s| self.slots.get_mut(s as usize)) {
+            slot.read_upto = slot.read_upto.max(seq);
+        }
         match event {
             Event::Deliver {
                 envelope,
@@ -445,7 +477,9 @@ impl Cluster {
         if !self.is_alive(id) {
             return Err(format!("S{} is down", id + 1));
         }
+        self.forced = Some(id);
         self.with_server(id, |s, now| s.campaign(now));
+        self.forced = None;
         Ok(())
     }
 
@@ -478,6 +512,15 @@ impl Cluster {
         self.check_id(to)?;
         self.network.cut(from, to);
         self.record(TraceKind::Cut { from, to });
+        Ok(())
+    }
+
+    /// Delays every message from `from` to `to` by `extra` more
+    /// microseconds, until the next heal.
+    pub fn slow(&mut self, from: NodeId, to: NodeId, extra: Time) -> Result<(), String> {
+        self.check_id(from)?;
+        self.check_id(to)?;
+        self.network.slow(from, to, extra);
         Ok(())
     }
 
@@ -516,8 +559,10 @@ impl Cluster {
             return;
         }
         let since = self.now.saturating_sub(self.rng.random_range(0..=window));
+        let read = self.slots[id as usize].read_upto;
         let mut events = std::mem::take(&mut self.queue).into_vec();
-        events.retain(|e| !matches!(&e.event, Event::Response { from, sent, .. } if *from == id && *sent >= since));
+        let unsent = |seq: u64, sent: Time| seq > read && sent >= since;
+        events.retain(|e| !matches!(&e.event, Event::Response { from, sent, .. } if *from == id && unsent(e.seq, *sent)));
         for e in &mut events {
             if let Event::Deliver {
                 envelope,
@@ -525,7 +570,7 @@ impl Cluster {
                 loss,
             } = &mut e.event
                 && envelope.from == id
-                && *sent >= since
+                && unsent(e.seq, *sent)
                 && loss.is_none()
             {
                 *loss = Some(Loss::SenderCrashed);
@@ -572,6 +617,8 @@ impl Cluster {
         let now = self.local_time(id, self.now);
         let slot = &mut self.slots[id as usize];
         slot.incarnation += 1;
+        slot.timer_reset = now;
+        slot.timeouts_seen = 0;
         let seed = self.options.seed ^ slot.incarnation.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let saved = std::mem::take(&mut slot.saved);
         let config = self.options.raft.clone();
@@ -593,7 +640,18 @@ impl Cluster {
                 envelope: envelope.clone(),
             });
         }
+        let heartbeat = matches!(envelope.message, Message::AppendEntries { .. })
+            .then_some((envelope.from, envelope.term));
         self.with_server(to, |s, now| s.step(now, envelope));
+        // Figure 2: an AppendEntries from the current leader restarts the
+        // election timer.
+        let node = self.node(to);
+        let accepted = heartbeat.filter(|&(from, term)| {
+            node.is_some_and(|n| n.leader() == Some(from) && n.term() == term)
+        });
+        if accepted.is_some() {
+            self.slots[to as usize].timer_reset = self.local_time(to, self.now);
+        }
     }
 
     /// Runs `f` on a live server, then handles what it asks for, traces
@@ -609,6 +667,14 @@ impl Cluster {
         let actions = server.take_actions();
         let node = server.node();
         let after = (node.role(), node.term(), node.commit_index());
+        let (timeouts, digest) = (node.election_timeouts(), node.state_machine().digest());
+        if before.0 == RoleKind::Leader && after.0 != RoleKind::Leader {
+            self.slots[id as usize].timer_reset = now;
+        }
+        self.check_timer(id, now, timeouts);
+        if after.2 != before.2 {
+            self.check_store(id, after.2, digest);
+        }
         if before.0 != after.0 || before.1 != after.1 {
             let (role, term) = (after.0, after.1);
             self.record(TraceKind::Role {
@@ -631,14 +697,51 @@ impl Cluster {
         self.schedule_tick(id);
     }
 
+    /// Figure 2: a node only times out a minimum election timeout after it
+    /// last heard from its leader, granted a vote or started an election.
+    fn check_timer(&mut self, id: NodeId, now: Time, timeouts: u64) {
+        let slot = &mut self.slots[id as usize];
+        if timeouts == slot.timeouts_seen {
+            return;
+        }
+        let since = now.saturating_sub(slot.timer_reset);
+        slot.timeouts_seen = timeouts;
+        slot.timer_reset = now;
+        let min = self.options.raft.election_timeout_min;
+        if since < min && self.forced != Some(id) {
+            self.violate(format!(
+                "Election Timer: S{} timed out {:.1} ms after it last heard from its leader, granted a vote or started an election (the minimum is {:.1} ms)",
+                id + 1,
+                since as f64 / 1e3,
+                min as f64 / 1e3
+            ));
+        }
+    }
+
+    fn check_store(&mut self, id: NodeId, applied: Index, digest: u64) {
+        let (Some(inv), None) = (&mut self.invariants, &self.violation) else {
+            return;
+        };
+        if let Err(e) = inv.observe_store(id, applied, digest) {
+            self.violate(e);
+        }
+    }
+
+    fn violate(&mut self, what: String) {
+        if self.violation.is_none() && self.invariants.is_some() {
+            let at = self.now as f64 / 1e6;
+            self.violation_at = Some(self.now);
+            self.violation = Some(format!("at {at:.6} s, event {}: {what}", self.stats.events));
+        }
+    }
+
     fn check(&mut self, id: NodeId) {
         let (Some(inv), None) = (&mut self.invariants, &self.violation) else {
             return;
         };
         let node = self.slots[id as usize].server.as_ref().map(Server::node);
         if let Some(Err(e)) = node.map(|n| inv.observe(n)) {
-            let at = self.now as f64 / 1e6;
-            self.violation = Some(format!("at {at:.6} s, event {}: {e}", self.stats.events));
+            self.violate(e);
         }
     }
 
@@ -648,6 +751,19 @@ impl Cluster {
         match action {
             Action::Send { envelope, leader } => {
                 self.stats.replica_messages += 1;
+                if let Message::RequestVoteResponse {
+                    granted: true,
+                    pre_vote: false,
+                    ..
+                } = envelope.message
+                {
+                    // Figure 2: granting a vote restarts the election timer.
+                    self.slots[from as usize].timer_reset = self.local_time(from, self.now);
+                    let vote = (from, envelope.term, envelope.to);
+                    if let Some(Err(e)) = self.invariants.as_mut().map(|i| i.observe_vote(vote)) {
+                        self.violate(e);
+                    }
+                }
                 self.note_leader(from, leader);
                 let loss = self.network.fate(&mut self.rng, from, envelope.to);
                 if self.options.trace {
@@ -657,6 +773,7 @@ impl Cluster {
                     });
                 }
                 let sent = self.now;
+                let at = at + self.network.extra_delay(from, envelope.to);
                 let (long, max) = self.options.long_delay;
                 let at = if long > 0.0 && self.rng.random_bool(long) {
                     at + self.rng.random_range(0..=max)

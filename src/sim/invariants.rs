@@ -1,8 +1,26 @@
 //! Raft's safety properties (Figure 3), checked after every simulated event.
 //!
+//! - Election Safety: at most one leader per term.
+//! - Leader Append-Only: a leader never overwrites or deletes entries of its
+//!   own log while it leads the term.
+//! - Log Matching: two logs with an entry of the same index and term agree
+//!   up to it.
+//! - Leader Completeness: every leader of a term holds every entry committed
+//!   in earlier terms, checked whenever a leader is seen and whenever the
+//!   committed prefix grows.
+//! - State Machine Safety: nodes agree on every committed entry, and two
+//!   stores that applied the same number of entries hold the same data.
+//! - Commit Quorum: a node's commit index only covers an entry held by a
+//!   majority of all nodes (crashed ones count with their persistent log).
+//! - Vote Once: a node grants at most one vote per term (Figure 2's
+//!   `votedFor`, which must survive a restart).
+//! - Commit Monotonic: a node's commit index never goes back (except through
+//!   a restart, which forgets it).
+//!
 //! Owns a record of what the cluster has shown so far: the leader of each
-//! term, a hash of every log prefix seen at each (index, term), and the
-//! committed prefix. Reads nodes; never changes them.
+//! term, a hash of every log prefix seen at each (index, term), each node's
+//! latest log, and the committed prefix. Reads nodes; never changes them.
+//! Every error starts with the property's name and a colon.
 //!
 //! Each log is summarised by prefix hashes: `h(i) = H(h(i-1), term_i,
 //! command_i)`, so two logs agree up to `i` exactly when their `h(i)` are equal
@@ -19,6 +37,7 @@ struct View {
     hashes: Vec<u64>,
     commit: Index,
     role: Option<RoleKind>,
+    term: Term,
 }
 
 #[derive(Default)]
@@ -26,9 +45,14 @@ pub struct Invariants {
     leaders: BTreeMap<Term, NodeId>,
     prefixes: HashMap<(Index, Term), u64>,
     committed: Vec<u64>,
-    /// `(committed length, term of the node that first reported it)`.
-    commit_terms: Vec<(usize, Term)>,
+    /// For each term, the longest committed prefix first reported by a node
+    /// of that term.
+    commit_terms: BTreeMap<Term, usize>,
     views: Vec<View>,
+    /// Digest of a store after applying the first `n` entries, as first seen.
+    stores: HashMap<Index, (NodeId, u64)>,
+    /// Who each node voted for in each term.
+    votes: HashMap<(NodeId, Term), NodeId>,
 }
 
 impl Invariants {
@@ -49,11 +73,19 @@ impl Invariants {
     /// Checks one node's state against everything seen so far.
     pub fn observe<S: StateMachine>(&mut self, node: &Node<S>) -> Result<(), String> {
         let id = node.id();
-        self.update_log(node)?;
         let term = node.term();
         let role = node.role();
         let view = &self.views[id as usize];
-        let became_leader = role == RoleKind::Leader && view.role != Some(RoleKind::Leader);
+        let led_before =
+            (view.role == Some(RoleKind::Leader) && view.term == term).then_some(view.terms.len());
+        let kept = self.update_log(node)?;
+        if let Some(len) = led_before.filter(|&len| role == RoleKind::Leader && kept < len) {
+            return Err(format!(
+                "Leader Append-Only: S{} leads term {term} and replaced its entries {}..={len}",
+                id + 1,
+                kept + 1
+            ));
+        }
         if role == RoleKind::Leader {
             let leader = *self.leaders.entry(term).or_insert(id);
             if leader != id {
@@ -64,15 +96,51 @@ impl Invariants {
                 ));
             }
         }
-        if became_leader {
+        self.views[id as usize].role = Some(role);
+        self.views[id as usize].term = term;
+        if role == RoleKind::Leader {
             self.check_leader_completeness(id, term)?;
         }
-        self.check_commit(id, node.commit_index(), term)?;
-        self.views[id as usize].role = Some(role);
+        self.check_commit(id, node.commit_index(), term)
+    }
+
+    /// A node granted its vote: `(voter, term, candidate)`.
+    pub fn observe_vote(
+        &mut self,
+        (voter, term, candidate): (NodeId, Term, NodeId),
+    ) -> Result<(), String> {
+        let first = *self.votes.entry((voter, term)).or_insert(candidate);
+        if first != candidate {
+            return Err(format!(
+                "Vote Once: S{} voted for S{} and for S{} in term {term}",
+                voter + 1,
+                first + 1,
+                candidate + 1
+            ));
+        }
         Ok(())
     }
 
-    fn update_log<S: StateMachine>(&mut self, node: &Node<S>) -> Result<(), String> {
+    /// Checks a store that has applied the first `applied` entries, by a
+    /// digest of its contents, against any other store seen at that point.
+    pub fn observe_store(&mut self, id: NodeId, applied: Index, digest: u64) -> Result<(), String> {
+        if applied == 0 {
+            return Ok(());
+        }
+        let (other, seen) = *self.stores.entry(applied).or_insert((id, digest));
+        if seen != digest {
+            return Err(format!(
+                "State Machine Safety: the stores of S{} and S{} differ after applying {applied} entries",
+                other + 1,
+                id + 1
+            ));
+        }
+        Ok(())
+    }
+
+    /// Updates a node's view of its log; returns how many entries of the
+    /// previous view it kept.
+    fn update_log<S: StateMachine>(&mut self, node: &Node<S>) -> Result<usize, String> {
         let log = node.log();
         let view = &mut self.views[node.id() as usize];
         let same = view
@@ -101,15 +169,14 @@ impl Invariants {
                 ));
             }
         }
-        Ok(())
+        Ok(same)
     }
 
     fn check_leader_completeness(&self, id: NodeId, term: Term) -> Result<(), String> {
         let earlier = self
             .commit_terms
-            .iter()
-            .filter(|(_, t)| *t < term)
-            .map(|(len, _)| *len)
+            .range(..term)
+            .map(|(_, len)| *len)
             .max()
             .unwrap_or(0);
         let hashes = &self.views[id as usize].hashes;
@@ -127,10 +194,11 @@ impl Invariants {
         let name = id + 1;
         if commit < view.commit {
             return Err(format!(
-                "commit index of S{name} went back from {} to {commit}",
+                "Commit Monotonic: the commit index of S{name} went back from {} to {commit}",
                 view.commit
             ));
         }
+        let advanced = commit > view.commit;
         view.commit = commit;
         let commit = commit as usize;
         if commit == 0 {
@@ -138,10 +206,14 @@ impl Invariants {
         }
         if commit > view.hashes.len() {
             return Err(format!(
-                "S{name} commits index {commit} beyond its log ({} entries)",
+                "Commit Quorum: S{name} commits index {commit} beyond its log ({} entries)",
                 view.hashes.len()
             ));
         }
+        if advanced {
+            self.check_quorum_holds(id, commit)?;
+        }
+        let view = &self.views[id as usize];
         let common = commit.min(self.committed.len());
         if common > 0 && view.hashes[common - 1] != self.committed[common - 1] {
             return Err(format!(
@@ -149,9 +221,38 @@ impl Invariants {
             ));
         }
         if commit > self.committed.len() {
+            let view = &self.views[id as usize];
             self.committed
                 .extend_from_slice(&view.hashes[self.committed.len()..commit]);
-            self.commit_terms.push((commit, term));
+            let longest = self.commit_terms.entry(term).or_default();
+            *longest = (*longest).max(commit);
+            // Leader Completeness: every leader of a later term must hold it.
+            let later_leaders: Vec<(NodeId, Term)> = (0..self.views.len())
+                .filter(|&i| self.views[i].role == Some(RoleKind::Leader))
+                .filter(|&i| self.views[i].term > term)
+                .map(|i| (i as NodeId, self.views[i].term))
+                .collect();
+            for (leader, t) in later_leaders {
+                self.check_leader_completeness(leader, t)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The entry at `commit` on node `id` is held by a majority of all nodes.
+    fn check_quorum_holds(&self, id: NodeId, commit: usize) -> Result<(), String> {
+        let hash = self.views[id as usize].hashes[commit - 1];
+        let holders = self
+            .views
+            .iter()
+            .filter(|v| v.hashes.get(commit - 1) == Some(&hash))
+            .count();
+        let n = self.views.len();
+        if holders <= n / 2 {
+            return Err(format!(
+                "Commit Quorum: S{} commits index {commit}, which only {holders} of {n} nodes hold",
+                id + 1
+            ));
         }
         Ok(())
     }

@@ -9,6 +9,8 @@
 //!
 //! Everything here is deterministic: one seed, one run.
 
+pub mod answers;
+pub mod chaos;
 pub mod cluster;
 pub mod config;
 pub mod grader;

@@ -7,7 +7,7 @@
 use crate::raft::{NodeId, Time};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Why a message did not arrive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +34,9 @@ pub struct Network {
     groups: Option<Vec<usize>>,
     /// One-way cuts, `(from, to)`.
     cuts: BTreeSet<(NodeId, NodeId)>,
+    /// Slow links, `(from, to)`: every message on them takes this much
+    /// longer.
+    slow: BTreeMap<(NodeId, NodeId), Time>,
 }
 
 impl Network {
@@ -43,6 +46,7 @@ impl Network {
             drop_rate,
             groups: None,
             cuts: BTreeSet::new(),
+            slow: BTreeMap::new(),
         }
     }
 
@@ -85,9 +89,20 @@ impl Network {
         self.cuts.insert((from, to));
     }
 
+    /// Slows the link from `from` to `to` by `extra` microseconds.
+    pub fn slow(&mut self, from: NodeId, to: NodeId, extra: Time) {
+        self.slow.insert((from, to), extra);
+    }
+
+    /// The extra delay of the link from `from` to `to`.
+    pub fn extra_delay(&self, from: NodeId, to: NodeId) -> Time {
+        self.slow.get(&(from, to)).copied().unwrap_or(0)
+    }
+
     pub fn heal(&mut self) {
         self.groups = None;
         self.cuts.clear();
+        self.slow.clear();
     }
 
     pub fn group_of(&self, node: NodeId) -> Option<usize> {

@@ -7,6 +7,7 @@
 //! Prints one line per run in the grader's style, then `N passed, M failed`;
 //! exits 0 only if every run passed, 2 on bad usage or input.
 
+mod chaos;
 #[cfg(unix)]
 mod udp;
 
@@ -21,7 +22,10 @@ const USAGE: &str = "usage:
   gradesim sim <config.json or folder>... [--seed S] [--seeds N] [--json] [--summary] [--trace]
   gradesim udp <config.json or folder>... [--replica PATH] [--runs N] [--time-scale F]
                                           [--seed S] [--json] [--summary] [--echo]
-  --commit-notice (both): replicas announce each commit at once (RAFTPLAY_COMMIT_NOTICE=1)";
+  --commit-notice (both): replicas announce each commit at once (RAFTPLAY_COMMIT_NOTICE=1)
+  gradesim chaos [--seed S] [--seeds N] [--nodes K] [--bug NAME] [--drift D]
+                 [--read-mode lease|read_index] [--trace]
+  gradesim exam  [--seed S] [--seeds N] [--drift D]";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -93,6 +97,21 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let hostile = match args.first().map(String::as_str) {
+        Some("chaos") => Some(chaos::chaos as fn(&chaos::ChaosArgs) -> Result<bool, String>),
+        Some("exam") => Some(chaos::exam as fn(&chaos::ChaosArgs) -> Result<bool, String>),
+        _ => None,
+    };
+    if let Some(command) = hostile {
+        return match chaos::parse(&args[1..]).and_then(|a| command(&a)) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("gradesim: {e}\n{USAGE}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let mode = match args.first().map(String::as_str) {
         Some("sim") => Mode::Sim,
         Some("udp") => Mode::Udp,

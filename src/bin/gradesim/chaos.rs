@@ -1,0 +1,283 @@
+//! `gradesim chaos` and `gradesim exam`: the simulator's hostile runs
+//! ([`raftplay::sim::chaos`]), and the exam of the checkers against the
+//! core's deliberately broken variants ([`Bug`]).
+//!
+//!     gradesim chaos [--seed S] [--seeds N] [--nodes K] [--bug NAME] [--drift D]
+//!                    [--read-mode lease|read_index] [--trace]
+//!     gradesim exam  [--seed S] [--seeds N] [--drift D]
+//!
+//! Both spread seeds over the machine's cores, report progress on stderr,
+//! and end with one summary line on stdout.
+
+use raftplay::raft::{Bug, ReadMode};
+use raftplay::sim::chaos::{self, ChaosOptions, ChaosRun, DRIFT_BOUND};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+pub struct ChaosArgs {
+    pub seed: u64,
+    pub seeds: u64,
+    pub nodes: Option<usize>,
+    pub bug: Option<Bug>,
+    pub drift: f64,
+    pub read_mode: Option<ReadMode>,
+    pub trace: bool,
+}
+
+pub fn parse(args: &[String]) -> Result<ChaosArgs, String> {
+    let mut a = ChaosArgs {
+        seed: 1,
+        seeds: 1,
+        nodes: None,
+        bug: None,
+        drift: DRIFT_BOUND,
+        read_mode: None,
+        trace: false,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().ok_or(format!("{arg} needs a value")).cloned();
+        let whole = |v: String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{arg} needs a whole number, got {v:?}"))
+        };
+        match arg.as_str() {
+            "--seed" => a.seed = whole(value()?)?,
+            "--seeds" => a.seeds = whole(value()?)?.max(1),
+            "--nodes" => {
+                let n = whole(value()?)? as usize;
+                if !(1..=64).contains(&n) {
+                    return Err(format!("--nodes must be from 1 to 64, got {n}"));
+                }
+                a.nodes = Some(n);
+            }
+            "--bug" => a.bug = Some(Bug::parse(&value()?)?),
+            "--drift" => {
+                let v = value()?;
+                let d: f64 = v
+                    .parse()
+                    .map_err(|_| format!("--drift needs a number, got {v:?}"))?;
+                if !(0.0..0.5).contains(&d) {
+                    return Err(format!("--drift must be in [0, 0.5), got {d}"));
+                }
+                a.drift = d;
+            }
+            "--read-mode" => {
+                a.read_mode = Some(match value()?.as_str() {
+                    "lease" => ReadMode::Lease,
+                    "read_index" => ReadMode::ReadIndex,
+                    other => {
+                        return Err(format!("--read-mode is lease or read_index, got {other:?}"));
+                    }
+                })
+            }
+            "--trace" => a.trace = true,
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(a)
+}
+
+impl ChaosArgs {
+    fn options(&self, seed: u64, bug: Option<Bug>) -> ChaosOptions {
+        ChaosOptions {
+            seed,
+            nodes: self.nodes,
+            bug,
+            drift: self.drift,
+            read_mode: self.read_mode,
+            trace: self.trace,
+        }
+    }
+
+    /// The command that replays one seed with a trace.
+    fn replay(&self, seed: u64, bug: Option<Bug>) -> String {
+        let mut cmd = format!("gradesim chaos --seed {seed} --trace");
+        if let Some(n) = self.nodes {
+            cmd += &format!(" --nodes {n}");
+        }
+        if let Some(b) = bug {
+            cmd += &format!(" --bug {}", b.name());
+        }
+        if self.drift != DRIFT_BOUND {
+            cmd += &format!(" --drift {}", self.drift);
+        }
+        if let Some(m) = self.read_mode {
+            let name = if m == ReadMode::Lease {
+                "lease"
+            } else {
+                "read_index"
+            };
+            cmd += &format!(" --read-mode {name}");
+        }
+        cmd
+    }
+}
+
+/// Runs `jobs` on every core; `done` is told of each result as it comes.
+fn parallel<T: Send>(
+    jobs: Vec<(u64, Option<Bug>)>,
+    run: impl Fn(u64, Option<Bug>) -> T + Sync,
+    done: impl Fn(usize, &T) + Sync,
+) -> Vec<T> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = AtomicU64::new(0);
+    let results: Mutex<Vec<(usize, T)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst) as usize;
+                    let Some(&(seed, bug)) = jobs.get(i) else {
+                        break;
+                    };
+                    let result = run(seed, bug);
+                    let mut all = results.lock().expect("no panics while held");
+                    done(all.len() + 1, &result);
+                    all.push((i, result));
+                }
+            });
+        }
+    });
+    let mut all = results.into_inner().expect("no panics while held");
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
+}
+
+fn progress(done: usize, total: usize, started: Instant) {
+    if done.is_multiple_of(100) || done == total {
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!("  {done}/{total} runs, {secs:.1} s");
+    }
+}
+
+/// `gradesim chaos`: prints each failure with its replay command.
+pub fn chaos(args: &ChaosArgs) -> Result<bool, String> {
+    let started = Instant::now();
+    let jobs: Vec<(u64, Option<Bug>)> =
+        (0..args.seeds).map(|i| (args.seed + i, args.bug)).collect();
+    let total = jobs.len();
+    let runs = parallel(
+        jobs,
+        |seed, bug| chaos::run(&args.options(seed, bug)),
+        |done, _| progress(done, total, started),
+    );
+    let mut failed = 0;
+    for run in runs {
+        let run = run?;
+        if args.trace {
+            for line in &run.trace {
+                println!("{line}");
+            }
+        }
+        if let Some(f) = &run.failure {
+            failed += 1;
+            println!("seed {} FAIL ({}): {}", run.seed, run.describe(), f.detail);
+            println!("    replay: {}", args.replay(run.seed, run.raft.bug));
+        } else if args.seeds == 1 {
+            let (ops, answered) = (run.operations, run.answered);
+            println!(
+                "seed {} PASS ({}): {answered} of {ops} operations answered",
+                run.seed,
+                run.describe()
+            );
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!("{} runs in {secs:.1} s", args.seeds);
+    println!("{} passed, {failed} failed", args.seeds - failed);
+    Ok(failed == 0)
+}
+
+#[derive(Default)]
+struct Tally {
+    caught: u64,
+    by_check: BTreeMap<String, u64>,
+    /// The earliest seed that caught it, and when.
+    first: Option<(u64, f64, String)>,
+}
+
+impl Tally {
+    fn add(&mut self, run: &ChaosRun) {
+        let Some(f) = &run.failure else {
+            return;
+        };
+        self.caught += 1;
+        *self.by_check.entry(f.check.clone()).or_default() += 1;
+        if self.first.as_ref().is_none_or(|(s, _, _)| run.seed < *s) {
+            self.first = Some((run.seed, f.at as f64 / 1e6, f.check.clone()));
+        }
+    }
+}
+
+/// `gradesim exam`: every bug variant through the same chaos seeds, and
+/// the correct core too.
+pub fn exam(args: &ChaosArgs) -> Result<bool, String> {
+    let started = Instant::now();
+    let variants: Vec<Option<Bug>> = std::iter::once(None).chain(Bug::ALL.map(Some)).collect();
+    let mut jobs = Vec::new();
+    for &bug in &variants {
+        jobs.extend((0..args.seeds).map(|i| (args.seed + i, bug)));
+    }
+    let total = jobs.len();
+    eprintln!(
+        "exam: {} variants and the correct core, {} seeds each from seed {}",
+        Bug::ALL.len(),
+        args.seeds,
+        args.seed
+    );
+    let runs = parallel(
+        jobs,
+        |seed, bug| chaos::run(&args.options(seed, bug)).map(|r| (bug, r)),
+        |done, _| progress(done, total, started),
+    );
+    let mut tallies: BTreeMap<Option<Bug>, Tally> = BTreeMap::new();
+    let mut alarms = Vec::new();
+    for result in runs {
+        let (bug, run) = result?;
+        if bug.is_none() && run.failure.is_some() {
+            alarms.push(run.seed);
+        }
+        tallies.entry(bug).or_default().add(&run);
+    }
+    println!(
+        "{:<26} {:>14}  {:<44} first catch",
+        "variant", "caught", "by check (seeds)"
+    );
+    let mut caught_variants = 0;
+    for bug in Bug::ALL {
+        let t = tallies.remove(&Some(bug)).unwrap_or_default();
+        caught_variants += (t.caught > 0) as usize;
+        let share = 100.0 * t.caught as f64 / args.seeds as f64;
+        let checks: Vec<String> = t.by_check.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        let first = t
+            .first
+            .as_ref()
+            .map_or("-".to_string(), |(seed, at, check)| {
+                format!("seed {seed} at {at:.3} s ({check})")
+            });
+        println!(
+            "{:<26} {:>5} ({:>5.1}%)  {:<44} {first}",
+            bug.name(),
+            t.caught,
+            share,
+            checks.join(", "),
+        );
+    }
+    for seed in &alarms {
+        println!(
+            "correct core alarm: seed {seed}; replay: {}",
+            args.replay(*seed, None)
+        );
+    }
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!("{total} runs in {secs:.1} s");
+    println!(
+        "caught {caught_variants} of {} variants; correct core: {} alarms",
+        Bug::ALL.len(),
+        alarms.len()
+    );
+    Ok(caught_variants == Bug::ALL.len() && alarms.is_empty())
+}

@@ -1,0 +1,744 @@
+//! Chaos runs: the simulator at its most hostile, with every check at once.
+//!
+//! One seed draws a whole run:
+//! - 3 to 9 nodes, and every [`Config`] option (PreVote, CheckQuorum, read
+//!   mode, fan-out, commit notices);
+//! - each node's clock rate within `drift` of real time (see
+//!   [`DRIFT_BOUND`]);
+//! - an adversarial network: one-hop latency from 0.05 to 10 ms (messages
+//!   overtake each other), 2% of messages duplicated, 1% held up to three
+//!   maximum election timeouts, a base loss rate and bursts of heavy loss;
+//! - a fault schedule: crashes, restarts from persistent state, partitions
+//!   into any groups, one-way cuts, heals and forced timeouts;
+//! - a contended workload: one to three keys shared by two to six clients
+//!   that put and get them at random (so reads race pending puts), retry on
+//!   `redirect` and `fail` with a new MID as the course's clients do, and give
+//!   up waiting after a while (the operation stays open: it may still apply).
+//!
+//! After [`QUIET`] the network heals, every node restarts and the clients
+//! carry on in quiet. Checked: the safety invariants and the election timer
+//! after every event ([`super::invariants`]), the linearizability of the whole
+//! history, every answer against the stores ([`super::answers`]), and
+//! liveness (every request sent in the quiet phase gets an answer).
+//!
+//! Owns the fault schedule and the chaos clients; the world is a [`Cluster`].
+
+use super::answers::Ledger;
+use super::cluster::{Cluster, ClusterOptions};
+use super::linearizability::{self, Kind, Operation};
+use crate::kv::{ClientId, Op, Reply, Request, Response};
+use crate::raft::{Bug, Config, Fanout, NodeId, ReadMode, Time};
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+
+const MS: Time = 1_000;
+const SECOND: Time = 1_000_000;
+
+/// Mixed into the seed so that chaos draws differ from the grader's for the
+/// same seed number.
+const SEED_SALT: u64 = 0xC4A0_5C4A_0500_0001;
+
+/// How long faults go on.
+pub const FAULTS: Time = 20 * SECOND;
+/// The quiet phase after them: healed, every node up, no loss bursts.
+pub const QUIET: Time = 15 * SECOND;
+/// Operations started in the quiet phase this long before its end must be
+/// answered by then.
+const LIVENESS_MARGIN: Time = 5 * SECOND;
+/// A client stops waiting for an answer after a time drawn from this range,
+/// forgets its leader, and moves on.
+const GIVE_UP: (Time, Time) = (300 * MS, 3 * SECOND);
+/// The share of operations a client sends to a random node rather than to
+/// the leader it knows (as behind a load balancer).
+const WANDER: f64 = 0.1;
+/// A client gives up an operation after this many redirects and fails.
+const MAX_TRIES: u32 = 40;
+
+/// The clock rate drift the lease tolerates: each clock within 5% of real
+/// time. A follower's vote guard (a minimum election timeout on its clock)
+/// must outlast the leader's lease (nine tenths of it on the leader's
+/// clock): (1 + d) / (1 - d) <= 10 / 9 holds for d up to 1/19, about 5.26%.
+pub const DRIFT_BOUND: f64 = 0.05;
+
+#[derive(Clone, Debug)]
+pub struct ChaosOptions {
+    pub seed: u64,
+    /// Cluster size; drawn from 3..=9 if `None`.
+    pub nodes: Option<usize>,
+    pub bug: Option<Bug>,
+    /// Clock rate drift (see [`DRIFT_BOUND`]).
+    pub drift: f64,
+    /// Read mode; drawn from the seed if `None`.
+    pub read_mode: Option<ReadMode>,
+    pub trace: bool,
+}
+
+impl Default for ChaosOptions {
+    fn default() -> Self {
+        ChaosOptions {
+            seed: 1,
+            nodes: None,
+            bug: None,
+            drift: DRIFT_BOUND,
+            read_mode: None,
+            trace: false,
+        }
+    }
+}
+
+/// The first check a run failed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    /// The property's name ("Election Safety", "Linearizability", ...).
+    pub check: String,
+    /// Virtual time of the violation (the end of the run for end checks).
+    pub at: Time,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct ChaosRun {
+    pub seed: u64,
+    pub nodes: usize,
+    pub raft: Config,
+    pub failure: Option<Failure>,
+    pub operations: usize,
+    pub answered: usize,
+    pub events: u64,
+    pub trace: Vec<String>,
+}
+
+impl ChaosRun {
+    /// The options drawn for this run, in a few words.
+    pub fn describe(&self) -> String {
+        let c = &self.raft;
+        format!(
+            "{} nodes, election timeout {}-{} ms, heartbeat {} ms, pre_vote {}, check_quorum {}, {:?} reads, {:?} fan-out, {} entries per append, commit notices {}",
+            self.nodes,
+            c.election_timeout_min / MS,
+            c.election_timeout_max / MS,
+            c.heartbeat_interval / MS,
+            c.pre_vote,
+            c.check_quorum,
+            c.read_mode,
+            c.fanout,
+            c.max_append_entries,
+            c.commit_notice
+        )
+    }
+}
+
+/// Runs one chaos seed.
+pub fn run(options: &ChaosOptions) -> Result<ChaosRun, String> {
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ SEED_SALT);
+    let nodes = options.nodes.unwrap_or_else(|| rng.random_range(3..=9));
+    let election_timeout_min = rng.random_range(100 * MS..=1_200 * MS);
+    let raft = Config {
+        election_timeout_min,
+        election_timeout_max: election_timeout_min * rng.random_range(110..=200) / 100,
+        heartbeat_interval: election_timeout_min / rng.random_range(3..=8),
+        retry_timeout: rng.random_range(MS..=20 * MS),
+        max_append_entries: *[1, 2, 4, 16, 64].choose(&mut rng).expect("not empty"),
+        pre_vote: rng.random_bool(0.5),
+        check_quorum: rng.random_bool(0.5),
+        read_mode: options.read_mode.unwrap_or(if rng.random_bool(0.5) {
+            ReadMode::Lease
+        } else {
+            ReadMode::ReadIndex
+        }),
+        fanout: if rng.random_bool(0.5) {
+            Fanout::Quorum
+        } else {
+            Fanout::All
+        },
+        commit_notice: rng.random_bool(0.25),
+        bug: options.bug,
+        ..Config::default()
+    };
+    let min_latency = rng.random_range(50..=500);
+    let latency = (min_latency, min_latency * rng.random_range(2..=20));
+    let base_drop = rng.random_range(0.0..0.1);
+    let cluster_options = ClusterOptions {
+        nodes,
+        seed: rng.random(),
+        raft: raft.clone(),
+        latency,
+        drop_rate: base_drop,
+        duplicate_rate: 0.02,
+        long_delay: (0.01, 3 * raft.election_timeout_max),
+        drift: options.drift,
+        crash_loss_window: latency.1,
+        check_invariants: true,
+        trace: options.trace,
+    };
+    let mut world = World {
+        cluster: Cluster::new(cluster_options)?,
+        clients: Clients::new(&mut rng),
+        rng,
+        base_drop,
+        burst_ends: None,
+        later: Vec::new(),
+    };
+    let events = world.run();
+    let failure = world.verdict();
+    let c = &world.clients;
+    Ok(ChaosRun {
+        seed: options.seed,
+        nodes,
+        raft,
+        failure,
+        operations: c.ops.len(),
+        answered: c.ops.iter().filter(|o| o.response.is_some()).count(),
+        events,
+        trace: world
+            .cluster
+            .trace()
+            .iter()
+            .map(|e| e.to_string())
+            .collect(),
+    })
+}
+
+struct World {
+    cluster: Cluster,
+    clients: Clients,
+    rng: ChaCha8Rng,
+    base_drop: f64,
+    burst_ends: Option<Time>,
+    /// Faults that follow up an earlier one, and when.
+    later: Vec<(Time, Later)>,
+}
+
+/// The second half of a compound fault.
+#[derive(Clone, Copy, Debug)]
+enum Later {
+    Restart(NodeId),
+    Crash(NodeId),
+    /// Cut this node (the leader) off from everyone.
+    Isolate(NodeId),
+}
+
+impl World {
+    /// Runs faults, then quiet; stops early at the first violation.
+    fn run(&mut self) -> u64 {
+        let end = FAULTS + QUIET;
+        let mut next_fault = self.fault_gap();
+        let mut quiet = false;
+        while self.cluster.violation().is_none() {
+            let now = self.cluster.now();
+            let burst = self.burst_ends.unwrap_or(Time::MAX);
+            let later = self.later.iter().map(|r| r.0).min().unwrap_or(Time::MAX);
+            let phase = if quiet { Time::MAX } else { FAULTS };
+            let fault = if quiet { Time::MAX } else { next_fault };
+            let client = self.clients.next_time(quiet, end);
+            let event = self.cluster.next_time().unwrap_or(Time::MAX);
+            let next = event.min(client).min(fault).min(phase).min(burst);
+            let next = next.min(later).max(now);
+            if next > end {
+                break;
+            }
+            if event == next {
+                // The world first: a response may be due at this instant.
+                self.step();
+                continue;
+            }
+            self.cluster
+                .set_clock(next)
+                .expect("no event is due before");
+            if next == later {
+                let due: Vec<Later> = self
+                    .later
+                    .iter()
+                    .filter(|r| r.0 <= next)
+                    .map(|r| r.1)
+                    .collect();
+                self.later.retain(|r| r.0 > next);
+                for what in due {
+                    self.follow_up(what);
+                }
+            } else if next == phase {
+                self.calm();
+                quiet = true;
+            } else if next == burst {
+                self.burst_ends = None;
+                let _ = self.cluster.set_drop_rate(self.base_drop);
+            } else if next == fault {
+                self.fault();
+                next_fault = next + self.fault_gap();
+            } else {
+                let alive = self.cluster.alive();
+                for (to, request) in self.clients.act(next, &alive, &mut self.rng) {
+                    self.cluster.request(to, request);
+                }
+            }
+        }
+        self.cluster.stats.events
+    }
+
+    /// Runs the cluster's next event; a response goes to its client.
+    fn step(&mut self) {
+        let Some(d) = self.cluster.step() else {
+            return;
+        };
+        let alive = self.cluster.alive();
+        let now = self.cluster.now();
+        let retry = self
+            .clients
+            .on_response(now, d.response, &alive, &mut self.rng);
+        if let Some((to, request)) = retry {
+            self.cluster.request(to, request);
+        }
+    }
+
+    fn fault_gap(&mut self) -> Time {
+        self.rng.random_range(200 * MS..=2_500 * MS)
+    }
+
+    /// One random fault: the usual nemeses, and the compound faults that
+    /// the lease and the vote rules exist for.
+    fn fault(&mut self) {
+        let n = self.cluster.len() as NodeId;
+        let alive = self.cluster.alive();
+        let dead: Vec<NodeId> = (0..n).filter(|i| !alive.contains(i)).collect();
+        let leader = self.cluster.leader();
+        let now = self.cluster.now();
+        let timeout = self.cluster.options().raft.election_timeout_max;
+        match (self.rng.random_range(0..140), leader) {
+            (0..15, _) if alive.len() > 1 => {
+                let victim = *alive.choose(&mut self.rng).expect("some alive");
+                let _ = self.cluster.crash(victim);
+            }
+            (15..22, _) if alive.len() > 1 => {
+                // Crash and come back soon, perhaps within one election.
+                let victim = *alive.choose(&mut self.rng).expect("some alive");
+                let _ = self.cluster.crash(victim);
+                let back = now + self.rng.random_range(10 * MS..=SECOND);
+                self.later.push((back, Later::Restart(victim)));
+            }
+            (22..35, _) if !dead.is_empty() => {
+                let back = *dead.choose(&mut self.rng).expect("some dead");
+                let _ = self.cluster.restart(back);
+            }
+            (35..47, _) => {
+                let groups = self.rng.random_range(2..=3);
+                let mut members: Vec<Vec<NodeId>> = vec![Vec::new(); groups];
+                for i in 0..n {
+                    members[self.rng.random_range(0..groups)].push(i);
+                }
+                let _ = self.cluster.partition(&members);
+            }
+            (47..55, _) => {
+                for _ in 0..self.rng.random_range(1..=3) {
+                    let from = self.rng.random_range(0..n);
+                    let to = (from + self.rng.random_range(1..n)) % n;
+                    let _ = self.cluster.cut(from, to);
+                }
+            }
+            (55..67, _) => self.cluster.heal(),
+            (67..75, _) => {
+                let rate = self.rng.random_range(0.2..0.8);
+                let _ = self.cluster.set_drop_rate(rate);
+                let length = self.rng.random_range(200 * MS..=2 * SECOND);
+                self.burst_ends = Some(now + length);
+            }
+            (75..83, _) if !alive.is_empty() => {
+                let who = *alive.choose(&mut self.rng).expect("some alive");
+                let _ = self.cluster.timeout(who);
+            }
+            (83..98, Some(leader)) => {
+                // Cut the leader off, alone or with a minority.
+                let company = self.rng.random_range(0..n as usize / 2);
+                let mut side = vec![leader];
+                side.extend(self.others(leader).into_iter().take(company));
+                let _ = self.cluster.partition(&[side]);
+            }
+            (98..106, Some(leader)) => {
+                // The leader stops reaching one follower.
+                let to = (leader + self.rng.random_range(1..n)) % n;
+                let _ = self.cluster.cut(leader, to);
+            }
+            (106..118, Some(leader)) => {
+                // A bridge: the leader and some followers stop hearing each
+                // other, while the rest hear both sides.
+                let count = self.rng.random_range(1..=(n as usize / 2).max(1));
+                for f in self.others(leader).into_iter().take(count) {
+                    let _ = self.cluster.cut(leader, f);
+                    let _ = self.cluster.cut(f, leader);
+                }
+            }
+            (118..128, Some(leader)) => {
+                // Acknowledgements crawl to the leader; then it is cut off.
+                let extra = self.rng.random_range(timeout / 2..=2 * timeout);
+                for f in self.others(leader) {
+                    let _ = self.cluster.slow(f, leader, extra);
+                }
+                let when = now + self.rng.random_range(extra..=2 * extra);
+                self.later.push((when, Later::Isolate(leader)));
+            }
+            (128..140, Some(leader)) if n >= 3 => {
+                // The leader dies, two nodes stand at once, and a voter
+                // crashes and comes back during the election.
+                let _ = self.cluster.crash(leader);
+                let others = self.others(leader);
+                for &c in &others[..2] {
+                    let _ = self.cluster.timeout(c);
+                }
+                if let Some(&voter) = others.get(2) {
+                    let crash = now + self.rng.random_range(0..=timeout);
+                    let back = crash + self.rng.random_range(MS..=20 * MS);
+                    self.later.push((crash, Later::Crash(voter)));
+                    self.later.push((back, Later::Restart(voter)));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The nodes other than `id`, shuffled.
+    fn others(&mut self, id: NodeId) -> Vec<NodeId> {
+        let mut others: Vec<NodeId> = (0..self.cluster.len() as NodeId)
+            .filter(|&i| i != id)
+            .collect();
+        others.shuffle(&mut self.rng);
+        others
+    }
+
+    fn follow_up(&mut self, what: Later) {
+        let _ = match what {
+            Later::Restart(id) => self.cluster.restart(id),
+            Later::Crash(id) => self.cluster.crash(id),
+            Later::Isolate(id) => self.cluster.partition(&[vec![id]]),
+        };
+    }
+
+    /// The quiet phase: heal, every node up, base loss only.
+    fn calm(&mut self) {
+        self.later.clear();
+        self.cluster.heal();
+        self.burst_ends = None;
+        let _ = self.cluster.set_drop_rate(self.base_drop);
+        for id in 0..self.cluster.len() as NodeId {
+            if !self.cluster.is_alive(id) {
+                let _ = self.cluster.restart(id);
+            }
+        }
+    }
+
+    /// The first check that failed, if any.
+    fn verdict(&self) -> Option<Failure> {
+        let end = self.cluster.now();
+        if let Some(v) = self.cluster.violation() {
+            let at = self.cluster.violation_at().unwrap_or(end);
+            return Some(Failure {
+                check: check_name(v),
+                at,
+                detail: v.to_string(),
+            });
+        }
+        let fail = |check: &str, detail: String| {
+            Some(Failure {
+                check: check.to_string(),
+                at: end,
+                detail,
+            })
+        };
+        if let Err(e) = linearizability::check(&self.clients.history()) {
+            return fail("Linearizability", e);
+        }
+        let store = (0..self.cluster.len() as NodeId)
+            .filter_map(|i| self.cluster.node(i))
+            .max_by_key(|n| n.commit_index())
+            .map(|n| n.state_machine());
+        if let Some(store) = store
+            && let Err(e) = self.clients.ledger.check(store, true)
+        {
+            return fail(&check_name(&e), e);
+        }
+        if let Some((mid, at)) = self.clients.unanswered_in_quiet(end) {
+            let detail = format!(
+                "Liveness: request {mid}, sent at {:.3} s in the quiet phase, had no answer at the end ({:.3} s)",
+                at as f64 / 1e6,
+                end as f64 / 1e6
+            );
+            return fail("Liveness", detail);
+        }
+        None
+    }
+}
+
+/// The property named in a violation ("at 1.2 s, event 3: Log Matching: ...",
+/// or "Log Matching: ...").
+fn check_name(violation: &str) -> String {
+    let text = match violation.split_once(", event ") {
+        Some((_, rest)) => rest.split_once(": ").map_or(rest, |(_, t)| t),
+        None => violation,
+    };
+    text.split(':').next().unwrap_or(text).trim().to_string()
+}
+
+struct OpRecord {
+    key: String,
+    put: Option<String>,
+    invoke: Time,
+    response: Option<Time>,
+    result: Option<String>,
+}
+
+struct Sent {
+    client: usize,
+    op: usize,
+    at: Time,
+    answered: bool,
+}
+
+struct Busy {
+    op: usize,
+    mid: String,
+    give_up_at: Time,
+    tries: u32,
+}
+
+struct Client {
+    id: ClientId,
+    leader: Option<NodeId>,
+    busy: Option<Busy>,
+    next_at: Time,
+    sent: u64,
+}
+
+/// A few clients contending for a few keys.
+struct Clients {
+    clients: Vec<Client>,
+    keys: Vec<String>,
+    ops: Vec<OpRecord>,
+    /// Every MID sent: whose, for which operation, when, and whether any
+    /// answer came.
+    mids: BTreeMap<String, Sent>,
+    ledger: Ledger,
+}
+
+impl Clients {
+    fn new(rng: &mut ChaCha8Rng) -> Self {
+        let count = rng.random_range(2..=6);
+        let keys = (0..rng.random_range(1..=3))
+            .map(|k| format!("k{k}"))
+            .collect();
+        let clients = (0..count)
+            .map(|i| Client {
+                id: 100 + i as ClientId,
+                leader: None,
+                busy: None,
+                next_at: rng.random_range(0..SECOND),
+                sent: 0,
+            })
+            .collect();
+        Clients {
+            clients,
+            keys,
+            ops: Vec::new(),
+            mids: BTreeMap::new(),
+            ledger: Ledger::default(),
+        }
+    }
+
+    /// When some client next starts an operation or gives one up.
+    fn next_time(&self, quiet: bool, end: Time) -> Time {
+        let stop = if quiet { end - LIVENESS_MARGIN } else { end };
+        self.clients
+            .iter()
+            .map(|c| match &c.busy {
+                Some(b) => b.give_up_at,
+                None if c.next_at < stop => c.next_at,
+                None => Time::MAX,
+            })
+            .min()
+            .unwrap_or(Time::MAX)
+    }
+
+    /// Clients due at `now` give up waiting or start an operation.
+    fn act(&mut self, now: Time, alive: &[NodeId], rng: &mut ChaCha8Rng) -> Vec<(NodeId, Request)> {
+        let mut requests = Vec::new();
+        for ci in 0..self.clients.len() {
+            let c = &mut self.clients[ci];
+            if c.busy.as_ref().is_some_and(|b| now >= b.give_up_at) {
+                c.busy = None;
+                c.leader = None;
+                c.next_at = now;
+            }
+            if c.busy.is_some() || c.next_at > now {
+                continue;
+            }
+            let key = self.keys.choose(rng).expect("some key").clone();
+            let put = rng.random_bool(0.5).then(|| {
+                c.sent += 1;
+                format!("{}.{}", c.id, c.sent)
+            });
+            self.ops.push(OpRecord {
+                key,
+                put,
+                invoke: now,
+                response: None,
+                result: None,
+            });
+            let op = self.ops.len() - 1;
+            requests.extend(self.send(now, ci, op, None, alive, rng));
+        }
+        requests
+    }
+
+    /// Sends operation `op` of client `ci` under a new MID, to `hint` or
+    /// the client's leader if alive, else to a random live node.
+    fn send(
+        &mut self,
+        now: Time,
+        ci: usize,
+        op: usize,
+        hint: Option<NodeId>,
+        alive: &[NodeId],
+        rng: &mut ChaCha8Rng,
+    ) -> Option<(NodeId, Request)> {
+        let c = &mut self.clients[ci];
+        let tries = c
+            .busy
+            .as_ref()
+            .filter(|b| b.op == op)
+            .map_or(0, |b| b.tries + 1);
+        let known = hint.or(c.leader).filter(|_| !rng.random_bool(WANDER));
+        let target = known
+            .filter(|l| alive.contains(l))
+            .or_else(|| alive.choose(rng).copied());
+        let Some(to) = target.filter(|_| tries < MAX_TRIES) else {
+            c.busy = None;
+            c.next_at = now + rng.random_range(5 * MS..=100 * MS);
+            return None;
+        };
+        let mid = format!("{}-{}-{}", c.id, op, tries);
+        let patience = rng.random_range(GIVE_UP.0..=GIVE_UP.1);
+        let give_up_at = c.busy.as_ref().map_or(now + patience, |b| b.give_up_at);
+        c.busy = Some(Busy {
+            op,
+            mid: mid.clone(),
+            give_up_at,
+            tries,
+        });
+        let record = &self.ops[op];
+        let operation = match &record.put {
+            Some(value) => Op::Put {
+                key: record.key.clone(),
+                value: value.clone(),
+            },
+            None => Op::Get {
+                key: record.key.clone(),
+            },
+        };
+        let sent = Sent {
+            client: ci,
+            op,
+            at: now,
+            answered: false,
+        };
+        self.mids.insert(mid.clone(), sent);
+        self.ledger.issued(c.id, &mid, op, record.put.is_some());
+        Some((
+            to,
+            Request {
+                client: c.id,
+                mid,
+                op: operation,
+            },
+        ))
+    }
+
+    fn on_response(
+        &mut self,
+        now: Time,
+        response: Response,
+        alive: &[NodeId],
+        rng: &mut ChaCha8Rng,
+    ) -> Option<(NodeId, Request)> {
+        let Response {
+            client,
+            mid,
+            leader,
+            reply,
+        } = response;
+        self.ledger.answered(client, &mid, &reply);
+        let sent = self.mids.get_mut(&mid)?;
+        sent.answered = true;
+        let (ci, op) = (sent.client, sent.op);
+        self.clients[ci].leader = leader;
+        let current = self.clients[ci].busy.as_ref().is_some_and(|b| b.mid == mid);
+        match reply {
+            Reply::Ok { value } => {
+                let record = &mut self.ops[op];
+                if record.response.is_none() {
+                    record.response = Some(now);
+                    record.result = value.filter(|_| record.put.is_none());
+                }
+                if current {
+                    let c = &mut self.clients[ci];
+                    c.busy = None;
+                    c.next_at = now + rng.random_range(5 * MS..=100 * MS);
+                }
+                None
+            }
+            Reply::Redirect | Reply::Fail if current => self.send(now, ci, op, leader, alive, rng),
+            Reply::Redirect | Reply::Fail => None,
+        }
+    }
+
+    /// The history for the linearizability check: every put (those never
+    /// answered may or may not have applied) and every answered get.
+    fn history(&self) -> Vec<Operation> {
+        self.ops
+            .iter()
+            .filter_map(|o| {
+                let kind = match (&o.put, &o.result) {
+                    (Some(v), _) => Kind::Put(v.clone()),
+                    (None, Some(r)) => Kind::Get(r.clone()),
+                    (None, None) => return None,
+                };
+                Some(Operation {
+                    key: o.key.clone(),
+                    invoke: o.invoke,
+                    response: o.response,
+                    kind,
+                })
+            })
+            .collect()
+    }
+
+    /// A request sent in the quiet phase, in time to be answered, that no
+    /// replica answered (ok, redirect or fail), with its MID.
+    fn unanswered_in_quiet(&self, end: Time) -> Option<(&str, Time)> {
+        self.mids
+            .iter()
+            .find(|(_, s)| s.at >= FAULTS && s.at + LIVENESS_MARGIN <= end && !s.answered)
+            .map(|(mid, s)| (mid.as_str(), s.at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_names_come_from_the_violation_text() {
+        let v = "at 1.500000 s, event 42: Log Matching: S2 has an entry";
+        assert_eq!(check_name(v), "Log Matching");
+        assert_eq!(check_name("Client Answers: MID x"), "Client Answers");
+    }
+
+    #[test]
+    fn a_run_is_deterministic() {
+        let options = ChaosOptions {
+            seed: 7,
+            ..ChaosOptions::default()
+        };
+        let (a, b) = (run(&options).unwrap(), run(&options).unwrap());
+        assert_eq!((a.events, a.operations), (b.events, b.operations));
+        assert_eq!(a.failure, b.failure);
+    }
+}
