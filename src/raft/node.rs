@@ -1004,11 +1004,18 @@ impl<S: StateMachine> Node<S> {
     // ----- reads, leases and CheckQuorum --------------------------------------
 
     fn lease_valid(&self, now: Time) -> bool {
+        self.lease_until().is_some_and(|until| now < until)
+    }
+
+    /// With lease reads, until when (on this node's clock) this leader may
+    /// serve reads without asking anyone: a lease after the newest heartbeat
+    /// stamp a majority acknowledged. `None` unless leading with leases.
+    pub fn lease_until(&self) -> Option<Time> {
         match &self.role {
-            Role::Leader(l) => {
-                now < majority_stamp(l, 0).saturating_add(self.config.lease_duration())
+            Role::Leader(l) if self.config.read_mode == ReadMode::Lease => {
+                Some(majority_stamp(l, 0).saturating_add(self.config.lease_duration()))
             }
-            _ => false,
+            _ => None,
         }
     }
 

@@ -180,6 +180,8 @@ pub fn run(options: &ChaosOptions) -> Result<ChaosRun, String> {
         base_drop,
         burst_ends: None,
         later: Vec::new(),
+        crash_next_voter: false,
+        votes_seen: 0,
     };
     let events = world.run();
     let failure = world.verdict();
@@ -209,13 +211,16 @@ struct World {
     burst_ends: Option<Time>,
     /// Faults that follow up an earlier one, and when.
     later: Vec<(Time, Later)>,
+    /// Crash the next node that grants a vote, the moment it does (its
+    /// answer dies with it), and bring it back soon.
+    crash_next_voter: bool,
+    votes_seen: u64,
 }
 
 /// The second half of a compound fault.
 #[derive(Clone, Copy, Debug)]
 enum Later {
     Restart(NodeId),
-    Crash(NodeId),
     /// Cut this node (the leader) off from everyone.
     Isolate(NodeId),
 }
@@ -279,7 +284,19 @@ impl World {
 
     /// Runs the cluster's next event; a response goes to its client.
     fn step(&mut self) {
-        let Some(d) = self.cluster.step() else {
+        let delivered = self.cluster.step();
+        let (votes, voter) = self.cluster.votes_granted();
+        if votes > self.votes_seen {
+            self.votes_seen = votes;
+            if std::mem::take(&mut self.crash_next_voter)
+                && let Some(voter) = voter
+                && self.cluster.crash(voter).is_ok()
+            {
+                let back = self.cluster.now() + self.rng.random_range(MS..=20 * MS);
+                self.later.push((back, Later::Restart(voter)));
+            }
+        }
+        let Some(d) = delivered else {
             return;
         };
         let alive = self.cluster.alive();
@@ -385,12 +402,7 @@ impl World {
                 for &c in &others[..2] {
                     let _ = self.cluster.timeout(c);
                 }
-                if let Some(&voter) = others.get(2) {
-                    let crash = now + self.rng.random_range(0..=timeout);
-                    let back = crash + self.rng.random_range(MS..=20 * MS);
-                    self.later.push((crash, Later::Crash(voter)));
-                    self.later.push((back, Later::Restart(voter)));
-                }
+                self.crash_next_voter = true;
             }
             _ => {}
         }
@@ -408,7 +420,6 @@ impl World {
     fn follow_up(&mut self, what: Later) {
         let _ = match what {
             Later::Restart(id) => self.cluster.restart(id),
-            Later::Crash(id) => self.cluster.crash(id),
             Later::Isolate(id) => self.cluster.partition(&[vec![id]]),
         };
     }
@@ -416,6 +427,7 @@ impl World {
     /// The quiet phase: heal, every node up, base loss only.
     fn calm(&mut self) {
         self.later.clear();
+        self.crash_next_voter = false;
         self.cluster.heal();
         self.burst_ends = None;
         let _ = self.cluster.set_drop_rate(self.base_drop);
@@ -512,6 +524,9 @@ struct Client {
 struct Clients {
     clients: Vec<Client>,
     keys: Vec<String>,
+    /// The share of operations that are puts (read-heavy runs leave logs
+    /// unchanged for long stretches, as some elections need).
+    put_share: f64,
     ops: Vec<OpRecord>,
     /// Every MID sent: whose, for which operation, when, and whether any
     /// answer came.
@@ -522,6 +537,7 @@ struct Clients {
 impl Clients {
     fn new(rng: &mut ChaCha8Rng) -> Self {
         let count = rng.random_range(2..=6);
+        let put_share = *[0.02, 0.2, 0.5, 0.8].choose(rng).expect("not empty");
         let keys = (0..rng.random_range(1..=3))
             .map(|k| format!("k{k}"))
             .collect();
@@ -537,6 +553,7 @@ impl Clients {
         Clients {
             clients,
             keys,
+            put_share,
             ops: Vec::new(),
             mids: BTreeMap::new(),
             ledger: Ledger::default(),
@@ -571,7 +588,7 @@ impl Clients {
                 continue;
             }
             let key = self.keys.choose(rng).expect("some key").clone();
-            let put = rng.random_bool(0.5).then(|| {
+            let put = rng.random_bool(self.put_share).then(|| {
                 c.sent += 1;
                 format!("{}.{}", c.id, c.sent)
             });

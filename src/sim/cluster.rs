@@ -202,6 +202,8 @@ pub struct Cluster {
     violation_at: Option<Time>,
     /// The node whose timeout [`Cluster::timeout`] is forcing right now.
     forced: Option<NodeId>,
+    /// Votes granted so far (not pre-votes), and the latest voter.
+    votes: (u64, Option<NodeId>),
     trace: Vec<TraceEvent>,
     pub stats: Stats,
 }
@@ -238,6 +240,7 @@ impl Cluster {
             violation: None,
             violation_at: None,
             forced: None,
+            votes: (0, None),
             trace: Vec::new(),
             stats: Stats::default(),
             options,
@@ -323,6 +326,11 @@ impl Cluster {
     /// The first safety property found broken, with when and where.
     pub fn violation(&self) -> Option<&str> {
         self.violation.as_deref()
+    }
+    /// How many votes (not pre-votes) have been granted, and the latest
+    /// voter.
+    pub fn votes_granted(&self) -> (u64, Option<NodeId>) {
+        self.votes
     }
     /// When the first violation happened (virtual time).
     pub fn violation_at(&self) -> Option<Time> {
@@ -621,9 +629,23 @@ impl Cluster {
         slot.timeouts_seen = 0;
         let seed = self.options.seed ^ slot.incarnation.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let saved = std::mem::take(&mut slot.saved);
+        let (term, vote, entries) = (saved.current_term, saved.voted_for, saved.log.last_index());
         let config = self.options.raft.clone();
         let node = Node::restart(id, &peers, config, seed, now, Store::default(), saved);
+        // Figure 2: currentTerm, votedFor and the log survive a crash.
+        let kept = (node.term(), node.voted_for(), node.log().last_index());
         slot.server = Some(Server::new(node));
+        if self.invariants.is_some() && kept != (term, vote, entries) {
+            let name = |v: Option<NodeId>| v.map_or("none".to_string(), |v| format!("S{}", v + 1));
+            self.violate(format!(
+                "Persistent State: S{} restarted with term {}, vote {} and {} entries, but crashed with term {term}, vote {} and {entries} entries",
+                id + 1,
+                kept.0,
+                name(kept.1),
+                kept.2,
+                name(vote)
+            ));
+        }
         self.schedule_tick(id);
     }
 
@@ -675,6 +697,12 @@ impl Cluster {
         if after.2 != before.2 {
             self.check_store(id, after.2, digest);
         }
+        if after.0 == RoleKind::Leader && after.2 > before.2 {
+            self.check_commit_rule(id);
+        }
+        if after.0 == RoleKind::Leader {
+            self.check_leases(id);
+        }
         if before.0 != after.0 || before.1 != after.1 {
             let (role, term) = (after.0, after.1);
             self.record(TraceKind::Role {
@@ -715,6 +743,53 @@ impl Cluster {
                 since as f64 / 1e3,
                 min as f64 / 1e3
             ));
+        }
+    }
+
+    /// §5.4.2 and Figure 2: a leader moves its commit index only to an
+    /// entry of its own term (earlier ones commit with it, indirectly).
+    fn check_commit_rule(&mut self, id: NodeId) {
+        let Some(node) = self.node(id) else {
+            return;
+        };
+        let (commit, term) = (node.commit_index(), node.term());
+        let entry_term = node.log().term(commit).unwrap_or(0);
+        if entry_term != term {
+            self.violate(format!(
+                "Commit Rule: S{}, leader of term {term}, committed up to index {commit}, an entry of term {entry_term} (§5.4.2)",
+                id + 1
+            ));
+        }
+    }
+
+    /// With lease reads: no leader of a newer term exists while an older
+    /// leader's lease runs (the lease is what lets it read alone).
+    fn check_leases(&mut self, id: NodeId) {
+        let leaders: Vec<(NodeId, u64, Option<Time>)> = self
+            .alive()
+            .into_iter()
+            .filter_map(|i| self.node(i).map(|n| (i, n)))
+            .filter(|(_, n)| n.is_leader())
+            .map(|(i, n)| (i, n.term(), n.lease_until()))
+            .collect();
+        let Some(&(_, newest, _)) = leaders.iter().max_by_key(|l| l.1) else {
+            return;
+        };
+        let newest_leader = leaders.iter().find(|l| l.1 == newest).map_or(id, |l| l.0);
+        for &(old, term, until) in &leaders {
+            let Some(until) = until.filter(|_| term < newest) else {
+                continue;
+            };
+            let until = self.virtual_time(old, until);
+            if self.now < until {
+                self.violate(format!(
+                    "Lease Exclusion: S{} leads term {newest} while S{}, leader of term {term}, holds a read lease for {:.1} ms more",
+                    newest_leader + 1,
+                    old + 1,
+                    (until - self.now) as f64 / 1e3
+                ));
+                return;
+            }
         }
     }
 
@@ -759,6 +834,7 @@ impl Cluster {
                 {
                     // Figure 2: granting a vote restarts the election timer.
                     self.slots[from as usize].timer_reset = self.local_time(from, self.now);
+                    self.votes = (self.votes.0 + 1, Some(from));
                     let vote = (from, envelope.term, envelope.to);
                     if let Some(Err(e)) = self.invariants.as_mut().map(|i| i.observe_vote(vote)) {
                         self.violate(e);

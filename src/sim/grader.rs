@@ -7,10 +7,11 @@
 //! responses: the simulator here ([`run_sim`]), or real UDP processes (the
 //! `gradesim udp` command). Both call the same methods in the same way.
 
+use super::answers::Ledger;
 use super::cluster::{Cluster, ClusterOptions};
 use super::config::{FaultKind, GraderConfig};
 use super::linearizability::{self, Kind, Operation};
-use crate::kv::{ClientId, Op, Reply, Request, Response};
+use crate::kv::{ClientId, Op, Reply, Request, Response, Store};
 use crate::raft::{Config, NodeId, Time};
 use md5::{Digest, Md5};
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -20,6 +21,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 pub const CLIENTS: usize = 8;
+/// After the run is scored, the simulator runs this much longer so that
+/// answers already sent reach the ledger.
+const SETTLE: Time = 1_000_000;
 const SECOND: f64 = 1e6;
 
 fn micros(seconds: f64) -> Time {
@@ -123,6 +127,8 @@ pub struct Workload {
     puts_generated: u64,
     get_generation_failures: u64,
     puts_acked: u64,
+    /// Every MID and its answers, for the check against the stores.
+    ledger: Ledger,
 }
 
 impl Workload {
@@ -158,6 +164,7 @@ impl Workload {
             puts_generated: 0,
             get_generation_failures: 0,
             puts_acked: 0,
+            ledger: Ledger::default(),
         }
     }
 
@@ -284,6 +291,9 @@ impl Workload {
     fn issue(&mut self, now: Time, ci: usize, op: usize, what: Op, to: NodeId) -> Request {
         self.next_mid += 1;
         let mid = format!("{:08X}{:08X}", self.next_mid, self.rng.random::<u32>());
+        let client = self.clients[ci].id;
+        self.ledger
+            .issued(client, &mid, op, self.ops[op].put.is_some());
         self.ops[op].attempts.push(Attempt {
             mid: mid.clone(),
             to,
@@ -331,6 +341,7 @@ impl Workload {
             leader,
             reply,
         } = response;
+        self.ledger.answered(client, &mid, &reply);
         let Some(ci) = self.clients.iter().position(|c| c.id == client) else {
             self.incorrect(format!("response to unknown client {client}"));
             return None;
@@ -418,6 +429,17 @@ impl Workload {
                 }
             }
         }
+    }
+
+    /// Records an answer that reached its client after the run was scored.
+    pub fn late_answer(&mut self, response: &Response) {
+        self.ledger
+            .answered(response.client, &response.mid, &response.reply);
+    }
+
+    /// Checks every answer against `store` (see [`Ledger::check`]).
+    pub fn check_answers(&self, store: &Store) -> Result<(), String> {
+        self.ledger.check(store, true)
     }
 
     /// Where a value a get returned came from: the put that wrote it, and
@@ -611,6 +633,9 @@ pub struct Outcome {
     pub violation: Option<String>,
     /// `Err` names a key whose history has no linearization.
     pub linearizable: Result<(), String>,
+    /// Every answer against what the stores applied ([`Ledger::check`]);
+    /// the simulator only (over UDP the stores cannot be seen).
+    pub answers: Result<(), String>,
     /// Seconds of (virtual or wall-clock) time the run covered.
     pub virtual_seconds: f64,
     /// Events simulated, or datagrams routed over UDP.
@@ -626,7 +651,10 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn passed(&self) -> bool {
-        self.score.passed && self.violation.is_none() && self.linearizable.is_ok()
+        self.score.passed
+            && self.violation.is_none()
+            && self.linearizable.is_ok()
+            && self.answers.is_ok()
     }
 }
 
@@ -680,13 +708,23 @@ pub fn run_sim(config: &GraderConfig, options: &SimOptions) -> Result<Outcome, S
     }
     cluster.run_until(end);
     let score = workload.score(cluster.stats.replica_messages, 0);
+    // Answers still on their way at the end count for the ledger only.
+    for late in cluster.run_until(end + SETTLE) {
+        workload.late_answer(&late.response);
+    }
+    let store = (0..config.replicas as NodeId)
+        .filter_map(|i| cluster.node(i))
+        .max_by_key(|n| n.commit_index())
+        .map(|n| n.state_machine());
+    let answers = store.map_or(Ok(()), |s| workload.check_answers(s));
     Ok(Outcome {
         name: config.name.clone(),
         seed: options.seed,
         score,
         violation: cluster.violation().map(str::to_string),
         linearizable: linearizability::check(&workload.history()),
-        virtual_seconds: cluster.now() as f64 / SECOND,
+        answers,
+        virtual_seconds: end as f64 / SECOND,
         events: cluster.stats.events,
         packet_storm,
         socket_drops: None,

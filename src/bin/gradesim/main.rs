@@ -286,6 +286,9 @@ fn line(o: &Outcome) -> String {
     if let Err(e) = &o.linearizable {
         text += &format!("\n    not linearizable: {e}");
     }
+    if let Err(e) = &o.answers {
+        text += &format!("\n    {e}");
+    }
     if o.packet_storm {
         text += "\n    packet storm: max_packets reached";
     }

@@ -406,6 +406,7 @@ pub fn run_udp(config: &GraderConfig, options: &UdpOptions) -> Result<Outcome, S
         score,
         violation: None,
         linearizable: linearizability::check(&workload.history()),
+        answers: Ok(()),
         virtual_seconds: start.elapsed().as_secs_f64(),
         events: harness.routed,
         packet_storm,
