@@ -195,3 +195,38 @@ fn a_lost_forward_is_sent_again_until_the_leader_has_it() {
         "no more Forwards once it is back"
     );
 }
+
+/// Bug 0: after the leader dies, a new leader answers the requests that
+/// waited during the election all at once, and followers redirect every
+/// request they held: bursts of a hundred datagrams or more. The grader's
+/// socket for that replica overflows and the kernel drops answers to puts
+/// that committed, so later gets return values the clients never saw
+/// acknowledged. The simulator models that socket; the replica now paces
+/// its datagrams. Unpaced, the same runs fail.
+#[test]
+fn bursts_of_answers_no_longer_overflow_the_graders_socket() {
+    use raftplay::sim::config::GraderConfig;
+    use raftplay::sim::grader::{SimOptions, run_sim};
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/leader-kill-under-load.json"
+    );
+    let config = GraderConfig::load_all(&[path.to_string()])
+        .unwrap()
+        .remove(0);
+    for seed in 1..=5 {
+        let paced = SimOptions {
+            seed,
+            ..SimOptions::default()
+        };
+        let outcome = run_sim(&config, &paced).unwrap();
+        assert!(outcome.passed(), "seed {seed}: {:?}", outcome.score.checks);
+        let unpaced = SimOptions {
+            pace: false,
+            ..paced
+        };
+        let outcome = run_sim(&config, &unpaced).unwrap();
+        let wrong = !outcome.passed();
+        assert!(wrong, "seed {seed}: unpaced bursts should lose answers");
+    }
+}

@@ -12,6 +12,7 @@
 //! [`raftplay::raft::Config::commit_notice`].
 
 use raftplay::kv::{Action, Op, Reply, Request, Response, Server, Store};
+use raftplay::pace::Pacer;
 use raftplay::raft::{Config, Node, NodeId, RoleKind, Time};
 use raftplay::wire::{self, Incoming};
 use std::io::ErrorKind;
@@ -61,46 +62,32 @@ struct Replica {
     outbox: Outbox,
 }
 
-/// Datagrams on their way out, paced: at most [`Outbox::PER_MS`] leave in
-/// any millisecond, the rest wait their turn, in order. The grader reads
-/// each replica's socket with one loop; a burst (a new leader answering a
-/// backlog of a hundred clients at once, followers redirecting every request
-/// they held) overflows that socket's receive buffer, and the kernel drops
-/// answers: measured with `gradesim udp`, which reports such drops. Order is
-/// kept, so an answer still leaves before the AppendEntries that tells
-/// followers its entry committed.
+/// Datagrams on their way out, paced by [`Pacer`] (see [`raftplay::pace`]
+/// for why), in the order they were written.
 #[derive(Default)]
 struct Outbox {
-    queue: std::collections::VecDeque<Vec<u8>>,
-    tokens: usize,
-    refill_at: Time,
+    queue: std::collections::VecDeque<(Time, Vec<u8>)>,
+    pacer: Pacer,
 }
 
 impl Outbox {
-    const PER_MS: usize = 32;
+    fn push(&mut self, now: Time, bytes: Vec<u8>) {
+        let departure = self.pacer.reserve(now);
+        self.queue.push_back((departure, bytes));
+    }
 
+    /// Sends every datagram whose departure time has come.
     fn pump(&mut self, now: Time, socket: &UdpSocket) -> std::io::Result<()> {
-        if now >= self.refill_at {
-            self.tokens = Self::PER_MS;
-            self.refill_at = now + 1_000;
-        }
-        while self.tokens > 0 {
-            let Some(bytes) = self.queue.pop_front() else {
-                break;
-            };
-            self.tokens -= 1;
+        while self.queue.front().is_some_and(|(t, _)| *t <= now) {
+            let (_, bytes) = self.queue.pop_front().expect("checked above");
             socket.send(&bytes)?;
         }
         Ok(())
     }
 
-    /// When queued datagrams may go on.
+    /// When the next queued datagram may go.
     fn wake_at(&self) -> Time {
-        if self.queue.is_empty() {
-            Time::MAX
-        } else {
-            self.refill_at
-        }
+        self.queue.front().map_or(Time::MAX, |(t, _)| *t)
     }
 }
 
@@ -232,7 +219,8 @@ impl Replica {
 
     /// Queues a datagram and sends what the pace allows.
     fn send(&mut self, bytes: Vec<u8>) {
-        self.outbox.queue.push_back(bytes);
+        let now = self.now();
+        self.outbox.push(now, bytes);
         self.pump();
     }
 

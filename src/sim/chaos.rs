@@ -170,6 +170,8 @@ pub fn run(options: &ChaosOptions) -> Result<ChaosRun, String> {
         long_delay: (0.01, 3 * raft.election_timeout_max),
         drift: options.drift,
         crash_loss_window: latency.1,
+        pace: true,
+        grader_socket: None,
         check_invariants: true,
         trace: options.trace,
     };

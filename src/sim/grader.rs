@@ -8,7 +8,7 @@
 //! `gradesim udp` command). Both call the same methods in the same way.
 
 use super::answers::Ledger;
-use super::cluster::{Cluster, ClusterOptions};
+use super::cluster::{Cluster, ClusterOptions, GraderSocket};
 use super::config::{FaultKind, GraderConfig};
 use super::linearizability::{self, Kind, Operation};
 use crate::kv::{ClientId, Op, Reply, Request, Response, Store};
@@ -608,6 +608,9 @@ pub struct SimOptions {
     pub latency: (Time, Time),
     pub check_invariants: bool,
     pub trace: bool,
+    /// Replicas pace their datagrams ([`crate::pace`]); off shows what
+    /// bursts do to the grader's sockets.
+    pub pace: bool,
 }
 
 impl Default for SimOptions {
@@ -618,6 +621,7 @@ impl Default for SimOptions {
             latency: ClusterOptions::default().latency,
             check_invariants: true,
             trace: false,
+            pace: true,
         }
     }
 }
@@ -668,6 +672,8 @@ pub fn run_sim(config: &GraderConfig, options: &SimOptions) -> Result<Outcome, S
         drop_rate: config.drops,
         check_invariants: options.check_invariants,
         trace: options.trace,
+        pace: options.pace,
+        grader_socket: Some(GraderSocket::COURSE),
         ..ClusterOptions::default()
     })?;
     let mut workload = Workload::new(config, options.seed);

@@ -20,6 +20,6 @@ pub mod network;
 pub mod playground;
 pub mod trace;
 
-pub use cluster::{Cluster, ClusterOptions, Delivered, InFlight};
+pub use cluster::{Cluster, ClusterOptions, Delivered, GraderSocket, InFlight};
 pub use network::Loss;
 pub use trace::{TraceEvent, TraceKind};

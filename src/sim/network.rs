@@ -21,6 +21,8 @@ pub enum Loss {
     /// The sender crashed before the message left it (a real process loses
     /// what it wrote but the router had not read yet).
     SenderCrashed,
+    /// The grader's socket for the sender was full.
+    Overflow,
 }
 
 #[derive(Clone, Debug)]

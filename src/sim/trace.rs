@@ -119,6 +119,7 @@ impl fmt::Display for TraceKind {
                     Loss::Partitioned => "cut off by a partition",
                     Loss::Dead => "undelivered: receiver is down",
                     Loss::SenderCrashed => "lost: its sender crashed before it left",
+                    Loss::Overflow => "lost: the grader's socket was full",
                 };
                 let what = describe(&e.message);
                 write!(f, "{what} from {} to {} {why}", Name(e.from), Name(e.to))

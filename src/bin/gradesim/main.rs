@@ -20,6 +20,7 @@ use std::time::Instant;
 
 const USAGE: &str = "usage:
   gradesim sim <config.json or folder>... [--seed S] [--seeds N] [--json] [--summary] [--trace]
+                                          [--no-pace]
   gradesim udp <config.json or folder>... [--replica PATH] [--runs N] [--time-scale F]
                                           [--seed S] [--json] [--summary] [--echo]
   --commit-notice (both): replicas announce each commit at once (RAFTPLAY_COMMIT_NOTICE=1)
@@ -45,6 +46,7 @@ struct Args {
     replica: Option<PathBuf>,
     time_scale: f64,
     commit_notice: bool,
+    no_pace: bool,
 }
 
 fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
@@ -60,6 +62,7 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
         replica: None,
         time_scale: 1.0,
         commit_notice: false,
+        no_pace: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -77,6 +80,7 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
             (_, "--summary") => a.summary = true,
             (_, "--commit-notice") => a.commit_notice = true,
             (Mode::Sim, "--trace") => a.trace = true,
+            (Mode::Sim, "--no-pace") => a.no_pace = true,
             (Mode::Udp, "--echo") => a.echo = true,
             (Mode::Udp, "--replica") => a.replica = Some(PathBuf::from(value("--replica")?)),
             (Mode::Udp, "--time-scale") => {
@@ -164,6 +168,7 @@ fn run_one(args: &Args, config: &GraderConfig, seed: u64) -> Result<Outcome, Str
                 ..SimOptions::default()
             };
             options.raft.commit_notice = args.commit_notice;
+            options.pace = !args.no_pace;
             run_sim(config, &options)
         }
         #[cfg(unix)]
