@@ -15,6 +15,8 @@ command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; e
 
 step "make (builds ./3700kvstore)" make
 step "cargo test" cargo test --release
+step "chaos (1000 seeds, correct core)" ./target/release/gradesim chaos --seed 1 --seeds 1000
+step "exam (every bug variant, 100 seeds each)" ./target/release/gradesim exam --seed 1 --seeds 100
 configs=../shared/grading-sim/configs
 if [ -d "$configs" ]; then
   step "course configs (sim, 50 seeds)" ./target/release/gradesim sim "$configs" --seed 1 --seeds 50 --summary
