@@ -39,7 +39,10 @@ fn drifting(seed: u64, drift: f64, read_mode: ReadMode) -> Option<String> {
         read_mode: Some(read_mode),
         ..ChaosOptions::default()
     };
-    chaos::run(&options).expect("valid options").failure.map(|f| f.detail)
+    chaos::run(&options)
+        .expect("valid options")
+        .failure
+        .map(|f| f.detail)
 }
 
 /// The lease assumes clocks within 5% of real time. At 30% a leader's
@@ -55,7 +58,15 @@ fn drift_beyond_the_bound_breaks_leases_but_not_read_index() {
     for &seed in &broken {
         let detail = drifting(seed, 0.3, ReadMode::Lease).unwrap();
         assert!(detail.contains("Lease Exclusion"), "seed {seed}: {detail}");
-        assert_eq!(drifting(seed, 0.3, ReadMode::ReadIndex), None, "seed {seed}");
-        assert_eq!(drifting(seed, DRIFT_BOUND, ReadMode::Lease), None, "seed {seed}");
+        assert_eq!(
+            drifting(seed, 0.3, ReadMode::ReadIndex),
+            None,
+            "seed {seed}"
+        );
+        assert_eq!(
+            drifting(seed, DRIFT_BOUND, ReadMode::Lease),
+            None,
+            "seed {seed}"
+        );
     }
 }

@@ -876,8 +876,19 @@ impl<S: StateMachine> Node<S> {
                 stamp
             };
             progress.acknowledged(index, stamp, self.config.retry_timeout);
+            // A follower a full batch or more behind gets the next batch at
+            // once, not one per heartbeat (if new entries go to it at once).
+            // Fewer entries wait for the next proposal or heartbeat, which
+            // batches them with whatever else comes.
+            let last = self.persistent.log.last_index();
+            let batch = self.config.max_append_entries as Index;
+            let more = progress.next_index + batch <= last + 1 && progress.inflight_since.is_none();
+            let streams = more && eager_peers(self.config.fanout, l).contains(&from);
             self.advance_commit(now);
             self.serve_reads();
+            if streams {
+                self.send_append(now, from);
+            }
         } else {
             let log = &self.persistent.log;
             let next = conflict_term
