@@ -149,6 +149,10 @@ impl StateMachine for Store {
         })
     }
 
+    fn applied(&self, put: &Put) -> bool {
+        self.is_applied(put.client, &put.mid)
+    }
+
     fn command_size(put: &Put) -> usize {
         put.key.len() + put.value.len() + put.mid.len() + 48
     }

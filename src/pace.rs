@@ -17,6 +17,11 @@
 use crate::raft::Time;
 
 const WINDOW: Time = 1_000;
+/// A datagram never waits much longer than this: a sender that keeps above
+/// the pace for long would otherwise queue without bound. Past it, datagrams
+/// leave together with the last one queued (and may be dropped by a full
+/// receiver, which Raft's retries cover better than an ever longer delay).
+pub const MAX_WAIT: Time = 20_000;
 
 #[derive(Clone, Debug, Default)]
 pub struct Pacer {
@@ -34,6 +39,11 @@ impl Pacer {
     /// Reserves the departure time of a datagram written at `now`, behind
     /// every datagram written before it.
     pub fn reserve(&mut self, now: Time) -> Time {
+        if self.last > now + MAX_WAIT {
+            // Behind the datagrams already waiting (order is kept), but no
+            // later.
+            return self.last;
+        }
         let mut t = now.max(self.last);
         let ended = self.window.is_none_or(|w| t >= w + WINDOW);
         if ended {
@@ -65,5 +75,12 @@ mod tests {
         assert_eq!(times[per], 6_000);
         assert_eq!(times[99], 5_000 + 1_000 * (99 / per as Time));
         assert_eq!(p.reserve(20_000), 20_000, "a quiet sender goes at once");
+    }
+
+    #[test]
+    fn no_datagram_waits_beyond_the_bound() {
+        let mut p = Pacer::default();
+        let waits = (0..10_000).map(|_| p.reserve(0));
+        assert!(waits.max().unwrap() <= MAX_WAIT + WINDOW);
     }
 }

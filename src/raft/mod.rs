@@ -67,6 +67,12 @@ pub trait StateMachine {
 
     fn query(&self, query: &Self::Query) -> Self::Reply;
 
+    /// Whether `command` was applied already (so proposing it again would
+    /// only add an entry that does nothing). `false` if it cannot tell.
+    fn applied(&self, _command: &Self::Command) -> bool {
+        false
+    }
+
     /// Roughly how many bytes a command takes on the wire, to keep one
     /// AppendEntries within [`Config::max_append_bytes`].
     fn command_size(_command: &Self::Command) -> usize {

@@ -832,6 +832,8 @@ impl<S: StateMachine> Node<S> {
     /// Sends the commands still being handed over to the leader, if one is
     /// known, and sets the next retry; stops once none is left.
     fn resend_forward(&mut self, now: Time) {
+        let sm = &self.state_machine;
+        self.forwarding.retain(|c| !sm.applied(c));
         if self.forwarding.is_empty() {
             self.forward_retry = (Time::MAX, 0);
             return;
@@ -844,9 +846,19 @@ impl<S: StateMachine> Node<S> {
         }
     }
 
+    /// Proposes handed-over commands, except those already applied or
+    /// waiting in the log (a Forward is sent again until the commands come
+    /// back, so the same ones can arrive many times).
     fn on_forward(&mut self, now: Time, commands: Vec<S::Command>) {
         if self.is_leader() {
-            for command in commands {
+            let log = &self.persistent.log;
+            let pending = log.slice(self.commit_index + 1, log.last_index());
+            let fresh: Vec<S::Command> = commands
+                .into_iter()
+                .filter(|c| !self.state_machine.applied(c))
+                .filter(|c| !pending.iter().any(|e| e.command.as_ref() == Some(c)))
+                .collect();
+            for command in fresh {
                 let _ = self.propose(now, command);
             }
         } else if let Some(leader) = self.leader.filter(|&l| l != self.id) {
