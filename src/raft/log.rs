@@ -107,6 +107,16 @@ impl<C: Clone> Log<C> {
         removed
     }
 
+    /// The first index where `entries` after `prev` disagree with this log
+    /// (same index, other term), if any.
+    pub fn first_conflict(&self, prev: Index, entries: &[Entry<C>]) -> Option<Index> {
+        entries
+            .iter()
+            .zip(prev + 1..)
+            .find(|(e, i)| self.term(*i).is_some_and(|t| t != e.term))
+            .map(|(_, i)| i)
+    }
+
     /// The bug variant [`crate::raft::Bug::KeepConflicts`]: overwrites
     /// conflicting entries one by one and keeps whatever follows them.
     pub fn merge_keeping_suffix(&mut self, prev: Index, entries: &[Entry<C>])

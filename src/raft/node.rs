@@ -761,6 +761,16 @@ impl<S: StateMachine> Node<S> {
                 conflict_term: Some(t),
                 stamp,
             },
+            Some(_) if self.conflicts_with_committed(prev_index, &entries) => {
+                // No legitimate leader conflicts with a committed entry
+                // (Leader Completeness): keep the committed prefix, refuse.
+                Message::AppendEntriesResponse {
+                    index: self.commit_index + 1,
+                    success: false,
+                    conflict_term: None,
+                    stamp,
+                }
+            }
             Some(_) => {
                 let removed = if self.config.has(Bug::KeepConflicts) {
                     self.persistent
@@ -777,7 +787,10 @@ impl<S: StateMachine> Node<S> {
                 if self.leader_match.0 != term {
                     self.leader_match = (term, 0);
                 }
-                self.leader_match.1 = self.leader_match.1.max(last_new);
+                // What matches the leader never reaches past the log (a
+                // truncation can shorten it).
+                let matched = self.leader_match.1.max(last_new);
+                self.leader_match.1 = matched.min(self.persistent.log.last_index());
                 let vouched = if self.config.has(Bug::UncappedFollowerCommit) {
                     self.persistent.log.last_index()
                 } else {
@@ -798,6 +811,14 @@ impl<S: StateMachine> Node<S> {
         self.send(from, self.term(), reply);
     }
 
+    /// Whether `entries` after `prev` would replace an entry this node
+    /// knows is committed.
+    fn conflicts_with_committed(&self, prev: Index, entries: &[Entry<S::Command>]) -> bool {
+        let log = &self.persistent.log;
+        let first = log.first_conflict(prev, entries);
+        first.is_some_and(|i| i <= self.commit_index)
+    }
+
     /// The leader committed up to `index`: commit what this follower holds
     /// of it (only entries known to match the leader's log).
     fn on_commit_notice(&mut self, now: Time, from: NodeId, index: Index) {
@@ -807,7 +828,7 @@ impl<S: StateMachine> Node<S> {
         self.last_leader_contact = Some(now);
         let (term, matched) = self.leader_match;
         let known = if term == self.term() { matched } else { 0 };
-        let commit = index.min(known);
+        let commit = index.min(known).min(self.persistent.log.last_index());
         if commit > self.commit_index {
             self.commit_index = commit;
             self.apply_committed();

@@ -15,7 +15,9 @@ use super::network::{Loss, Network};
 use super::trace::{TraceEvent, TraceKind};
 use crate::kv::{Action, ClientId, Put, Request, Response, Server, Store};
 use crate::pace::Pacer;
-use crate::raft::{Config, Envelope, Index, Message, Node, NodeId, Persistent, RoleKind, Time};
+use crate::raft::{
+    Config, Envelope, Index, Message, Node, NodeId, Persistent, RoleKind, Term, Time,
+};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Ordering;
@@ -240,6 +242,9 @@ pub struct Cluster {
     forced: Option<NodeId>,
     /// Votes granted so far (not pre-votes), and the latest voter.
     votes: (u64, Option<NodeId>),
+    /// While a node handles an AppendEntries of an older term: its sender
+    /// and term.
+    stale_append: Option<(NodeId, Term)>,
     trace: Vec<TraceEvent>,
     pub stats: Stats,
 }
@@ -277,6 +282,7 @@ impl Cluster {
             violation_at: None,
             forced: None,
             votes: (0, None),
+            stale_append: None,
             trace: Vec::new(),
             stats: Stats::default(),
             options,
@@ -702,7 +708,10 @@ impl Cluster {
         }
         let heartbeat = matches!(envelope.message, Message::AppendEntries { .. })
             .then_some((envelope.from, envelope.term));
+        let receiver_term = self.node(to).map_or(0, |n| n.term());
+        self.stale_append = heartbeat.filter(|&(_, term)| term < receiver_term);
         self.with_server(to, |s, now| s.step(now, envelope));
+        self.stale_append = None;
         // Figure 2: an AppendEntries from the current leader restarts the
         // election timer.
         let node = self.node(to);
@@ -758,6 +767,7 @@ impl Cluster {
         }
         self.check(id);
         for action in actions {
+            self.check_stale_append(id, &action);
             self.dispatch(id, action);
         }
         self.schedule_tick(id);
@@ -828,6 +838,25 @@ impl Cluster {
                 ));
                 return;
             }
+        }
+    }
+
+    /// Figure 2, AppendEntries step 1: entries from a leader of an older
+    /// term are refused.
+    fn check_stale_append(&mut self, id: NodeId, action: &Action) {
+        let Some((leader, term)) = self.stale_append else {
+            return;
+        };
+        if let Action::Send { envelope, .. } = action
+            && envelope.to == leader
+            && let Message::AppendEntriesResponse { success: true, .. } = envelope.message
+        {
+            self.violate(format!(
+                "Stale Term: S{} accepted AppendEntries from S{}, leader of term {term}, while in term {}",
+                id + 1,
+                leader + 1,
+                envelope.term
+            ));
         }
     }
 

@@ -13,6 +13,7 @@ pub mod answers;
 pub mod chaos;
 pub mod cluster;
 pub mod config;
+pub mod fuzzing;
 pub mod grader;
 pub mod invariants;
 pub mod linearizability;
