@@ -5,19 +5,9 @@ mod common;
 
 use common::*;
 use raftplay::kv::{Put, Reply, Store};
-use raftplay::raft::{Config, Entry, Envelope, Message, Node, Output, RoleKind, Time};
+use raftplay::raft::{Config, Entry, Envelope, Message, Node, RoleKind, Time};
 
 const GUARD: Time = 1_200_000;
-
-fn sent(node: &mut Node<Store>) -> Vec<Envelope<Put>> {
-    node.take_outputs()
-        .into_iter()
-        .filter_map(|o| match o {
-            Output::Send(e) => Some(e),
-            _ => None,
-        })
-        .collect()
-}
 
 fn to_s1(from: u16, term: u64, message: Message<Put>) -> Envelope<Put> {
     Envelope {

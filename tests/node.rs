@@ -1,5 +1,8 @@
 //! The core driven by hand, message by message, asserting on its outputs.
 
+mod common;
+
+use common::sent;
 use raftplay::kv::{Put, Store};
 use raftplay::raft::{
     Config, Entry, Envelope, Log, Message, Node, Output, Persistent, RoleKind, Time,
@@ -17,16 +20,6 @@ fn entry(term: u64, n: u32) -> Entry<Put> {
             value: n.to_string(),
         }),
     }
-}
-
-fn sent(node: &mut Node<Store>) -> Vec<Envelope<Put>> {
-    node.take_outputs()
-        .into_iter()
-        .filter_map(|o| match o {
-            Output::Send(e) => Some(e),
-            _ => None,
-        })
-        .collect()
 }
 
 fn from(from: u16, term: u64, message: Message<Put>) -> Envelope<Put> {

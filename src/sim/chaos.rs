@@ -25,7 +25,7 @@
 
 use super::answers::Ledger;
 use super::cluster::{Cluster, ClusterOptions};
-use super::linearizability::{self, Kind, Operation};
+use super::linearizability::{self, Operation};
 use crate::kv::{ClientId, Op, Reply, Request, Response};
 use crate::raft::{Bug, Config, Fanout, NodeId, ReadMode, Time};
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -714,17 +714,8 @@ impl Clients {
         self.ops
             .iter()
             .filter_map(|o| {
-                let kind = match (&o.put, &o.result) {
-                    (Some(v), _) => Kind::Put(v.clone()),
-                    (None, Some(r)) => Kind::Get(r.clone()),
-                    (None, None) => return None,
-                };
-                Some(Operation {
-                    key: o.key.clone(),
-                    invoke: o.invoke,
-                    response: o.response,
-                    kind,
-                })
+                let (put, result) = (o.put.as_ref(), o.result.as_ref());
+                Operation::of(&o.key, put, o.invoke, o.response, result)
             })
             .collect()
     }

@@ -10,7 +10,7 @@
 use super::answers::Ledger;
 use super::cluster::{Cluster, ClusterOptions, GraderSocket};
 use super::config::{FaultKind, GraderConfig};
-use super::linearizability::{self, Kind, Operation};
+use super::linearizability::{self, Operation};
 use crate::kv::{ClientId, Op, Reply, Request, Response, Store};
 use crate::raft::{Config, NodeId, Time};
 use md5::{Digest, Md5};
@@ -461,17 +461,8 @@ impl Workload {
         self.ops
             .iter()
             .filter_map(|o| {
-                let kind = match (&o.put, &o.result) {
-                    (Some(v), _) => Kind::Put(v.clone()),
-                    (None, Some(r)) => Kind::Get(r.clone()),
-                    (None, None) => return None,
-                };
-                Some(Operation {
-                    key: o.key.clone(),
-                    invoke: o.invoke,
-                    response: o.response,
-                    kind,
-                })
+                let (put, result) = (o.put.as_ref(), o.result.as_ref());
+                Operation::of(&o.key, put, o.invoke, o.response, result)
             })
             .collect()
     }

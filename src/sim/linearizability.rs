@@ -38,6 +38,31 @@ pub enum Kind {
     Get(String),
 }
 
+impl Operation {
+    /// A client operation as a history entry: a put (answered or not: an
+    /// unanswered one may or may not have applied), or a get with the value
+    /// it returned; `None` for a get never answered, which tells nothing.
+    pub fn of(
+        key: &str,
+        put: Option<&String>,
+        invoke: u64,
+        response: Option<u64>,
+        result: Option<&String>,
+    ) -> Option<Operation> {
+        let kind = match (put, result) {
+            (Some(v), _) => Kind::Put(v.clone()),
+            (None, Some(r)) => Kind::Get(r.clone()),
+            (None, None) => return None,
+        };
+        Some(Operation {
+            key: key.to_string(),
+            invoke,
+            response,
+            kind,
+        })
+    }
+}
+
 /// Checks every key; on failure names the first key with no linearization.
 pub fn check(history: &[Operation]) -> Result<(), String> {
     let mut by_key: BTreeMap<&str, Vec<&Operation>> = BTreeMap::new();

@@ -1,8 +1,8 @@
 //! Helpers shared by the scenario tests: a cluster, a client, and waits.
 #![allow(dead_code)]
 
-use raftplay::kv::{Op, Reply, Request};
-use raftplay::raft::{Config, NodeId, RoleKind, Term, Time};
+use raftplay::kv::{Op, Put, Reply, Request, Store};
+use raftplay::raft::{Config, Envelope, Node, NodeId, Output, RoleKind, Term, Time};
 use raftplay::sim::{Cluster, ClusterOptions};
 
 pub const MS: Time = 1_000;
@@ -94,5 +94,16 @@ pub fn log_terms(c: &Cluster, id: NodeId) -> Vec<Term> {
         .log
         .iter()
         .map(|e| e.term)
+        .collect()
+}
+
+/// The messages a node asked to send since the last call.
+pub fn sent(node: &mut Node<Store>) -> Vec<Envelope<Put>> {
+    node.take_outputs()
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Send(e) => Some(e),
+            _ => None,
+        })
         .collect()
 }
