@@ -23,7 +23,16 @@
 //! entries (a lease or ReadIndex, see [`ReadMode`]), replication that batches
 //! entries, sends new ones only to a majority's worth of followers at once and
 //! backs up quickly on conflicts, and hand-over of commands that a deposed
-//! leader proposed but could not commit.
+//! leader proposed but could not commit (sent again until they come back).
+//! Proposals and read rounds wait for the next [`Node::tick`], which
+//! [`Node::next_deadline`] makes due at once, so a caller that steps a batch
+//! of requests before ticking sends one AppendEntries per follower for all of
+//! them. A follower never replaces an entry it knows is committed, whoever
+//! asks; no node votes, itself included, within a minimum election timeout of
+//! hearing from a leader (the lease rests on it).
+//!
+//! The deliberately broken variants of [`Bug`] (tests and the playground
+//! only) each turn off one of these rules.
 //!
 //! The module owns the protocol and nothing else. It has no clock (every input
 //! carries `now`), no socket (outputs are returned), no thread and no global
