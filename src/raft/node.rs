@@ -927,8 +927,10 @@ impl<S: StateMachine> Node<S> {
             let next = conflict_term
                 .and_then(|t| log.last_index_of_term(t))
                 .map_or(index, |i| i + 1);
-            progress.rejected(next.max(1), stamp);
-            self.send_append(now, from);
+            if progress.rejected(next.max(1), stamp) {
+                progress.probed(now);
+                self.send_append(now, from);
+            }
         }
     }
 

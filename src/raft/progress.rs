@@ -19,6 +19,10 @@ pub struct Progress {
     pub inflight_since: Option<Time>,
     /// The leader's stamp on the newest AppendEntries this follower answered.
     pub acked_stamp: Option<Time>,
+    /// The stamp of the AppendEntries sent in answer to the last rejection:
+    /// rejections of older ones (stale, duplicated, reordered) are ignored,
+    /// so that each costs no resend.
+    pub probe_stamp: Option<Time>,
     /// How long to wait for an acknowledgement before sending again: the
     /// retry timeout, doubled on each unanswered retry up to a cap, so that
     /// a follower that is down or cut off is not flooded.
@@ -33,6 +37,7 @@ impl Progress {
             last_sent: None,
             inflight_since: None,
             acked_stamp: None,
+            probe_stamp: None,
             backoff: retry,
         }
     }
@@ -60,11 +65,23 @@ impl Progress {
         advanced
     }
 
-    /// A rejection: back up to `next` (never below what is known to match).
-    pub fn rejected(&mut self, next: Index, stamp: Time) {
+    /// A rejection of the AppendEntries stamped `stamp`: back up to `next`
+    /// (never below what is known to match). Returns whether to send again:
+    /// not for a rejection of an AppendEntries older than the one sent after
+    /// the last rejection acted on (raft-rs's `maybe_decr_to` does the same).
+    pub fn rejected(&mut self, next: Index, stamp: Time) -> bool {
         self.acked_stamp = self.acked_stamp.max(Some(stamp));
+        if self.probe_stamp.is_some_and(|probe| stamp < probe) {
+            return false;
+        }
         self.next_index = next.max(self.match_index + 1);
         self.inflight_since = None;
+        true
+    }
+
+    /// The AppendEntries answering a rejection went out, stamped `stamp`.
+    pub fn probed(&mut self, stamp: Time) {
+        self.probe_stamp = Some(stamp);
     }
 
     /// In-flight entries unanswered for the backoff: send them again, and
