@@ -59,6 +59,20 @@ pub enum Op {
     Put { key: String, value: String },
 }
 
+impl Op {
+    /// A put of `value` to `key`, or a get of `key` if there is no value.
+    pub fn on(key: &str, put: Option<&String>) -> Op {
+        let key = key.to_string();
+        match put {
+            Some(value) => Op::Put {
+                key,
+                value: value.clone(),
+            },
+            None => Op::Get { key },
+        }
+    }
+}
+
 /// A client request as it reaches a replica.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {

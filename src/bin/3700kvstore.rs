@@ -13,7 +13,7 @@
 
 use raftplay::kv::{Action, Op, Reply, Request, Response, Server, Store};
 use raftplay::pace::Pacer;
-use raftplay::raft::{Config, Node, NodeId, RoleKind, Time};
+use raftplay::raft::{Config, Message, Node, NodeId, RoleKind, Time};
 use raftplay::wire::{self, Incoming};
 use std::io::ErrorKind;
 use std::net::UdpSocket;
@@ -96,16 +96,25 @@ impl Outbox {
 #[derive(Default)]
 struct Burst {
     since: Time,
-    /// Answers to clients, AppendEntries with entries, other messages.
-    kinds: [usize; 3],
+    answers: usize,
+    /// AppendEntries that carry entries.
+    appends: usize,
+    other: usize,
     bytes: usize,
 }
 
 impl Burst {
     const REPORTED: usize = 40;
 
-    fn count(&mut self, kind: usize) {
-        self.kinds[kind] += 1;
+    fn count(&mut self, action: &Action, bytes: usize) {
+        self.bytes += bytes;
+        match action {
+            Action::Respond(_) => self.answers += 1,
+            Action::Send { envelope, .. } => match &envelope.message {
+                Message::AppendEntries { entries, .. } if !entries.is_empty() => self.appends += 1,
+                _ => self.other += 1,
+            },
+        }
     }
 
     /// Every millisecond: a report if the last one was a burst.
@@ -113,7 +122,7 @@ impl Burst {
         if now < self.since + 1_000 {
             return None;
         }
-        let [answers, appends, other] = self.kinds;
+        let (answers, appends, other) = (self.answers, self.appends, self.other);
         let total = answers + appends + other;
         let report = (total >= Self::REPORTED).then(|| {
             format!(
@@ -184,18 +193,10 @@ impl Replica {
         let me = self.server.node().id();
         for action in self.server.take_actions() {
             let bytes = match &action {
-                Action::Send { envelope, leader } => {
-                    let kind = envelope.message.kind();
-                    self.burst
-                        .count(if kind == "AppendEntries" { 1 } else { 2 });
-                    wire::encode_envelope(envelope, *leader)
-                }
-                Action::Respond(response) => {
-                    self.burst.count(0);
-                    wire::encode_response(me, response)
-                }
+                Action::Send { envelope, leader } => wire::encode_envelope(envelope, *leader),
+                Action::Respond(response) => wire::encode_response(me, response),
             };
-            self.burst.bytes += bytes.len();
+            self.burst.count(&action, bytes.len());
             self.send(bytes);
         }
         let now = self.now();

@@ -106,12 +106,22 @@ impl Bug {
         Bug::ReadsUnchecked,
     ];
 
-    /// The snake_case name, as on the command line.
-    pub fn name(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
+    /// The snake_case name, as on the command line and in serde.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::CommitOldTerms => "commit_old_terms",
+            Bug::NoUpToDateCheck => "no_up_to_date_check",
+            Bug::NoVoteGuard => "no_vote_guard",
+            Bug::LongLease => "long_lease",
+            Bug::LeaseFromAck => "lease_from_ack",
+            Bug::UncappedFollowerCommit => "uncapped_follower_commit",
+            Bug::ReadBeforeNoop => "read_before_noop",
+            Bug::ForgetVotedFor => "forget_voted_for",
+            Bug::KeepConflicts => "keep_conflicts",
+            Bug::AcceptStaleTerm => "accept_stale_term",
+            Bug::NoTimerResetOnVote => "no_timer_reset_on_vote",
+            Bug::ReadsUnchecked => "reads_unchecked",
+        }
     }
 
     pub fn parse(name: &str) -> Result<Bug, String> {
@@ -119,7 +129,7 @@ impl Bug {
             .into_iter()
             .find(|b| b.name() == name)
             .ok_or_else(|| {
-                let names: Vec<String> = Bug::ALL.iter().map(|b| b.name()).collect();
+                let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
                 format!("no bug variant {name:?}; known: {}", names.join(", "))
             })
     }
@@ -242,6 +252,16 @@ mod tests {
         let c = Config::default();
         assert_eq!(c.validate(), Ok(()));
         assert!(c.lease_duration() < c.election_timeout_min);
+    }
+
+    #[test]
+    fn bug_names_match_serde_and_parse_back() {
+        for bug in Bug::ALL {
+            let json = serde_json::to_string(&bug).unwrap();
+            assert_eq!(json, format!("\"{}\"", bug.name()));
+            assert_eq!(Bug::parse(bug.name()), Ok(bug));
+        }
+        assert!(Bug::parse("nope").unwrap_err().contains("commit_old_terms"));
     }
 
     #[test]

@@ -395,12 +395,6 @@ impl<S: StateMachine> Node<S> {
         self.timeouts
     }
 
-    /// Until when this node refuses to vote (itself included), having heard
-    /// from a leader.
-    pub fn vote_guard_until(&self) -> Time {
-        self.vote_guard_until
-    }
-
     /// A client write: appended to the log if this node leads.
     pub fn propose(&mut self, now: Time, command: S::Command) -> Result<Index, NotLeader> {
         let term = self.term();
@@ -954,8 +948,7 @@ impl<S: StateMachine> Node<S> {
             let next = conflict_term
                 .and_then(|t| log.last_index_of_term(t))
                 .map_or(index, |i| i + 1);
-            if progress.rejected(next.max(1), stamp) {
-                progress.probed(now);
+            if progress.rejected(next.max(1), stamp, now) {
                 self.send_append(now, from);
             }
         }

@@ -65,23 +65,20 @@ impl Progress {
         advanced
     }
 
-    /// A rejection of the AppendEntries stamped `stamp`: back up to `next`
-    /// (never below what is known to match). Returns whether to send again:
-    /// not for a rejection of an AppendEntries older than the one sent after
-    /// the last rejection acted on (raft-rs's `maybe_decr_to` does the same).
-    pub fn rejected(&mut self, next: Index, stamp: Time) -> bool {
+    /// A rejection, at `now`, of the AppendEntries stamped `stamp`: back up
+    /// to `next` (never below what is known to match). Returns whether to
+    /// send again now: not for a rejection of an AppendEntries older than
+    /// the one sent after the last rejection acted on (raft-rs's
+    /// `maybe_decr_to` does the same).
+    pub fn rejected(&mut self, next: Index, stamp: Time, now: Time) -> bool {
         self.acked_stamp = self.acked_stamp.max(Some(stamp));
         if self.probe_stamp.is_some_and(|probe| stamp < probe) {
             return false;
         }
         self.next_index = next.max(self.match_index + 1);
         self.inflight_since = None;
+        self.probe_stamp = Some(now);
         true
-    }
-
-    /// The AppendEntries answering a rejection went out, stamped `stamp`.
-    pub fn probed(&mut self, stamp: Time) {
-        self.probe_stamp = Some(stamp);
     }
 
     /// In-flight entries unanswered for the backoff: send them again, and
@@ -124,7 +121,7 @@ mod tests {
     fn rejection_and_staleness_rewind_with_backoff() {
         let mut p = Progress::new(9, 10);
         p.acknowledged(3, 1, 10);
-        p.rejected(2, 2);
+        p.rejected(2, 2, 3);
         assert_eq!(p.next_index, 4, "never below match + 1");
         p.sent(5, 9);
         p.rewind_if_stale(6, 100);

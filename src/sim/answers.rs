@@ -10,15 +10,26 @@
 //! passes the most advanced store at the end.
 
 use crate::kv::{ClientId, Reply, Store};
+use crate::raft::Time;
 use std::collections::BTreeMap;
 
+/// One MID: what it carried, when it was sent, how it was answered.
 #[derive(Clone, Debug, Default)]
-struct Record {
+pub struct Record {
     /// The logical operation this MID carries (several MIDs may carry one).
-    op: usize,
-    put: bool,
-    oks: u32,
-    refused: Option<&'static str>,
+    pub op: usize,
+    pub put: bool,
+    pub sent: Time,
+    /// `ok` answers received.
+    pub oks: u32,
+    /// The first `redirect` or `fail`, if any.
+    pub refused: Option<&'static str>,
+}
+
+impl Record {
+    pub fn answered(&self) -> bool {
+        self.oks > 0 || self.refused.is_some()
+    }
 }
 
 /// Every MID sent, and how it was answered.
@@ -28,26 +39,41 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// A request sent for operation `op`.
-    pub fn issued(&mut self, client: ClientId, mid: &str, op: usize, put: bool) {
+    /// A request sent at `sent` for operation `op`.
+    pub fn issued(&mut self, client: ClientId, mid: &str, op: usize, put: bool, sent: Time) {
         let record = Record {
             op,
             put,
+            sent,
             ..Record::default()
         };
         self.mids.insert((client, mid.to_string()), record);
     }
 
-    /// An answer reached the client (awaited or not).
-    pub fn answered(&mut self, client: ClientId, mid: &str, reply: &Reply) {
-        let Some(r) = self.mids.get_mut(&(client, mid.to_string())) else {
-            return;
-        };
+    /// The record of a MID, if it was issued.
+    pub fn record(&self, client: ClientId, mid: &str) -> Option<&Record> {
+        self.mids.get(&(client, mid.to_string()))
+    }
+
+    /// An answer reached the client (awaited or not). Returns the MID's
+    /// record as it was before this answer, if the MID was issued.
+    pub fn answered(&mut self, client: ClientId, mid: &str, reply: &Reply) -> Option<Record> {
+        let r = self.mids.get_mut(&(client, mid.to_string()))?;
+        let before = r.clone();
         match reply {
             Reply::Ok { .. } => r.oks += 1,
             Reply::Redirect => r.refused = r.refused.or(Some("redirect")),
             Reply::Fail => r.refused = r.refused.or(Some("fail")),
         }
+        Some(before)
+    }
+
+    /// The first MID sent within `[from, until]` that got no answer at all.
+    pub fn unanswered_between(&self, from: Time, until: Time) -> Option<(&str, Time)> {
+        self.mids
+            .iter()
+            .find(|(_, r)| (from..=until).contains(&r.sent) && !r.answered())
+            .map(|((_, mid), r)| (mid.as_str(), r.sent))
     }
 
     /// Checks every MID against `store`, the store that applied the most
@@ -106,26 +132,26 @@ mod tests {
     fn each_kind_of_wrong_answer_is_caught() {
         let ok = Reply::Ok { value: None };
         let mut l = Ledger::default();
-        l.issued(1, "a", 0, true);
+        l.issued(1, "a", 0, true, 0);
         l.answered(1, "a", &Reply::Redirect);
         let e = l.check(&store_with(1, &["a"]), false).unwrap_err();
         assert!(e.contains("after the answer redirect"), "{e}");
 
         let mut l = Ledger::default();
-        l.issued(1, "a", 0, true);
-        l.issued(1, "b", 0, true);
+        l.issued(1, "a", 0, true, 0);
+        l.issued(1, "b", 0, true, 0);
         l.answered(1, "b", &ok);
         let e = l.check(&store_with(1, &["a", "b"]), false).unwrap_err();
         assert!(e.contains("applied twice"), "{e}");
 
         let mut l = Ledger::default();
-        l.issued(1, "a", 0, true);
+        l.issued(1, "a", 0, true, 0);
         l.answered(1, "a", &ok);
         let e = l.check(&store_with(1, &[]), false).unwrap_err();
         assert!(e.contains("never applied"), "{e}");
 
         let mut l = Ledger::default();
-        l.issued(1, "a", 0, true);
+        l.issued(1, "a", 0, true, 0);
         assert_eq!(l.check(&store_with(1, &["a"]), false), Ok(()));
         let e = l.check(&store_with(1, &["a"]), true).unwrap_err();
         assert!(e.contains("never acknowledged"), "{e}");

@@ -31,7 +31,6 @@ use crate::raft::{Bug, Config, Fanout, NodeId, ReadMode, Time};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeMap;
 
 const MS: Time = 1_000;
 const SECOND: Time = 1_000_000;
@@ -114,6 +113,9 @@ impl ChaosRun {
     /// The options drawn for this run, in a few words.
     pub fn describe(&self) -> String {
         let c = &self.raft;
+        let bug = c.bug.map_or(String::new(), |b| {
+            format!(", bug {} (breaks: {})", b.name(), b.rule())
+        });
         format!(
             "{} nodes, election timeout {}-{} ms, heartbeat {} ms, pre_vote {}, check_quorum {}, {:?} reads, {:?} fan-out, {} entries per append, commit notices {}",
             self.nodes,
@@ -126,7 +128,7 @@ impl ChaosRun {
             c.fanout,
             c.max_append_entries,
             c.commit_notice
-        )
+        ) + &bug
     }
 }
 
@@ -500,13 +502,6 @@ struct OpRecord {
     result: Option<String>,
 }
 
-struct Sent {
-    client: usize,
-    op: usize,
-    at: Time,
-    answered: bool,
-}
-
 struct Busy {
     op: usize,
     mid: String,
@@ -530,9 +525,7 @@ struct Clients {
     /// unchanged for long stretches, as some elections need).
     put_share: f64,
     ops: Vec<OpRecord>,
-    /// Every MID sent: whose, for which operation, when, and whether any
-    /// answer came.
-    mids: BTreeMap<String, Sent>,
+    /// Every MID sent: for which operation, when, and how it was answered.
     ledger: Ledger,
 }
 
@@ -557,7 +550,6 @@ impl Clients {
             keys,
             put_share,
             ops: Vec::new(),
-            mids: BTreeMap::new(),
             ledger: Ledger::default(),
         }
     }
@@ -643,23 +635,9 @@ impl Clients {
             tries,
         });
         let record = &self.ops[op];
-        let operation = match &record.put {
-            Some(value) => Op::Put {
-                key: record.key.clone(),
-                value: value.clone(),
-            },
-            None => Op::Get {
-                key: record.key.clone(),
-            },
-        };
-        let sent = Sent {
-            client: ci,
-            op,
-            at: now,
-            answered: false,
-        };
-        self.mids.insert(mid.clone(), sent);
-        self.ledger.issued(c.id, &mid, op, record.put.is_some());
+        let operation = Op::on(&record.key, record.put.as_ref());
+        self.ledger
+            .issued(c.id, &mid, op, record.put.is_some(), now);
         Some((
             to,
             Request {
@@ -683,10 +661,8 @@ impl Clients {
             leader,
             reply,
         } = response;
-        self.ledger.answered(client, &mid, &reply);
-        let sent = self.mids.get_mut(&mid)?;
-        sent.answered = true;
-        let (ci, op) = (sent.client, sent.op);
+        let op = self.ledger.answered(client, &mid, &reply)?.op;
+        let ci = self.clients.iter().position(|c| c.id == client)?;
         self.clients[ci].leader = leader;
         let current = self.clients[ci].busy.as_ref().is_some_and(|b| b.mid == mid);
         match reply {
@@ -723,10 +699,8 @@ impl Clients {
     /// A request sent in the quiet phase, in time to be answered, that no
     /// replica answered (ok, redirect or fail), with its MID.
     fn unanswered_in_quiet(&self, end: Time) -> Option<(&str, Time)> {
-        self.mids
-            .iter()
-            .find(|(_, s)| s.at >= FAULTS && s.at + LIVENESS_MARGIN <= end && !s.answered)
-            .map(|(mid, s)| (mid.as_str(), s.at))
+        let until = end.saturating_sub(LIVENESS_MARGIN);
+        self.ledger.unanswered_between(FAULTS, until)
     }
 }
 

@@ -744,9 +744,6 @@ impl Cluster {
         if after.2 != before.2 {
             self.check_store(id, after.2, digest);
         }
-        if after.0 == RoleKind::Leader && after.2 > before.2 {
-            self.check_commit_rule(id);
-        }
         if after.0 == RoleKind::Leader {
             self.check_leases(id);
         }
@@ -790,22 +787,6 @@ impl Cluster {
                 id + 1,
                 since as f64 / 1e3,
                 min as f64 / 1e3
-            ));
-        }
-    }
-
-    /// §5.4.2 and Figure 2: a leader moves its commit index only to an
-    /// entry of its own term (earlier ones commit with it, indirectly).
-    fn check_commit_rule(&mut self, id: NodeId) {
-        let Some(node) = self.node(id) else {
-            return;
-        };
-        let (commit, term) = (node.commit_index(), node.term());
-        let entry_term = node.log().term(commit).unwrap_or(0);
-        if entry_term != term {
-            self.violate(format!(
-                "Commit Rule: S{}, leader of term {term}, committed up to index {commit}, an entry of term {entry_term} (§5.4.2)",
-                id + 1
             ));
         }
     }

@@ -100,12 +100,6 @@ fn reply_name(reply: &Reply) -> &'static str {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Answered {
-    Ok,
-    Refused,
-}
-
 /// The grader's clients and tallies for one run.
 pub struct Workload {
     config: GraderConfig,
@@ -114,7 +108,6 @@ pub struct Workload {
     next_op: u64,
     next_mid: u64,
     waiting: BTreeMap<String, Waiting>,
-    answered: BTreeMap<String, Answered>,
     ops: Vec<OpRecord>,
     latencies: Vec<Time>,
     get_latencies: Vec<Time>,
@@ -151,7 +144,6 @@ impl Workload {
             next_op: 0,
             next_mid: 0,
             waiting: BTreeMap::new(),
-            answered: BTreeMap::new(),
             ops: Vec::new(),
             latencies: Vec::new(),
             get_latencies: Vec::new(),
@@ -292,8 +284,8 @@ impl Workload {
         self.next_mid += 1;
         let mid = format!("{:08X}{:08X}", self.next_mid, self.rng.random::<u32>());
         let client = self.clients[ci].id;
-        self.ledger
-            .issued(client, &mid, op, self.ops[op].put.is_some());
+        let put = self.ops[op].put.is_some();
+        self.ledger.issued(client, &mid, op, put, now);
         self.ops[op].attempts.push(Attempt {
             mid: mid.clone(),
             to,
@@ -341,15 +333,16 @@ impl Workload {
             leader,
             reply,
         } = response;
-        self.ledger.answered(client, &mid, &reply);
+        let before = self.ledger.answered(client, &mid, &reply);
         let Some(ci) = self.clients.iter().position(|c| c.id == client) else {
             self.incorrect(format!("response to unknown client {client}"));
             return None;
         };
         let Some(w) = self.waiting.remove(&mid) else {
-            match (self.answered.get(&mid), &reply) {
-                (Some(Answered::Ok), Reply::Ok { .. }) => self.duplicates += 1,
-                (Some(Answered::Ok), _) => {}
+            let had_ok = before.is_some_and(|r| r.oks > 0);
+            match (had_ok, &reply) {
+                (true, Reply::Ok { .. }) => self.duplicates += 1,
+                (true, _) => {}
                 _ => self.incorrect(format!("response {reply:?} to MID {mid} not awaited")),
             }
             return None;
@@ -366,25 +359,15 @@ impl Workload {
         self.clients[ci].leader = leader;
         match reply {
             Reply::Ok { value } => {
-                self.answered.insert(mid.clone(), Answered::Ok);
                 self.on_ok(now, ci, w.op, value, latency, &mid);
                 None
             }
             refused => {
-                self.answered.insert(mid, Answered::Refused);
                 if refused == Reply::Fail {
                     self.fails += 1;
                 }
                 let record = &self.ops[w.op];
-                let what = match &record.put {
-                    Some(value) => Op::Put {
-                        key: record.key.clone(),
-                        value: value.clone(),
-                    },
-                    None => Op::Get {
-                        key: record.key.clone(),
-                    },
-                };
+                let what = Op::on(&record.key, record.put.as_ref());
                 let target = self.target(ci, leader, alive)?;
                 Some((target, self.issue(now, ci, w.op, what, target)))
             }

@@ -14,6 +14,8 @@
 //!   majority of all nodes (crashed ones count with their persistent log).
 //! - Vote Once: a node grants at most one vote per term (Figure 2's
 //!   `votedFor`, which must survive a restart).
+//! - Commit Rule: a leader moves its commit index only to an entry of its
+//!   own term (§5.4.2).
 //! - Commit Monotonic: a node's commit index never goes back (except through
 //!   a restart, which forgets it).
 //!
@@ -212,6 +214,7 @@ impl Invariants {
         }
         if advanced {
             self.check_quorum_holds(id, commit)?;
+            self.check_commit_rule(id, commit, term)?;
         }
         let view = &self.views[id as usize];
         let common = commit.min(self.committed.len());
@@ -235,6 +238,20 @@ impl Invariants {
             for (leader, t) in later_leaders {
                 self.check_leader_completeness(leader, t)?;
             }
+        }
+        Ok(())
+    }
+
+    /// §5.4.2 and Figure 2: a leader moves its commit index only to an entry
+    /// of its own term (earlier ones commit with it, indirectly).
+    fn check_commit_rule(&self, id: NodeId, commit: usize, term: Term) -> Result<(), String> {
+        let view = &self.views[id as usize];
+        let entry_term = view.terms[commit - 1];
+        if view.role == Some(RoleKind::Leader) && entry_term != term {
+            return Err(format!(
+                "Commit Rule: S{}, leader of term {term}, committed up to index {commit}, an entry of term {entry_term} (§5.4.2)",
+                id + 1
+            ));
         }
         Ok(())
     }

@@ -16,26 +16,18 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+/// The chaos options every seed shares, and how many seeds.
 pub struct ChaosArgs {
-    pub seed: u64,
+    pub base: ChaosOptions,
     pub seeds: u64,
-    pub nodes: Option<usize>,
-    pub bug: Option<Bug>,
-    pub drift: f64,
-    pub read_mode: Option<ReadMode>,
-    pub trace: bool,
 }
 
 pub fn parse(args: &[String]) -> Result<ChaosArgs, String> {
     let mut a = ChaosArgs {
-        seed: 1,
+        base: ChaosOptions::default(),
         seeds: 1,
-        nodes: None,
-        bug: None,
-        drift: DRIFT_BOUND,
-        read_mode: None,
-        trace: false,
     };
+    let o = &mut a.base;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().ok_or(format!("{arg} needs a value")).cloned();
@@ -44,16 +36,16 @@ pub fn parse(args: &[String]) -> Result<ChaosArgs, String> {
                 .map_err(|_| format!("{arg} needs a whole number, got {v:?}"))
         };
         match arg.as_str() {
-            "--seed" => a.seed = whole(value()?)?,
+            "--seed" => o.seed = whole(value()?)?,
             "--seeds" => a.seeds = whole(value()?)?.max(1),
             "--nodes" => {
                 let n = whole(value()?)? as usize;
                 if !(1..=64).contains(&n) {
                     return Err(format!("--nodes must be from 1 to 64, got {n}"));
                 }
-                a.nodes = Some(n);
+                o.nodes = Some(n);
             }
-            "--bug" => a.bug = Some(Bug::parse(&value()?)?),
+            "--bug" => o.bug = Some(Bug::parse(&value()?)?),
             "--drift" => {
                 let v = value()?;
                 let d: f64 = v
@@ -62,10 +54,10 @@ pub fn parse(args: &[String]) -> Result<ChaosArgs, String> {
                 if !(0.0..0.5).contains(&d) {
                     return Err(format!("--drift must be in [0, 0.5), got {d}"));
                 }
-                a.drift = d;
+                o.drift = d;
             }
             "--read-mode" => {
-                a.read_mode = Some(match value()?.as_str() {
+                o.read_mode = Some(match value()?.as_str() {
                     "lease" => ReadMode::Lease,
                     "read_index" => ReadMode::ReadIndex,
                     other => {
@@ -73,7 +65,7 @@ pub fn parse(args: &[String]) -> Result<ChaosArgs, String> {
                     }
                 })
             }
-            "--trace" => a.trace = true,
+            "--trace" => o.trace = true,
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -84,27 +76,25 @@ impl ChaosArgs {
     fn options(&self, seed: u64, bug: Option<Bug>) -> ChaosOptions {
         ChaosOptions {
             seed,
-            nodes: self.nodes,
             bug,
-            drift: self.drift,
-            read_mode: self.read_mode,
-            trace: self.trace,
+            ..self.base.clone()
         }
     }
 
     /// The command that replays one seed with a trace.
     fn replay(&self, seed: u64, bug: Option<Bug>) -> String {
+        let o = &self.base;
         let mut cmd = format!("gradesim chaos --seed {seed} --trace");
-        if let Some(n) = self.nodes {
+        if let Some(n) = o.nodes {
             cmd += &format!(" --nodes {n}");
         }
         if let Some(b) = bug {
             cmd += &format!(" --bug {}", b.name());
         }
-        if self.drift != DRIFT_BOUND {
-            cmd += &format!(" --drift {}", self.drift);
+        if o.drift != DRIFT_BOUND {
+            cmd += &format!(" --drift {}", o.drift);
         }
-        if let Some(m) = self.read_mode {
+        if let Some(m) = o.read_mode {
             let name = if m == ReadMode::Lease {
                 "lease"
             } else {
@@ -156,8 +146,9 @@ fn progress(done: usize, total: usize, started: Instant) {
 /// `gradesim chaos`: prints each failure with its replay command.
 pub fn chaos(args: &ChaosArgs) -> Result<bool, String> {
     let started = Instant::now();
-    let jobs: Vec<(u64, Option<Bug>)> =
-        (0..args.seeds).map(|i| (args.seed + i, args.bug)).collect();
+    let jobs: Vec<(u64, Option<Bug>)> = (0..args.seeds)
+        .map(|i| (args.base.seed + i, args.base.bug))
+        .collect();
     let total = jobs.len();
     let runs = parallel(
         jobs,
@@ -167,7 +158,7 @@ pub fn chaos(args: &ChaosArgs) -> Result<bool, String> {
     let mut failed = 0;
     for run in runs {
         let run = run?;
-        if args.trace {
+        if args.base.trace {
             for line in &run.trace {
                 println!("{line}");
             }
@@ -219,14 +210,14 @@ pub fn exam(args: &ChaosArgs) -> Result<bool, String> {
     let variants: Vec<Option<Bug>> = std::iter::once(None).chain(Bug::ALL.map(Some)).collect();
     let mut jobs = Vec::new();
     for &bug in &variants {
-        jobs.extend((0..args.seeds).map(|i| (args.seed + i, bug)));
+        jobs.extend((0..args.seeds).map(|i| (args.base.seed + i, bug)));
     }
     let total = jobs.len();
     eprintln!(
         "exam: {} variants and the correct core, {} seeds each from seed {}",
         Bug::ALL.len(),
         args.seeds,
-        args.seed
+        args.base.seed
     );
     let runs = parallel(
         jobs,
