@@ -5,13 +5,13 @@
 //! Reports virtual seconds simulated per CPU second (with the safety checks
 //! on, as in every test) and replica messages per client operation.
 
-use raftplay::sim::config::GraderConfig;
-use raftplay::sim::grader::{SimOptions, run_sim};
+use raftplay::grader::GraderConfig;
+use raftplay::grader::{SimOptions, run_sim};
 use std::time::Instant;
 
 fn main() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
-    let configs = GraderConfig::load_all(&[dir.to_string()]).expect("scenarios load");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/configs");
+    let configs = GraderConfig::load_all(&[dir.to_string()]).expect("configs load");
     println!(
         "{:<16} {:>6} {:>14} {:>14} {:>12}",
         "config", "runs", "virtual s/s", "msgs per op", "events/s"

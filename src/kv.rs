@@ -180,9 +180,9 @@ impl StateMachine for Store {
     }
 }
 
-/// What a replica asks its event loop to do.
+/// A datagram a replica asks its event loop to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
+pub enum Outgoing {
     /// A message to another replica; `leader` is the sender's belief.
     Send {
         envelope: Envelope<Put>,
@@ -195,7 +195,7 @@ pub enum Action {
 pub struct Server {
     node: Node<Store>,
     held: VecDeque<Held>,
-    actions: Vec<Action>,
+    outgoing: Vec<Outgoing>,
 }
 
 /// A request waiting for a sign of life from a leader, since `since`.
@@ -212,7 +212,7 @@ impl Server {
         Server {
             node,
             held: VecDeque::new(),
-            actions: Vec::new(),
+            outgoing: Vec::new(),
         }
     }
 
@@ -237,8 +237,8 @@ impl Server {
         self.node.next_deadline().min(expiry.unwrap_or(Time::MAX))
     }
 
-    pub fn take_actions(&mut self) -> Vec<Action> {
-        std::mem::take(&mut self.actions)
+    pub fn take_outgoing(&mut self) -> Vec<Outgoing> {
+        std::mem::take(&mut self.outgoing)
     }
 
     pub fn tick(&mut self, now: Time) {
@@ -315,7 +315,7 @@ impl Server {
     }
 
     fn respond(&mut self, client: ClientId, mid: String, leader: Option<NodeId>, reply: Reply) {
-        self.actions.push(Action::Respond(Response {
+        self.outgoing.push(Outgoing::Respond(Response {
             client,
             mid,
             leader,
@@ -323,7 +323,7 @@ impl Server {
         }));
     }
 
-    /// Turns the node's outputs into actions, and releases held requests
+    /// Turns the node's outputs into datagrams to send, and releases held requests
     /// once a leader is known.
     fn settle(&mut self, now: Time) {
         loop {
@@ -333,7 +333,7 @@ impl Server {
             }
             for output in outputs {
                 match output {
-                    Output::Send(envelope) => self.actions.push(Action::Send {
+                    Output::Send(envelope) => self.outgoing.push(Outgoing::Send {
                         envelope,
                         leader: self.node.leader(),
                     }),
@@ -419,10 +419,10 @@ mod tests {
             },
         );
         let replies: Vec<Reply> = server
-            .take_actions()
+            .take_outgoing()
             .into_iter()
             .filter_map(|a| match a {
-                Action::Respond(r) => Some(r.reply),
+                Outgoing::Respond(r) => Some(r.reply),
                 _ => None,
             })
             .collect();
@@ -446,7 +446,7 @@ mod tests {
                 op,
             },
         );
-        assert!(server.take_actions().is_empty());
+        assert!(server.take_outgoing().is_empty());
         assert_eq!(server.held(), 1);
         let heartbeat = Envelope {
             from: 0,
@@ -461,8 +461,8 @@ mod tests {
             },
         };
         server.step(6, heartbeat);
-        let redirect = server.take_actions().into_iter().find_map(|a| match a {
-            Action::Respond(r) => Some(r),
+        let redirect = server.take_outgoing().into_iter().find_map(|a| match a {
+            Outgoing::Respond(r) => Some(r),
             _ => None,
         });
         let r = redirect.expect("the held request is redirected");

@@ -4,13 +4,18 @@
 //! - [`kv`]: the key-value state machine and the rules for answering clients.
 //! - [`wire`]: the course's JSON datagram format, to and from the core's types.
 //! - [`pace`]: how fast a replica lets its datagrams out.
-//! - [`sim`]: a deterministic discrete-event simulator of a cluster, the
-//!   course grader's workload and scoring, and safety checkers.
+//! - [`sim`]: the deterministic world (virtual clock, network, faults) and
+//!   its checks (invariants, linearizability, answers, trace).
+//! - [`grader`]: the course grader's config, clients, faults and scoring.
+//! - [`playground`]: the page's model, and its wasm-bindgen wrapper.
+//!
+//! Data flows one way: a driver (the replica's event loop, the simulator)
+//! feeds the core and carries out what it returns.
 
+pub mod grader;
 pub mod kv;
 pub mod pace;
+pub mod playground;
 pub mod raft;
 pub mod sim;
-#[cfg(target_arch = "wasm32")]
-pub mod wasm;
 pub mod wire;

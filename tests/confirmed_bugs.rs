@@ -195,11 +195,11 @@ fn a_lost_forward_is_sent_again_until_the_leader_has_it() {
 /// its datagrams. Unpaced, the same runs fail.
 #[test]
 fn bursts_of_answers_no_longer_overflow_the_graders_socket() {
-    use raftplay::sim::config::GraderConfig;
-    use raftplay::sim::grader::{SimOptions, run_sim};
+    use raftplay::grader::GraderConfig;
+    use raftplay::grader::{SimOptions, run_sim};
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/leader-kill-under-load.json"
+        "/configs/leader-kill-under-load.json"
     );
     let config = GraderConfig::load_all(&[path.to_string()])
         .unwrap()

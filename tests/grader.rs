@@ -1,11 +1,11 @@
 //! The grader's workload and scoring on the simulator, over the project's
-//! own scenario configs (`scenarios/`, one per family of the course's tests).
+//! own scenario configs (`configs/`, one per family of the course's tests).
 
-use raftplay::sim::config::GraderConfig;
-use raftplay::sim::grader::{SimOptions, Workload, run_sim};
+use raftplay::grader::GraderConfig;
+use raftplay::grader::{SimOptions, Workload, run_sim};
 
-fn scenarios() -> Vec<GraderConfig> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+fn configs() -> Vec<GraderConfig> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/configs");
     let configs = GraderConfig::load_all(&[dir.to_string()]).expect("scenario configs load");
     assert!(configs.len() >= 8, "a config per family, 3 and 7 replicas");
     configs
@@ -16,7 +16,7 @@ fn scenarios() -> Vec<GraderConfig> {
 #[test]
 fn every_scenario_passes_on_many_seeds() {
     let mut failures = Vec::new();
-    for config in scenarios() {
+    for config in configs() {
         for seed in 1..=6 {
             let options = SimOptions {
                 seed,
@@ -43,7 +43,7 @@ fn every_scenario_passes_on_many_seeds() {
 /// not.
 #[test]
 fn runs_are_deterministic() {
-    let config = scenarios()
+    let config = configs()
         .into_iter()
         .find(|c| c.name == "advanced")
         .unwrap();
@@ -66,10 +66,7 @@ fn runs_are_deterministic() {
 /// sends too few messages, and a run with no acknowledged put fails `state`.
 #[test]
 fn grader_checks_fail_an_idle_cluster() {
-    let config = scenarios()
-        .into_iter()
-        .find(|c| c.name == "simple")
-        .unwrap();
+    let config = configs().into_iter().find(|c| c.name == "simple").unwrap();
     let score = Workload::new(&config, 1).score(10, 0);
     let failed: Vec<&str> = score
         .checks

@@ -1,6 +1,6 @@
 //! The playground's model, natively: what the browser API wraps.
 
-use raftplay::sim::playground::{Action, Playground, PlaygroundOptions, RECORD_VERSION};
+use raftplay::playground::{Action, Playground, PlaygroundOptions, RECORD_VERSION};
 
 const SECOND: u64 = 1_000_000;
 

@@ -8,7 +8,7 @@ const REPLICA: &str = env!("CARGO_BIN_EXE_3700kvstore");
 
 #[test]
 fn replicas_pass_the_grader_over_real_udp() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/");
     let configs = ["simple", "crash", "partition", "advanced"].map(|c| format!("{dir}{c}.json"));
     let out = Command::new(GRADESIM)
         .arg("udp")
@@ -24,7 +24,7 @@ fn replicas_pass_the_grader_over_real_udp() {
 
 #[test]
 fn a_replica_that_does_not_exist_is_a_clear_error() {
-    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/simple.json");
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/simple.json");
     let out = Command::new(GRADESIM)
         .args(["udp", config, "--replica", "/nonexistent/replica"])
         .output()

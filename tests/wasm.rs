@@ -2,7 +2,7 @@
 //! `wasm-pack test --headless --chrome`. Plain `cargo test` skips this file.
 #![cfg(target_arch = "wasm32")]
 
-use raftplay::wasm::Playground;
+use raftplay::playground::wasm::Playground;
 use serde::Deserialize;
 use serde_wasm_bindgen::from_value;
 use wasm_bindgen::JsValue;

@@ -11,7 +11,7 @@
 //! readable event log on stderr; `RAFTPLAY_COMMIT_NOTICE=1` turns on
 //! [`raftplay::raft::Config::commit_notice`].
 
-use raftplay::kv::{Action, Op, Reply, Request, Response, Server, Store};
+use raftplay::kv::{Op, Outgoing, Reply, Request, Response, Server, Store};
 use raftplay::pace::Pacer;
 use raftplay::raft::{Config, Message, Node, NodeId, RoleKind, Time};
 use raftplay::wire::{self, Incoming};
@@ -106,11 +106,11 @@ struct Burst {
 impl Burst {
     const REPORTED: usize = 40;
 
-    fn count(&mut self, action: &Action, bytes: usize) {
+    fn count(&mut self, action: &Outgoing, bytes: usize) {
         self.bytes += bytes;
         match action {
-            Action::Respond(_) => self.answers += 1,
-            Action::Send { envelope, .. } => match &envelope.message {
+            Outgoing::Respond(_) => self.answers += 1,
+            Outgoing::Send { envelope, .. } => match &envelope.message {
                 Message::AppendEntries { entries, .. } if !entries.is_empty() => self.appends += 1,
                 _ => self.other += 1,
             },
@@ -191,10 +191,10 @@ impl Replica {
 
     fn flush(&mut self) {
         let me = self.server.node().id();
-        for action in self.server.take_actions() {
+        for action in self.server.take_outgoing() {
             let bytes = match &action {
-                Action::Send { envelope, leader } => wire::encode_envelope(envelope, *leader),
-                Action::Respond(response) => wire::encode_response(me, response),
+                Outgoing::Send { envelope, leader } => wire::encode_envelope(envelope, *leader),
+                Outgoing::Respond(response) => wire::encode_response(me, response),
             };
             self.burst.count(&action, bytes.len());
             self.send(bytes);

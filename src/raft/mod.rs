@@ -46,6 +46,7 @@ mod message;
 mod node;
 mod progress;
 pub mod quorum;
+pub mod time;
 
 pub use config::{Bug, Config, Fanout, ReadMode};
 pub use log::{Entry, Log};
@@ -59,9 +60,7 @@ pub type NodeId = u16;
 pub type Term = u64;
 /// A position in the log, from 1; 0 means "before the first entry".
 pub type Index = u64;
-/// Microseconds on the caller's clock (virtual in the simulator, monotonic in
-/// the replica).
-pub type Time = u64;
+pub use time::Time;
 
 /// What the log drives. Commands are replicated; queries are answered by the
 /// leader from the applied state without a log entry.

@@ -174,6 +174,7 @@ pub fn run(options: &ChaosOptions) -> Result<ChaosRun, String> {
         crash_loss_window: latency.1,
         pace: true,
         grader_socket: None,
+        leader_claims: false,
         check_invariants: true,
         trace: options.trace,
     };

@@ -11,8 +11,7 @@ mod chaos;
 #[cfg(unix)]
 mod udp;
 
-use raftplay::sim::config::GraderConfig;
-use raftplay::sim::grader::{METRICS, Outcome, SimOptions, TIER_NAMES, run_sim};
+use raftplay::grader::{GraderConfig, Metric, Outcome, SimOptions, Tier, median, run_sim};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -235,37 +234,12 @@ fn run(args: &Args) -> Result<bool, String> {
     Ok(passed == outcomes.len())
 }
 
-fn values(o: &Outcome) -> [f64; 4] {
-    let s = &o.score;
-    [
-        s.total_msgs as f64,
-        s.failures as f64,
-        s.duplicates as f64,
-        s.median_latency,
-    ]
-}
-
-fn show(metric: usize, value: f64) -> String {
-    if metric == 3 {
-        format!("{value:.6}")
-    } else {
-        format!("{value}")
-    }
-}
-
 fn line(o: &Outcome) -> String {
     let s = &o.score;
     let verdict = if o.passed() { "PASS" } else { "FAIL" };
-    let v = values(o);
-    let metrics: Vec<String> = (0..4)
-        .map(|i| {
-            format!(
-                "{} {} ({})",
-                METRICS[i],
-                show(i, v[i]),
-                TIER_NAMES[s.tiers[i] as usize]
-            )
-        })
+    let metrics: Vec<String> = Metric::ALL
+        .iter()
+        .map(|&m| format!("{} {} ({})", m.name(), m.show(s.value(m)), s.tier(m)))
         .collect();
     let mut text = format!(
         "{:<14} seed {:<6} {verdict}  {}",
@@ -305,16 +279,6 @@ fn line(o: &Outcome) -> String {
     text
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 /// Per config: the median of each metric over the runs and the share of
 /// runs at each tier, the median answer latencies, and the worst run.
 fn print_summary(outcomes: &[Outcome]) {
@@ -331,35 +295,31 @@ fn print_summary(outcomes: &[Outcome]) {
     );
     for name in order {
         let runs = &by_name[name];
-        let metrics: Vec<String> = (0..4)
-            .map(|m| {
-                let pct = |t: u8| {
-                    let at = runs.iter().filter(|o| o.score.tiers[m] == t).count();
-                    100.0 * at as f64 / runs.len() as f64
+        let metrics: Vec<String> = Metric::ALL
+            .iter()
+            .map(|&m| {
+                let pct = |t: Tier| {
+                    let at = runs.iter().filter(|o| o.score.tier(m) == t).count();
+                    format!("{:.0}", 100.0 * at as f64 / runs.len() as f64)
                 };
-                let mut tiers: Vec<u8> = runs.iter().map(|o| o.score.tiers[m]).collect();
+                let mut tiers: Vec<Tier> = runs.iter().map(|o| o.score.tier(m)).collect();
                 tiers.sort_unstable();
-                let value = median(runs.iter().map(|o| values(o)[m]).collect());
+                let value = median(runs.iter().map(|o| o.score.value(m)));
+                let shares: Vec<String> = Tier::ALL.into_iter().map(pct).collect();
                 format!(
-                    "{} {} ({}) {:.0}/{:.0}/{:.0}/{:.0}",
-                    METRICS[m],
-                    show(m, value),
-                    TIER_NAMES[tiers[(tiers.len() - 1) / 2] as usize],
-                    pct(0),
-                    pct(1),
-                    pct(2),
-                    pct(3)
+                    "{} {} ({}) {}",
+                    m.name(),
+                    m.show(value),
+                    tiers[(tiers.len() - 1) / 2],
+                    shares.join("/")
                 )
             })
             .collect();
-        let get = median(runs.iter().map(|o| o.score.get_latency).collect());
-        let put = median(runs.iter().map(|o| o.score.put_latency).collect());
+        let get = median(runs.iter().map(|o| o.score.get_latency));
+        let put = median(runs.iter().map(|o| o.score.put_latency));
         let worst = runs
             .iter()
-            .max_by_key(|o| {
-                let tiers: u32 = o.score.tiers.iter().map(|&t| t as u32).sum();
-                (!o.passed(), tiers, o.score.total_msgs)
-            })
+            .max_by_key(|o| (!o.passed(), o.score.points(), o.score.total_msgs))
             .expect("at least one run");
         let passed = runs.iter().filter(|o| o.passed()).count();
         println!(

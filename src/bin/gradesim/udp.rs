@@ -9,10 +9,9 @@
 //! simulator. Every process started is killed at the end, on a panic and on
 //! Ctrl-C.
 
+use raftplay::grader::{BelievedLeader, FaultTarget, GraderConfig, Outcome, Workload, apply_fault};
 use raftplay::kv::Request;
 use raftplay::raft::{NodeId, Time};
-use raftplay::sim::config::GraderConfig;
-use raftplay::sim::grader::{Outcome, Replicas, Workload, apply_fault};
 use raftplay::sim::linearizability;
 use raftplay::wire;
 use rand::{RngExt, SeedableRng};
@@ -75,7 +74,8 @@ struct Link {
 struct Harness {
     links: Vec<Link>,
     died: u64,
-    reported_leader: Option<NodeId>,
+    belief: BelievedLeader,
+    /// While partitioned: the majority group (messages across are dropped).
     majority: Option<Vec<NodeId>>,
     drops: f64,
     rng: ChaCha8Rng,
@@ -93,7 +93,7 @@ impl Harness {
         let mut harness = Harness {
             links: Vec::with_capacity(n),
             died: 0,
-            reported_leader: None,
+            belief: BelievedLeader::default(),
             majority: None,
             drops: config.drops,
             rng: ChaCha8Rng::seed_from_u64(options.seed ^ 0xD20B),
@@ -209,13 +209,7 @@ impl Harness {
         if src != from as u16 {
             return workload.malformed(format!("from {name}: src is {}", wire::id(src)));
         }
-        if self
-            .majority
-            .as_ref()
-            .is_none_or(|m| m.contains(&(from as NodeId)))
-        {
-            self.reported_leader = leader;
-        }
+        self.belief.heard(from as NodeId, leader);
         let n = self.links.len();
         let clients = workload.client_ids();
         match dst {
@@ -274,9 +268,9 @@ impl Harness {
     }
 }
 
-impl Replicas for Harness {
-    fn reported_leader(&self) -> Option<NodeId> {
-        self.reported_leader
+impl FaultTarget for Harness {
+    fn believed_leader(&mut self) -> &mut BelievedLeader {
+        &mut self.belief
     }
     fn alive(&self) -> Vec<NodeId> {
         (0..self.links.len())
@@ -292,8 +286,8 @@ impl Replicas for Harness {
         signal_group(self.links[i].child.id() as i32, libc::SIGTERM);
         Ok(())
     }
-    fn split(&mut self, majority: Vec<NodeId>) -> Result<(), String> {
-        self.majority = Some(majority);
+    fn split(&mut self, majority: &[NodeId]) -> Result<(), String> {
+        self.majority = Some(majority.to_vec());
         Ok(())
     }
     fn heal(&mut self) {
@@ -405,7 +399,7 @@ pub fn run_udp(config: &GraderConfig, options: &UdpOptions) -> Result<Outcome, S
         seed: options.seed,
         score,
         violation: None,
-        linearizable: linearizability::check(&workload.history()),
+        linearizable: linearizability::check(&workload.history().operations()),
         answers: Ok(()),
         virtual_seconds: start.elapsed().as_secs_f64(),
         events: harness.routed,

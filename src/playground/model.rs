@@ -5,14 +5,14 @@
 //! compact views of what the page draws. A run is fully described by its
 //! [`PlaygroundOptions`] and its actions, so seeking back rebuilds the cluster
 //! and replays them; acting in the past forks the run (the later actions are
-//! discarded). Knows nothing of JavaScript or the canvas: `src/wasm.rs` wraps
+//! discarded). Knows nothing of JavaScript or the canvas: `src/playground/wasm.rs` wraps
 //! it for the browser, and native tests drive it directly.
 
-use super::cluster::{Cluster, ClusterOptions};
-use super::network::Loss;
-use super::trace::TraceKind;
 use crate::kv::{Op, Reply, Request, Response};
 use crate::raft::{Config, Fanout, Message, NodeId, ReadMode, RoleKind, Term, Time};
+use crate::sim::Loss;
+use crate::sim::TraceKind;
+use crate::sim::{Cluster, ClusterOptions};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};

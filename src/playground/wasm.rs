@@ -1,13 +1,13 @@
 //! The playground's WebAssembly API: a thin wasm-bindgen class over
-//! [`crate::sim::playground::Playground`].
+//! [`crate::playground::model::Playground`].
 //!
 //! Owns only the crossing of the boundary: options and actions come in as
 //! JavaScript objects, views go out through `serde-wasm-bindgen`, errors
 //! become JavaScript exceptions with a clear message. Times cross in
 //! milliseconds of virtual time. Compiled only for `wasm32`.
 
+use crate::playground::model::{Action, Playground as Model, PlaygroundOptions, RunRecord};
 use crate::raft::NodeId;
-use crate::sim::playground::{Action, Playground as Model, PlaygroundOptions, RunRecord};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 

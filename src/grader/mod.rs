@@ -1,0 +1,22 @@
+//! The course grader, as `PROTOCOL.md` describes it.
+//!
+//! - [`config`]: its test configuration format, read and checked.
+//! - [`workload`]: its eight clients, their tallies and the client history.
+//! - [`faults`]: who it believes leads, and its kill and partition events.
+//! - [`score`]: its correctness table, metrics and tiers.
+//! - [`run`]: one config run on the simulator ([`crate::sim::Cluster`]).
+//!
+//! `gradesim udp` drives the same workload and faults over real processes.
+//! The grader only sees what crosses the wire: it never reads a node's state.
+
+pub mod config;
+pub mod faults;
+pub mod run;
+pub mod score;
+pub mod workload;
+
+pub use config::{FaultKind, GraderConfig};
+pub use faults::{BelievedLeader, FaultTarget, apply_fault};
+pub use run::{Outcome, SimOptions, run_sim};
+pub use score::{Check, Metric, Score, Tier, median};
+pub use workload::Workload;

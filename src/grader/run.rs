@@ -1,0 +1,199 @@
+//! One grader config run on the simulator: the [`Workload`] driving a
+//! [`Cluster`] through the config's fault timeline, then scored and checked.
+
+use super::config::GraderConfig;
+use super::faults::{BelievedLeader, FaultTarget, apply_fault};
+use super::score::Score;
+use super::workload::Workload;
+use crate::raft::time::{self, SECOND, Time};
+use crate::raft::{Config, NodeId};
+use crate::sim::cluster::{Cluster, ClusterOptions, GraderSocket};
+use crate::sim::linearizability;
+use serde::Serialize;
+
+/// After the run is scored, the simulator runs this much longer so that
+/// answers already sent reach the ledger.
+const SETTLE: Time = SECOND;
+
+/// Options of a simulated grader run.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    pub seed: u64,
+    pub raft: Config,
+    pub latency: (Time, Time),
+    pub check_invariants: bool,
+    pub trace: bool,
+    /// Replicas pace their datagrams ([`crate::pace`]); off shows what
+    /// bursts do to the grader's sockets.
+    pub pace: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            seed: 1,
+            raft: Config::default(),
+            latency: ClusterOptions::default().latency,
+            check_invariants: true,
+            trace: false,
+            pace: true,
+        }
+    }
+}
+
+/// The outcome of one run: the grader's score, plus this project's own
+/// checks (the safety invariants can only be watched in the simulator).
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    pub name: String,
+    pub seed: u64,
+    pub score: Score,
+    /// The first broken safety property, if any.
+    pub violation: Option<String>,
+    /// `Err` names a key whose history has no linearization.
+    pub linearizable: Result<(), String>,
+    /// Every answer against what the stores applied
+    /// ([`crate::sim::answers::Ledger::check`]); the simulator only (over
+    /// UDP the stores cannot be seen).
+    pub answers: Result<(), String>,
+    /// Seconds of (virtual or wall-clock) time the run covered.
+    pub virtual_seconds: f64,
+    /// Events simulated, or datagrams routed over UDP.
+    pub events: u64,
+    pub packet_storm: bool,
+    /// Over UDP: datagrams the kernel dropped because a socket's receive
+    /// buffer was full, `(at the grader's sockets, at the replicas')`, read
+    /// from `/proc/net/udp` at the end of the run (live sockets only).
+    pub socket_drops: Option<(u64, u64)>,
+    #[serde(skip)]
+    pub trace: Vec<String>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.score.passed
+            && self.violation.is_none()
+            && self.linearizable.is_ok()
+            && self.answers.is_ok()
+    }
+}
+
+/// The simulated cluster as the grader's faults see it.
+struct Simulated {
+    cluster: Cluster,
+    belief: BelievedLeader,
+}
+
+impl FaultTarget for Simulated {
+    fn believed_leader(&mut self) -> &mut BelievedLeader {
+        for (from, leader) in self.cluster.take_leader_claims() {
+            self.belief.heard(from, leader);
+        }
+        &mut self.belief
+    }
+    fn alive(&self) -> Vec<NodeId> {
+        self.cluster.alive()
+    }
+    fn kill(&mut self, id: NodeId) -> Result<(), String> {
+        self.cluster.crash(id)
+    }
+    fn split(&mut self, majority: &[NodeId]) -> Result<(), String> {
+        self.cluster.partition(&[majority.to_vec()])
+    }
+    fn heal(&mut self) {
+        self.cluster.heal()
+    }
+}
+
+impl Simulated {
+    /// Feeds the belief what replicas sent since, as the grader reads every
+    /// datagram (and keeps the cluster's buffer of claims short).
+    fn watch_wire(&mut self) {
+        self.believed_leader();
+    }
+}
+
+/// Runs one grader config on the simulator.
+pub fn run_sim(config: &GraderConfig, options: &SimOptions) -> Result<Outcome, String> {
+    let cluster = Cluster::new(ClusterOptions {
+        nodes: config.replicas,
+        seed: options.seed,
+        raft: options.raft.clone(),
+        latency: options.latency,
+        drop_rate: config.drops,
+        check_invariants: options.check_invariants,
+        trace: options.trace,
+        pace: options.pace,
+        grader_socket: Some(GraderSocket::COURSE),
+        leader_claims: true,
+        ..ClusterOptions::default()
+    })?;
+    let mut sim = Simulated {
+        cluster,
+        belief: BelievedLeader::default(),
+    };
+    let mut workload = Workload::new(config, options.seed);
+    let mut faults = workload.faults().into_iter().peekable();
+    let end = workload.end_time();
+    let mut packet_storm = false;
+    loop {
+        let cluster = &mut sim.cluster;
+        if cluster.stats.replica_messages >= config.max_packets {
+            packet_storm = true;
+            break;
+        }
+        let next_op = workload.next_op_time().unwrap_or(Time::MAX);
+        let next_fault = faults.peek().map_or(Time::MAX, |f| f.0);
+        let next_event = cluster.next_time().unwrap_or(Time::MAX);
+        let next = next_op.min(next_fault).min(next_event);
+        if next > end {
+            break;
+        }
+        if next_event == next {
+            if let Some(d) = cluster.step() {
+                let alive = cluster.alive();
+                if let Some((to, request)) =
+                    workload.on_response(cluster.now(), d.from, d.response, &alive)
+                {
+                    cluster.request(to, request);
+                }
+            }
+            sim.watch_wire();
+        } else if next_fault == next {
+            cluster.run_until(next);
+            let (_, kind) = faults.next().unwrap();
+            apply_fault(&mut sim, &mut workload, kind)?;
+        } else {
+            cluster.run_until(next);
+            if let Some((to, request)) = workload.generate(next, &cluster.alive()) {
+                cluster.request(to, request);
+            }
+        }
+    }
+    let cluster = &mut sim.cluster;
+    cluster.run_until(end);
+    let score = workload.score(cluster.stats.replica_messages, 0);
+    // Answers still on their way at the end count for the ledger only.
+    for late in cluster.run_until(end + SETTLE) {
+        workload.late_answer(&late.response);
+    }
+    let store = (0..config.replicas as NodeId)
+        .filter_map(|i| cluster.node(i))
+        .max_by_key(|n| n.commit_index())
+        .map(|n| n.state_machine());
+    let history = workload.history();
+    let answers = store.map_or(Ok(()), |s| history.check_answers(s));
+    Ok(Outcome {
+        name: config.name.clone(),
+        seed: options.seed,
+        score,
+        violation: cluster.violation().map(str::to_string),
+        linearizable: linearizability::check(&history.operations()),
+        answers,
+        virtual_seconds: time::as_secs(end),
+        events: cluster.stats.events,
+        packet_storm,
+        socket_drops: None,
+        trace: cluster.trace().iter().map(|e| e.to_string()).collect(),
+    })
+}

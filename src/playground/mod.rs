@@ -1,0 +1,16 @@
+//! The playground: a simulated cluster a student drives by hand in the
+//! browser.
+//!
+//! - [`model`]: the run (options, the user's actions, replay) and the views
+//!   the page draws; plain Rust, tested natively.
+//! - `wasm`: the wasm-bindgen class over the model, compiled for `wasm32`
+//!   only. It owns the crossing of the boundary and nothing else.
+//!
+//! Must not touch the core's rules: everything it shows comes from
+//! [`crate::sim::Cluster`] and the nodes in it.
+
+pub mod model;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use model::*;
