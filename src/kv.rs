@@ -452,13 +452,13 @@ mod tests {
             from: 0,
             to: 1,
             term: 1,
-            message: crate::raft::Message::AppendEntries {
+            message: crate::raft::Message::AppendEntries(crate::raft::AppendEntries {
                 prev_log_index: 0,
                 prev_log_term: 0,
                 entries: vec![],
                 leader_commit: 0,
                 stamp: 6,
-            },
+            }),
         };
         server.step(6, heartbeat);
         let redirect = server.take_outgoing().into_iter().find_map(|a| match a {

@@ -9,7 +9,10 @@
 //! Anything that does not decode is an error with a reason, never a panic.
 
 use crate::kv::{ClientId, Op, Put, Reply, Request, Response};
-use crate::raft::{Entry, Envelope, Index, Message, NodeId, Term, Time};
+use crate::raft::{
+    AppendEntries, AppendEntriesResponse, AppendOutcome, Entry, Envelope, Index, Message, NodeId,
+    RequestVote, RequestVoteResponse, Term, Time,
+};
 use serde::{Deserialize, Serialize};
 
 /// `FFFF`: every replica (as `dst`), or no leader known (as `leader`).
@@ -90,11 +93,16 @@ enum Body {
         commit: Index,
         stamp: Time,
     },
+    /// An [`AppendOutcome`] in the fields of Figure 2's reply: `success`,
+    /// the `index` the outcome carries, the follower's `conflict_term`, and
+    /// `refused` (omitted when false) for [`AppendOutcome::Refused`].
     AppendReply {
         term: Term,
         index: Index,
         success: bool,
         conflict_term: Option<Term>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        refused: bool,
         stamp: Time,
     },
     Vote {
@@ -120,6 +128,10 @@ enum Body {
         term: Term,
         index: Index,
     },
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -191,51 +203,43 @@ pub fn encode_hello(src: NodeId) -> Vec<u8> {
 pub fn encode_envelope(e: &Envelope<Put>, leader: Option<NodeId>) -> Vec<u8> {
     let term = e.term;
     let body = match &e.message {
-        Message::AppendEntries {
-            prev_log_index,
-            prev_log_term,
-            entries,
-            leader_commit,
-            stamp,
-        } => Body::Append {
+        Message::AppendEntries(a) => Body::Append {
             term,
-            prev_index: *prev_log_index,
-            prev_term: *prev_log_term,
-            entries: entries.iter().map(to_entry).collect(),
-            commit: *leader_commit,
-            stamp: *stamp,
+            prev_index: a.prev_log_index,
+            prev_term: a.prev_log_term,
+            entries: a.entries.iter().map(to_entry).collect(),
+            commit: a.leader_commit,
+            stamp: a.stamp,
         },
-        Message::AppendEntriesResponse {
-            index,
-            success,
-            conflict_term,
-            stamp,
-        } => Body::AppendReply {
+        Message::AppendEntriesResponse(r) => {
+            let (index, success, conflict_term, refused) = match r.outcome {
+                AppendOutcome::Matched { index } => (index, true, None, false),
+                AppendOutcome::Conflict { term, first_index } => {
+                    (first_index, false, Some(term), false)
+                }
+                AppendOutcome::LogTooShort { next_index } => (next_index, false, None, false),
+                AppendOutcome::Refused { next_index } => (next_index, false, None, true),
+            };
+            Body::AppendReply {
+                term,
+                index,
+                success,
+                conflict_term,
+                refused,
+                stamp: r.stamp,
+            }
+        }
+        Message::RequestVote(r) => Body::Vote {
             term,
-            index: *index,
-            success: *success,
-            conflict_term: *conflict_term,
-            stamp: *stamp,
+            last_index: r.last_log_index,
+            last_term: r.last_log_term,
+            pre: r.pre_vote,
         },
-        Message::RequestVote {
-            last_log_index,
-            last_log_term,
-            pre_vote,
-        } => Body::Vote {
+        Message::RequestVoteResponse(r) => Body::VoteReply {
             term,
-            last_index: *last_log_index,
-            last_term: *last_log_term,
-            pre: *pre_vote,
-        },
-        Message::RequestVoteResponse {
-            granted,
-            pre_vote,
-            commit_index,
-        } => Body::VoteReply {
-            term,
-            granted: *granted,
-            pre: *pre_vote,
-            commit: *commit_index,
+            granted: r.granted,
+            pre: r.pre_vote,
+            commit: r.commit_index,
         },
         Message::Forward { commands } => Body::Forward {
             term,
@@ -336,29 +340,34 @@ pub fn decode_for_replica(
             stamp,
         } => peer_envelope(
             term,
-            Message::AppendEntries {
+            Message::AppendEntries(AppendEntries {
                 prev_log_index: prev_index,
                 prev_log_term: prev_term,
                 entries: entries.into_iter().map(from_entry).collect(),
                 leader_commit: commit,
                 stamp,
-            },
+            }),
         ),
         Body::AppendReply {
             term,
             index,
             success,
             conflict_term,
+            refused,
             stamp,
-        } => peer_envelope(
-            term,
-            Message::AppendEntriesResponse {
-                index,
-                success,
-                conflict_term,
-                stamp,
-            },
-        ),
+        } => {
+            let outcome = match (success, conflict_term, refused) {
+                (true, _, _) => AppendOutcome::Matched { index },
+                (false, _, true) => AppendOutcome::Refused { next_index: index },
+                (false, Some(term), false) => AppendOutcome::Conflict {
+                    term,
+                    first_index: index,
+                },
+                (false, None, false) => AppendOutcome::LogTooShort { next_index: index },
+            };
+            let reply = AppendEntriesResponse { outcome, stamp };
+            peer_envelope(term, Message::AppendEntriesResponse(reply))
+        }
         Body::Vote {
             term,
             last_index,
@@ -366,11 +375,11 @@ pub fn decode_for_replica(
             pre,
         } => peer_envelope(
             term,
-            Message::RequestVote {
+            Message::RequestVote(RequestVote {
                 last_log_index: last_index,
                 last_log_term: last_term,
                 pre_vote: pre,
-            },
+            }),
         ),
         Body::VoteReply {
             term,
@@ -379,11 +388,11 @@ pub fn decode_for_replica(
             commit,
         } => peer_envelope(
             term,
-            Message::RequestVoteResponse {
+            Message::RequestVoteResponse(RequestVoteResponse {
                 granted,
                 pre_vote: pre,
                 commit_index: commit,
-            },
+            }),
         ),
         Body::Forward { term, commands } => peer_envelope(
             term,
@@ -481,7 +490,7 @@ mod tests {
             key: "k".into(),
             value: "v".into(),
         };
-        roundtrip(Message::AppendEntries {
+        roundtrip(Message::AppendEntries(AppendEntries {
             prev_log_index: 4,
             prev_log_term: 2,
             entries: vec![
@@ -496,23 +505,32 @@ mod tests {
             ],
             leader_commit: 4,
             stamp: 77,
-        });
-        roundtrip(Message::AppendEntriesResponse {
-            index: 2,
-            success: false,
-            conflict_term: Some(2),
-            stamp: 77,
-        });
-        roundtrip(Message::RequestVote {
+        }));
+        for outcome in [
+            AppendOutcome::Matched { index: 4 },
+            AppendOutcome::Conflict {
+                term: 2,
+                first_index: 2,
+            },
+            AppendOutcome::LogTooShort { next_index: 3 },
+            AppendOutcome::Refused { next_index: 0 },
+        ] {
+            let stamp = 77;
+            roundtrip(Message::AppendEntriesResponse(AppendEntriesResponse {
+                outcome,
+                stamp,
+            }));
+        }
+        roundtrip(Message::RequestVote(RequestVote {
             last_log_index: 5,
             last_log_term: 3,
             pre_vote: true,
-        });
-        roundtrip(Message::RequestVoteResponse {
+        }));
+        roundtrip(Message::RequestVoteResponse(RequestVoteResponse {
             granted: true,
             pre_vote: false,
             commit_index: 4,
-        });
+        }));
         roundtrip(Message::Forward {
             commands: vec![put],
         });

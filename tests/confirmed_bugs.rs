@@ -5,7 +5,10 @@ mod common;
 
 use common::*;
 use raftplay::kv::{Put, Reply, Store};
-use raftplay::raft::{Config, Entry, Envelope, Message, Node, RoleKind, Time};
+use raftplay::raft::{
+    AppendEntries, Config, Entry, Envelope, Message, Node, RequestVote, RequestVoteResponse,
+    RoleKind, Time,
+};
 
 const GUARD: Time = 1_200_000;
 
@@ -19,17 +22,20 @@ fn to_s1(from: u16, term: u64, message: Message<Put>) -> Envelope<Put> {
 }
 
 fn heartbeat(stamp: Time) -> Message<Put> {
-    Message::AppendEntries {
+    Message::AppendEntries(AppendEntries {
         prev_log_index: 0,
         prev_log_term: 0,
         entries: vec![],
         leader_commit: 0,
         stamp,
-    }
+    })
 }
 
 fn granted(message: &Message<Put>) -> bool {
-    matches!(message, Message::RequestVoteResponse { granted: true, .. })
+    matches!(
+        message,
+        Message::RequestVoteResponse(RequestVoteResponse { granted: true, .. })
+    )
 }
 
 /// Bug 1: a follower that has just acknowledged its leader's heartbeat is
@@ -44,18 +50,18 @@ fn no_vote_inside_the_guard_whatever_moved_the_term() {
     x.step(t, to_s1(1, 1, heartbeat(t)));
     assert_eq!((x.term(), x.leader()), (1, Some(1)));
     sent(&mut x);
-    let refusal = Message::RequestVoteResponse {
+    let refusal = Message::RequestVoteResponse(RequestVoteResponse {
         granted: false,
         pre_vote: true,
         commit_index: 0,
-    };
+    });
     x.step(t + 10, to_s1(2, 2, refusal));
     assert_eq!(x.term(), 2, "a higher term is adopted from any message");
-    let ask = Message::RequestVote {
+    let ask = Message::RequestVote(RequestVote {
         last_log_index: 0,
         last_log_term: 0,
         pre_vote: false,
-    };
+    });
     x.step(t + 20, to_s1(2, 2, ask.clone()));
     let replies = sent(&mut x);
     assert!(
@@ -136,11 +142,11 @@ fn a_lost_forward_is_sent_again_until_the_leader_has_it() {
     };
     let mut n = Node::new(0, &[0, 1, 2], config.clone(), 1, 0, Store::default());
     n.campaign(GUARD);
-    let vote = Message::RequestVoteResponse {
+    let vote = Message::RequestVoteResponse(RequestVoteResponse {
         granted: true,
         pre_vote: false,
         commit_index: 0,
-    };
+    });
     n.step(GUARD, to_s1(1, 1, vote));
     assert!(n.is_leader());
     let command = put_entry(1, "lost").command.unwrap();
@@ -148,7 +154,7 @@ fn a_lost_forward_is_sent_again_until_the_leader_has_it() {
     sent(&mut n);
     // S2 leads term 2 without the entry and overwrites it.
     let t = GUARD + 10_000;
-    let overwrite = Message::AppendEntries {
+    let overwrite = Message::AppendEntries(AppendEntries {
         prev_log_index: 0,
         prev_log_term: 0,
         entries: vec![Entry {
@@ -157,7 +163,7 @@ fn a_lost_forward_is_sent_again_until_the_leader_has_it() {
         }],
         leader_commit: 0,
         stamp: t,
-    };
+    });
     n.step(t, to_s1(1, 2, overwrite));
     assert_eq!(forwards(&sent(&mut n)), 1, "handed over at once");
     // That Forward is lost: it goes again after the retry timeout.
@@ -166,7 +172,7 @@ fn a_lost_forward_is_sent_again_until_the_leader_has_it() {
     n.tick(retry);
     assert_eq!(forwards(&sent(&mut n)), 1, "sent again");
     // The new leader proposed it: it arrives in an AppendEntries.
-    let back = Message::AppendEntries {
+    let back = Message::AppendEntries(AppendEntries {
         prev_log_index: 1,
         prev_log_term: 2,
         entries: vec![Entry {
@@ -175,7 +181,7 @@ fn a_lost_forward_is_sent_again_until_the_leader_has_it() {
         }],
         leader_commit: 0,
         stamp: retry + 1,
-    };
+    });
     n.step(retry + 1, to_s1(1, 2, back));
     sent(&mut n);
     n.tick(retry + 10 * config.retry_timeout);

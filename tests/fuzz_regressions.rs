@@ -36,7 +36,7 @@ fn wire_decode_regressions() {
 #[test]
 fn entries_conflicting_with_committed_ones_are_refused() {
     use raftplay::kv::{Put, Store};
-    use raftplay::raft::{Config, Entry, Envelope, Message, Node};
+    use raftplay::raft::{AppendEntries, Config, Entry, Envelope, Message, Node};
     let put = |n: u32| Put {
         client: 9,
         mid: format!("m{n}"),
@@ -48,13 +48,13 @@ fn entries_conflicting_with_committed_ones_are_refused() {
         from: 1,
         to: 0,
         term,
-        message: Message::AppendEntries {
+        message: Message::AppendEntries(AppendEntries {
             prev_log_index: 0,
             prev_log_term: 0,
             entries,
             leader_commit: commit,
             stamp: 0,
-        },
+        }),
     };
     let mine = (1..=2)
         .map(|n| Entry {

@@ -5,7 +5,8 @@ mod common;
 use common::sent;
 use raftplay::kv::{Put, Store};
 use raftplay::raft::{
-    Config, Entry, Envelope, Log, Message, Node, Output, Persistent, RoleKind, Time,
+    AppendEntries, AppendEntriesResponse, AppendOutcome, Config, Entry, Envelope, Log, Message,
+    Node, Output, Persistent, RequestVoteResponse, RoleKind, Time,
 };
 
 const GUARD: Time = 1_200_000;
@@ -35,12 +36,10 @@ fn ack(peer: u16, term: u64, index: u64) -> Envelope<Put> {
     from(
         peer,
         term,
-        Message::AppendEntriesResponse {
-            index,
-            success: true,
-            conflict_term: None,
+        Message::AppendEntriesResponse(AppendEntriesResponse {
+            outcome: AppendOutcome::Matched { index },
             stamp: GUARD,
-        },
+        }),
     )
 }
 
@@ -69,11 +68,11 @@ fn leader_of_term_4(log: Log<Put>) -> Node<Store> {
     let requests = sent(&mut n);
     assert_eq!(requests.len(), 4, "RequestVote to each peer");
     for peer in [1, 2] {
-        let granted = Message::RequestVoteResponse {
+        let granted = Message::RequestVoteResponse(RequestVoteResponse {
             granted: true,
             pre_vote: false,
             commit_index: 0,
-        };
+        });
         n.step(GUARD, from(peer, 4, granted));
     }
     assert_eq!(n.role(), RoleKind::Leader);
@@ -118,11 +117,11 @@ fn new_leader_answers_only_entries_past_the_known_commit_index() {
     }
     let mut n = candidate_of_term_4(&[0, 1, 2], log);
     sent(&mut n);
-    let granted = Message::RequestVoteResponse {
+    let granted = Message::RequestVoteResponse(RequestVoteResponse {
         granted: true,
         pre_vote: false,
         commit_index: 2,
-    };
+    });
     n.step(GUARD, from(1, 4, granted));
     sent(&mut n);
     n.step(GUARD, ack(1, 4, 4));
@@ -164,13 +163,13 @@ fn nodes_are_deterministic_given_their_seed() {
 #[test]
 fn messages_from_unknown_senders_are_ignored() {
     let mut n = Node::new(0, &[0, 1, 2], Config::default(), 1, 0, Store::default());
-    let heartbeat = Message::AppendEntries {
+    let heartbeat = Message::AppendEntries(AppendEntries {
         prev_log_index: 0,
         prev_log_term: 0,
         entries: vec![],
         leader_commit: 0,
         stamp: 0,
-    };
+    });
     n.step(10, from(7, 5, heartbeat.clone()));
     let mut misrouted = from(1, 5, heartbeat);
     misrouted.to = 2;
@@ -193,21 +192,22 @@ fn follower_rejects_with_a_conflict_hint() {
         log,
     };
     let mut n = Node::restart(0, &[0, 1], Config::default(), 1, 0, Store::default(), state);
-    let append = Message::AppendEntries {
+    let append = Message::AppendEntries(AppendEntries {
         prev_log_index: 4,
         prev_log_term: 3,
         entries: vec![],
         leader_commit: 0,
         stamp: 7,
-    };
+    });
     n.step(10, from(1, 3, append));
     let reply = sent(&mut n).pop().unwrap();
-    let expected = Message::AppendEntriesResponse {
-        index: 2,
-        success: false,
-        conflict_term: Some(2),
+    let expected = Message::AppendEntriesResponse(AppendEntriesResponse {
+        outcome: AppendOutcome::Conflict {
+            term: 2,
+            first_index: 2,
+        },
         stamp: 7,
-    };
+    });
     assert_eq!((reply.to, reply.term, reply.message), (1, 3, expected));
 }
 
@@ -222,12 +222,10 @@ fn stale_and_duplicated_rejections_cost_no_resend() {
         from(
             1,
             4,
-            Message::AppendEntriesResponse {
-                index: 1,
-                success: false,
-                conflict_term: None,
+            Message::AppendEntriesResponse(AppendEntriesResponse {
+                outcome: AppendOutcome::LogTooShort { next_index: 1 },
                 stamp,
-            },
+            }),
         )
     };
     n.step(GUARD + 10, reject(GUARD));

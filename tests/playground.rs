@@ -1,6 +1,7 @@
 //! The playground's model, natively: what the browser API wraps.
 
-use raftplay::playground::{Action, Playground, PlaygroundOptions, RECORD_VERSION};
+use raftplay::playground::{Action, EventCategory, Playground, PlaygroundOptions, RECORD_VERSION};
+use raftplay::raft::RoleKind;
 
 const SECOND: u64 = 1_000_000;
 
@@ -13,7 +14,10 @@ fn fresh(seed: u64) -> Playground {
 }
 
 fn leader(p: &Playground) -> Option<u16> {
-    p.nodes().iter().find(|n| n.role == "leader").map(|n| n.id)
+    p.nodes()
+        .iter()
+        .find(|n| n.role == Some(RoleKind::Leader))
+        .map(|n| n.id)
 }
 
 /// The client puts x=1 through the current leader.
@@ -52,7 +56,7 @@ fn a_leader_is_elected_and_a_put_commits_on_a_majority() {
     assert!(
         events
             .iter()
-            .any(|e| e.category == "client" && e.text.contains("ok"))
+            .any(|e| e.category == EventCategory::Client && e.text.contains("ok"))
     );
 }
 

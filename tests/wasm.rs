@@ -14,7 +14,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 struct Node {
     id: u16,
     alive: bool,
-    role: String,
+    role: Option<String>,
     term: u64,
     commit: u64,
 }
@@ -38,7 +38,7 @@ fn nodes(p: &Playground) -> Vec<Node> {
 fn leader(p: &Playground) -> Option<u16> {
     nodes(p)
         .into_iter()
-        .find(|n| n.role == "leader")
+        .find(|n| n.role.as_deref() == Some("leader"))
         .map(|n| n.id)
 }
 

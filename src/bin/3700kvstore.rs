@@ -111,7 +111,7 @@ impl Burst {
         match action {
             Outgoing::Respond(_) => self.answers += 1,
             Outgoing::Send { envelope, .. } => match &envelope.message {
-                Message::AppendEntries { entries, .. } if !entries.is_empty() => self.appends += 1,
+                Message::AppendEntries(a) if !a.entries.is_empty() => self.appends += 1,
                 _ => self.other += 1,
             },
         }

@@ -9,7 +9,7 @@
 //! it for the browser, and native tests drive it directly.
 
 use crate::kv::{Op, Reply, Request, Response};
-use crate::raft::{Config, Fanout, Message, NodeId, ReadMode, RoleKind, Term, Time};
+use crate::raft::{Config, Fanout, Message, MessageKind, NodeId, ReadMode, RoleKind, Term, Time};
 use crate::sim::Loss;
 use crate::sim::TraceKind;
 use crate::sim::{Cluster, ClusterOptions};
@@ -176,7 +176,8 @@ pub struct ProgressView {
 pub struct NodeView {
     pub id: NodeId,
     pub alive: bool,
-    pub role: String,
+    /// `None` while crashed.
+    pub role: Option<RoleKind>,
     pub term: Term,
     pub voted_for: Option<NodeId>,
     pub leader: Option<NodeId>,
@@ -206,23 +207,34 @@ pub struct MessageView {
     pub to: NodeId,
     pub sent_ms: f64,
     pub arrives_ms: f64,
-    /// RequestVote, PreVote, Vote, AppendEntries, Heartbeat, AppendReply, Forward.
-    pub kind: String,
+    pub kind: MessageKind,
     /// The sender's term (as the message carries it).
     pub term: Term,
     pub entries: usize,
-    /// For replies: granted or successful.
+    /// For replies: granted or matched.
     pub ok: bool,
-    /// "dropped", "partitioned", or "" if it will arrive.
-    pub lost: String,
+    /// Why it will not arrive; `None` if it will.
+    pub lost: Option<Loss>,
+}
+
+/// What an event is about, for the page's filters and colours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventCategory {
+    /// Roles, terms, commits, and safety violations.
+    State,
+    Client,
+    /// Crashes, restarts, partitions, cut links, heals.
+    Fault,
+    /// Messages lost.
+    Message,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventView {
     pub time_ms: f64,
     pub text: String,
-    /// "state", "client", "fault" or "message".
-    pub category: String,
+    pub category: EventCategory,
 }
 
 const EVENT_LOG: usize = 400;
@@ -523,7 +535,7 @@ impl Playground {
                     NodeView {
                         id,
                         alive: true,
-                        role: role_name(n.role()).into(),
+                        role: Some(n.role()),
                         term: n.term(),
                         voted_for: n.voted_for(),
                         leader: n.leader(),
@@ -545,7 +557,7 @@ impl Playground {
                     NodeView {
                         id,
                         alive: false,
-                        role: "crashed".into(),
+                        role: None,
                         term: p.current_term,
                         voted_for: p.voted_for,
                         leader: None,
@@ -615,36 +627,24 @@ impl Playground {
             .in_flight()
             .into_iter()
             .map(|m| {
-                let (kind, entries, ok) = match &m.envelope.message {
-                    Message::AppendEntries { entries, .. } if entries.is_empty() => {
-                        ("Heartbeat", 0, true)
-                    }
-                    Message::AppendEntries { entries, .. } => {
-                        ("AppendEntries", entries.len(), true)
-                    }
-                    Message::AppendEntriesResponse { success, .. } => ("AppendReply", 0, *success),
-                    Message::RequestVote { pre_vote: true, .. } => ("PreVote", 0, true),
-                    Message::RequestVote { .. } => ("RequestVote", 0, true),
-                    Message::RequestVoteResponse { granted, .. } => ("Vote", 0, *granted),
-                    Message::Forward { commands } => ("Forward", commands.len(), true),
-                    Message::Probe => ("Probe", 0, true),
-                    Message::Commit { .. } => ("Commit", 0, true),
-                };
-                let lost = match m.loss {
-                    Some(Loss::Dropped) => "dropped",
-                    Some(Loss::Partitioned) => "partitioned",
-                    _ => "",
+                let message = &m.envelope.message;
+                let (entries, ok) = match message {
+                    Message::AppendEntries(a) => (a.entries.len(), true),
+                    Message::AppendEntriesResponse(r) => (0, r.outcome.is_match()),
+                    Message::RequestVoteResponse(r) => (0, r.granted),
+                    Message::Forward { commands } => (commands.len(), true),
+                    Message::RequestVote(_) | Message::Probe | Message::Commit { .. } => (0, true),
                 };
                 MessageView {
                     from: m.envelope.from,
                     to: m.envelope.to,
                     sent_ms: m.sent as f64 / MS,
                     arrives_ms: m.arrives as f64 / MS,
-                    kind: kind.into(),
+                    kind: message.kind(),
                     term: m.envelope.term,
                     entries,
                     ok,
-                    lost: lost.into(),
+                    lost: m.loss,
                 }
             })
             .collect()
@@ -676,14 +676,14 @@ impl Playground {
         for e in self.cluster.take_trace() {
             let category = match &e.kind {
                 TraceKind::Send { .. } | TraceKind::Deliver { .. } => continue,
-                TraceKind::Lost { .. } => "message",
-                TraceKind::Request { .. } | TraceKind::Response { .. } => "client",
+                TraceKind::Lost { .. } => EventCategory::Message,
+                TraceKind::Request { .. } | TraceKind::Response { .. } => EventCategory::Client,
                 TraceKind::Crash { .. }
                 | TraceKind::Restart { .. }
                 | TraceKind::Partition { .. }
                 | TraceKind::Cut { .. }
-                | TraceKind::Heal => "fault",
-                TraceKind::Role { .. } | TraceKind::Commit { .. } => "state",
+                | TraceKind::Heal => EventCategory::Fault,
+                TraceKind::Role { .. } | TraceKind::Commit { .. } => EventCategory::State,
             };
             let text = e.kind.to_string();
             self.push_event(e.time, &text, category);
@@ -691,18 +691,18 @@ impl Playground {
         if let (Some(v), false) = (self.cluster.violation(), self.violation_reported) {
             self.violation_reported = true;
             let text = format!("SAFETY VIOLATION: {v}");
-            self.push_event(self.now(), &text, "state");
+            self.push_event(self.now(), &text, EventCategory::State);
         }
     }
 
-    fn push_event(&mut self, time: Time, text: &str, category: &str) {
+    fn push_event(&mut self, time: Time, text: &str, category: EventCategory) {
         if self.events.len() == EVENT_LOG {
             self.events.pop_front();
         }
         self.events.push_back(EventView {
             time_ms: time as f64 / MS,
             text: text.to_string(),
-            category: category.into(),
+            category,
         });
         self.unread = (self.unread + 1).min(EVENT_LOG);
     }
@@ -710,12 +710,3 @@ impl Playground {
 
 /// The client ID the playground's requests come from.
 const CLIENT: u16 = 100;
-
-fn role_name(role: RoleKind) -> &'static str {
-    match role {
-        RoleKind::Follower => "follower",
-        RoleKind::PreCandidate => "precandidate",
-        RoleKind::Candidate => "candidate",
-        RoleKind::Leader => "leader",
-    }
-}

@@ -1,14 +1,16 @@
-//! Messages between Raft nodes: an enum of the paper's RPCs inside an
-//! envelope that carries sender, receiver and the sender's term.
+//! Messages between Raft nodes: an enum of the paper's RPCs, each with its
+//! payload struct, inside an envelope that carries sender, receiver and the
+//! sender's term.
 //!
 //! Plain data. How they travel (a simulated network, UDP datagrams as JSON,
-//! wasm) is the caller's business; the core never serialises them.
+//! wasm) is the caller's business; the core never serialises them (only
+//! [`MessageKind`], a name, derives serde, for the page's views).
 
 use super::log::Entry;
 use super::{Index, NodeId, Term, Time};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Envelope<C> {
     pub from: NodeId,
     pub to: NodeId,
@@ -18,73 +20,154 @@ pub struct Envelope<C> {
     pub message: Message<C>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Figure 2's AppendEntries RPC. An empty `entries` is a heartbeat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendEntries<C> {
+    pub prev_log_index: Index,
+    pub prev_log_term: Term,
+    pub entries: Vec<Entry<C>>,
+    pub leader_commit: Index,
+    /// The leader's clock when it sent this; echoed back so the leader
+    /// knows how fresh each follower's acknowledgement is (lease reads,
+    /// ReadIndex, CheckQuorum). Meaningful only to the leader.
+    pub stamp: Time,
+}
+
+/// The answer to an [`AppendEntries`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendEntriesResponse {
+    pub outcome: AppendOutcome,
+    /// The request's `stamp`, echoed.
+    pub stamp: Time,
+}
+
+/// What a follower made of an [`AppendEntries`] (Figure 2's `success`, with
+/// the hint of §5.3's optional optimisation when it is false).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// The consistency check passed: the follower's log now matches the
+    /// leader's up to `index`.
+    Matched { index: Index },
+    /// The follower holds an entry of `term` at `prev_log_index`, not the
+    /// leader's; `first_index` is the first index of that term in its log,
+    /// so the leader can skip the whole term at once.
+    Conflict { term: Term, first_index: Index },
+    /// The follower's log ends before `prev_log_index`: retry from
+    /// `next_index`, its last index + 1.
+    LogTooShort { next_index: Index },
+    /// Refused without a look at the log: the leader's term is stale (then
+    /// `next_index` is 0 and the reply's newer term deposes the leader), or
+    /// the entries would overwrite what this follower knows is committed
+    /// (retry from `next_index`, after its commit index).
+    Refused { next_index: Index },
+}
+
+impl AppendOutcome {
+    pub fn is_match(self) -> bool {
+        matches!(self, AppendOutcome::Matched { .. })
+    }
+}
+
+/// RequestVote (§5.2), or a PreVote probe (thesis §9.6) that changes no
+/// state at the receiver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestVote {
+    pub last_log_index: Index,
+    pub last_log_term: Term,
+    pub pre_vote: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestVoteResponse {
+    pub granted: bool,
+    pub pre_vote: bool,
+    /// The voter's commit index: a new leader uses the largest it hears to
+    /// know which committed entries an earlier leader already answered.
+    pub commit_index: Index,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message<C> {
-    /// Figure 2's AppendEntries RPC. An empty `entries` is a heartbeat.
-    AppendEntries {
-        prev_log_index: Index,
-        prev_log_term: Term,
-        entries: Vec<Entry<C>>,
-        leader_commit: Index,
-        /// The leader's clock when it sent this; echoed back so the leader
-        /// knows how fresh each follower's acknowledgement is (lease reads,
-        /// ReadIndex, CheckQuorum). Meaningful only to the leader.
-        stamp: Time,
-    },
-    AppendEntriesResponse {
-        /// On success, the index up to which the follower's log now matches
-        /// the leader's. On failure, where the leader should retry (§5.3's
-        /// optional optimisation): see `conflict_term`.
-        index: Index,
-        success: bool,
-        /// On failure: the term of the follower's conflicting entry at
-        /// `prev_log_index` (then `index` is the first index of that term), or
-        /// `None` when the follower's log is too short (then `index` is its
-        /// last index + 1).
-        conflict_term: Option<Term>,
-        stamp: Time,
-    },
-    /// RequestVote (§5.2), or a PreVote probe (thesis §9.6) that changes no
-    /// state at the receiver.
-    RequestVote {
-        last_log_index: Index,
-        last_log_term: Term,
-        pre_vote: bool,
-    },
-    RequestVoteResponse {
-        granted: bool,
-        pre_vote: bool,
-        /// The voter's commit index: a new leader uses the largest it hears to
-        /// know which committed entries an earlier leader already answered.
-        commit_index: Index,
-    },
+    AppendEntries(AppendEntries<C>),
+    AppendEntriesResponse(AppendEntriesResponse),
+    RequestVote(RequestVote),
+    RequestVoteResponse(RequestVoteResponse),
     /// Commands a former leader proposed whose entries were overwritten; it
     /// hands them to the current leader so that the clients still get an
     /// answer. The state machine applies a command at most once.
-    Forward { commands: Vec<C> },
+    Forward {
+        commands: Vec<C>,
+    },
     /// A follower holding client requests asks its leader for a sign of
     /// life before sending clients to it; the leader answers at once with
     /// an AppendEntries.
     Probe,
     /// The leader's commit index, sent the moment it advances (with
     /// [`crate::raft::Config::commit_notice`]); not answered.
-    Commit { index: Index },
+    Commit {
+        index: Index,
+    },
+}
+
+/// Every kind of message, one name each: the trace, the playground's views
+/// and the page's legend all use these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum MessageKind {
+    Heartbeat,
+    AppendEntries,
+    AppendEntriesResponse,
+    PreVote,
+    RequestVote,
+    PreVoteResponse,
+    RequestVoteResponse,
+    Forward,
+    Probe,
+    Commit,
+}
+
+impl MessageKind {
+    pub const ALL: [MessageKind; 10] = [
+        MessageKind::Heartbeat,
+        MessageKind::AppendEntries,
+        MessageKind::AppendEntriesResponse,
+        MessageKind::PreVote,
+        MessageKind::RequestVote,
+        MessageKind::PreVoteResponse,
+        MessageKind::RequestVoteResponse,
+        MessageKind::Forward,
+        MessageKind::Probe,
+        MessageKind::Commit,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageKind::Heartbeat => "Heartbeat",
+            MessageKind::AppendEntries => "AppendEntries",
+            MessageKind::AppendEntriesResponse => "AppendEntriesResponse",
+            MessageKind::PreVote => "PreVote",
+            MessageKind::RequestVote => "RequestVote",
+            MessageKind::PreVoteResponse => "PreVoteResponse",
+            MessageKind::RequestVoteResponse => "RequestVoteResponse",
+            MessageKind::Forward => "Forward",
+            MessageKind::Probe => "Probe",
+            MessageKind::Commit => "Commit",
+        }
+    }
 }
 
 impl<C> Message<C> {
-    /// A short name, for traces and the playground.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> MessageKind {
         match self {
-            Message::AppendEntries { entries, .. } if entries.is_empty() => "Heartbeat",
-            Message::AppendEntries { .. } => "AppendEntries",
-            Message::AppendEntriesResponse { .. } => "AppendEntriesResponse",
-            Message::RequestVote { pre_vote: true, .. } => "PreVote",
-            Message::RequestVote { .. } => "RequestVote",
-            Message::RequestVoteResponse { pre_vote: true, .. } => "PreVoteResponse",
-            Message::RequestVoteResponse { .. } => "RequestVoteResponse",
-            Message::Forward { .. } => "Forward",
-            Message::Probe => "Probe",
-            Message::Commit { .. } => "Commit",
+            Message::AppendEntries(a) if a.entries.is_empty() => MessageKind::Heartbeat,
+            Message::AppendEntries(_) => MessageKind::AppendEntries,
+            Message::AppendEntriesResponse(_) => MessageKind::AppendEntriesResponse,
+            Message::RequestVote(r) if r.pre_vote => MessageKind::PreVote,
+            Message::RequestVote(_) => MessageKind::RequestVote,
+            Message::RequestVoteResponse(r) if r.pre_vote => MessageKind::PreVoteResponse,
+            Message::RequestVoteResponse(_) => MessageKind::RequestVoteResponse,
+            Message::Forward { .. } => MessageKind::Forward,
+            Message::Probe => MessageKind::Probe,
+            Message::Commit { .. } => MessageKind::Commit,
         }
     }
 }

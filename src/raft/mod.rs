@@ -50,7 +50,10 @@ pub mod time;
 
 pub use config::{Bug, Config, Fanout, ReadMode};
 pub use log::{Entry, Log};
-pub use message::{Envelope, Message};
+pub use message::{
+    AppendEntries, AppendEntriesResponse, AppendOutcome, Envelope, Message, MessageKind,
+    RequestVote, RequestVoteResponse,
+};
 pub use node::{Node, NotLeader, Output, Persistent, RoleKind};
 pub use progress::Progress;
 

@@ -825,7 +825,8 @@ impl Cluster {
         };
         if let Outgoing::Send { envelope, .. } = action
             && envelope.to == leader
-            && let Message::AppendEntriesResponse { success: true, .. } = envelope.message
+            && let Message::AppendEntriesResponse(r) = &envelope.message
+            && r.outcome.is_match()
         {
             self.violate(format!(
                 "Stale Term: S{} accepted AppendEntries from S{}, leader of term {term}, while in term {}",
@@ -892,11 +893,9 @@ impl Cluster {
         match action {
             Outgoing::Send { envelope, leader } => {
                 self.stats.replica_messages += 1;
-                if let Message::RequestVoteResponse {
-                    granted: true,
-                    pre_vote: false,
-                    ..
-                } = envelope.message
+                if let Message::RequestVoteResponse(r) = &envelope.message
+                    && r.granted
+                    && !r.pre_vote
                 {
                     // Figure 2: granting a vote restarts the election timer.
                     self.slots[from as usize].timer_reset = self.local_time(from, self.now);

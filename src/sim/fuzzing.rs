@@ -6,7 +6,10 @@
 //! what the fuzzer looks for.
 
 use crate::kv::{Get, Put, Store};
-use crate::raft::{Config, Entry, Envelope, Message, Node, Output, Time};
+use crate::raft::{
+    AppendEntries, AppendEntriesResponse, AppendOutcome, Config, Entry, Envelope, Message, Node,
+    Output, RequestVote, RequestVoteResponse, Time,
+};
 use crate::wire::{self, Incoming};
 
 /// Any datagram, decoded as the replica and the grader decode them: no
@@ -58,30 +61,39 @@ fn message(b: &mut Bytes) -> Option<Message<Put>> {
                 let command = (b.byte()? % 4 != 0).then(|| put(b.0.len() as u64));
                 entries.push(Entry { term, command });
             }
-            Message::AppendEntries {
+            Message::AppendEntries(AppendEntries {
                 prev_log_index: b.small()?,
                 prev_log_term: b.small()?,
                 entries,
                 leader_commit: b.small()?,
                 stamp: b.small()? * 1_000,
-            }
+            })
         }
-        1 => Message::AppendEntriesResponse {
-            index: b.small()?,
-            success: b.byte()? % 2 == 0,
-            conflict_term: (b.byte()? % 2 == 0).then_some(b.small()?),
-            stamp: b.small()? * 1_000,
-        },
-        2 => Message::RequestVote {
+        1 => {
+            let index = b.small()?;
+            let success = b.byte()? % 2 == 0;
+            let conflict_term = (b.byte()? % 2 == 0).then_some(b.small()?);
+            let outcome = match (success, conflict_term) {
+                (true, _) => AppendOutcome::Matched { index },
+                (false, Some(term)) => AppendOutcome::Conflict {
+                    term,
+                    first_index: index,
+                },
+                (false, None) => AppendOutcome::LogTooShort { next_index: index },
+            };
+            let stamp = b.small()? * 1_000;
+            Message::AppendEntriesResponse(AppendEntriesResponse { outcome, stamp })
+        }
+        2 => Message::RequestVote(RequestVote {
             last_log_index: b.small()?,
             last_log_term: b.small()?,
             pre_vote: b.byte()? % 2 == 0,
-        },
-        3 => Message::RequestVoteResponse {
+        }),
+        3 => Message::RequestVoteResponse(RequestVoteResponse {
             granted: b.byte()? % 2 == 0,
             pre_vote: b.byte()? % 2 == 0,
             commit_index: b.small()?,
-        },
+        }),
         4 => Message::Forward {
             commands: vec![put(b.small()?)],
         },
@@ -141,11 +153,9 @@ pub fn node_messages(data: &[u8]) {
         commit = node.commit_index();
         for output in node.take_outputs() {
             if let Output::Send(e) = output
-                && let Message::RequestVoteResponse {
-                    granted: true,
-                    pre_vote: false,
-                    ..
-                } = e.message
+                && let Message::RequestVoteResponse(r) = e.message
+                && r.granted
+                && !r.pre_vote
             {
                 let earlier = votes.iter().find(|(t, _)| *t == e.term);
                 assert!(

@@ -5,7 +5,7 @@
 
 use super::network::Loss;
 use crate::kv::{Op, Put, Reply, Request, Response};
-use crate::raft::{Envelope, Index, Message, NodeId, RoleKind, Term, Time};
+use crate::raft::{AppendOutcome, Envelope, Index, Message, NodeId, RoleKind, Term, Time};
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -73,21 +73,27 @@ impl fmt::Display for Name {
 
 fn describe(m: &Message<Put>) -> String {
     match m {
-        Message::AppendEntries { entries, .. } if !entries.is_empty() => {
-            format!("AppendEntries with {} entries", entries.len())
+        Message::AppendEntries(a) if !a.entries.is_empty() => {
+            format!("AppendEntries with {} entries", a.entries.len())
         }
-        Message::AppendEntriesResponse { success, index, .. } => {
-            let verdict = if *success { "ok" } else { "rejected" };
-            format!("AppendEntries reply ({verdict}, index {index})")
-        }
-        Message::RequestVoteResponse {
-            granted, pre_vote, ..
-        } => {
-            let what = if *pre_vote { "pre-vote" } else { "vote" };
-            let verdict = if *granted { "granted" } else { "denied" };
+        Message::AppendEntriesResponse(r) => match r.outcome {
+            AppendOutcome::Matched { index } => format!("AppendEntries reply (ok, index {index})"),
+            AppendOutcome::Conflict { term, first_index } => format!(
+                "AppendEntries reply (rejected, index {first_index}: conflicting term {term})"
+            ),
+            AppendOutcome::LogTooShort { next_index } => {
+                format!("AppendEntries reply (rejected, index {next_index}: log too short)")
+            }
+            AppendOutcome::Refused { next_index } => {
+                format!("AppendEntries reply (rejected, index {next_index})")
+            }
+        },
+        Message::RequestVoteResponse(r) => {
+            let what = if r.pre_vote { "pre-vote" } else { "vote" };
+            let verdict = if r.granted { "granted" } else { "denied" };
             format!("{what} {verdict}")
         }
-        other => other.kind().to_string(),
+        other => other.kind().name().to_string(),
     }
 }
 

@@ -1,0 +1,433 @@
+//! The leader's state and what only a leader does: replication to each
+//! follower (§5.3), commitment by counting (§5.4.2), heartbeats, reads
+//! (leases and ReadIndex, thesis §6.4) and CheckQuorum (thesis §6.2).
+//!
+//! [`LeaderState`] owns the per-follower [`Progress`], the reads waiting to
+//! be served and the timers of a leader. Its methods decide; the [`Node`]
+//! methods at the end carry the decisions out (append to the log, send,
+//! apply), so that no leader-only rule is written outside this file.
+
+use super::{Node, Output, Role};
+use crate::raft::log::{Entry, Log};
+use crate::raft::message::{AppendEntries, AppendOutcome, Message};
+use crate::raft::progress::Progress;
+use crate::raft::quorum::{majority, quorum_value};
+use crate::raft::{Bug, Config, Fanout, Index, NodeId, StateMachine, Term, Time};
+use std::collections::BTreeMap;
+
+/// A stalled commit (no progress for this many retry timeouts) sends new
+/// entries to every follower, not only the quorum fan-out.
+const STALL_RETRIES: Time = 2;
+
+pub(super) struct PendingRead<Q> {
+    pub(super) query: Q,
+    /// Serve once a majority acknowledged a heartbeat stamped at or after this.
+    stamp: Time,
+    /// Serve once the commit index reaches this.
+    index: Index,
+}
+
+pub(super) struct LeaderState<Q> {
+    pub(super) progress: BTreeMap<NodeId, Progress>,
+    elected_at: Time,
+    /// Index of this term's no-op: reads wait until it commits.
+    term_start: Index,
+    /// Entries up to here were committed, and so answered, by an earlier
+    /// leader; only later ones are answered by this one.
+    pub(super) answer_floor: Index,
+    pub(super) pending_reads: Vec<PendingRead<Q>>,
+    /// Latest time a heartbeat went to every follower at once.
+    last_broadcast: Time,
+    /// Since when the oldest uncommitted entry has waited, if any.
+    stall_since: Option<Time>,
+    /// Proposals (since this time) wait to go out together at the next
+    /// [`Node::tick`], which [`Node::next_deadline`] makes due at once: a
+    /// caller that steps a burst of requests before ticking sends one
+    /// AppendEntries per follower for all of them, not one each (a burst of
+    /// datagrams can overflow the receiver's socket buffer).
+    flush_due: Option<Time>,
+    /// Reads wait for a heartbeat round to every follower, sent at the next
+    /// tick like proposals.
+    round_due: bool,
+}
+
+impl<Q> LeaderState<Q> {
+    fn new(
+        peers: &[NodeId],
+        now: Time,
+        term_start: Index,
+        answer_floor: Index,
+        c: &Config,
+    ) -> Self {
+        let progress = peers
+            .iter()
+            .map(|&p| (p, Progress::new(term_start - 1, c.retry_timeout)))
+            .collect();
+        LeaderState {
+            progress,
+            elected_at: now,
+            term_start,
+            answer_floor,
+            pending_reads: Vec::new(),
+            last_broadcast: now,
+            stall_since: Some(now),
+            flush_due: None,
+            round_due: false,
+        }
+    }
+
+    /// The newest stamp that a majority acknowledged, the leader counting
+    /// as having acknowledged everything; `unacked` stands in for followers
+    /// that have not answered yet this term.
+    fn majority_stamp(&self, unacked: Time) -> Time {
+        let mut stamps: Vec<Time> = self
+            .progress
+            .values()
+            .map(|p| p.acked_stamp.unwrap_or(unacked))
+            .collect();
+        stamps.push(Time::MAX);
+        quorum_value(&mut stamps)
+    }
+
+    /// The followers a leader sends new entries to at once: all of them, or
+    /// (with [`Fanout::Quorum`]) the ones that answered most recently, as
+    /// many as a majority needs besides the leader.
+    fn eager_peers(&self, fanout: Fanout) -> Vec<NodeId> {
+        let mut ranked: Vec<(&NodeId, &Progress)> = self.progress.iter().collect();
+        if fanout == Fanout::Quorum {
+            ranked.sort_by_key(|(id, p)| (std::cmp::Reverse(p.acked_stamp), **id));
+            ranked.truncate(majority(self.progress.len() + 1) - 1);
+        }
+        ranked.into_iter().map(|(&id, _)| id).collect()
+    }
+
+    /// The next time a leader has work to do: flush, heartbeat, retry,
+    /// stalled commit or CheckQuorum.
+    pub(super) fn next_deadline(&self, c: &Config) -> Time {
+        let mut deadline = self.flush_due.unwrap_or(Time::MAX);
+        for p in self.progress.values() {
+            deadline = deadline.min(p.last_sent.map_or(0, |t| t + c.heartbeat_interval));
+            if let Some(t) = p.retry_at() {
+                deadline = deadline.min(t);
+            }
+        }
+        if let Some(t) = self.stall_since {
+            deadline = deadline.min(t + STALL_RETRIES * c.retry_timeout);
+        }
+        if c.check_quorum {
+            let stamp = self.majority_stamp(self.elected_at);
+            deadline = deadline.min(stamp.saturating_add(c.election_timeout_max));
+        }
+        deadline
+    }
+
+    /// CheckQuorum: no majority acknowledged anything for an election
+    /// timeout, so another leader may have been elected.
+    pub(super) fn lost_quorum(&self, now: Time, c: &Config) -> bool {
+        let stamp = self.majority_stamp(self.elected_at);
+        now >= stamp.saturating_add(c.election_timeout_max)
+    }
+
+    /// Until when this leader may serve reads without asking anyone: a
+    /// lease after the newest heartbeat stamp a majority acknowledged.
+    pub(super) fn lease_until(&self, c: &Config) -> Time {
+        self.majority_stamp(0).saturating_add(c.lease_duration())
+    }
+
+    /// A new proposal waits for the next tick.
+    fn proposed(&mut self, now: Time) {
+        self.stall_since.get_or_insert(now);
+        self.flush_due.get_or_insert(now);
+    }
+
+    /// Queues a read; it needs a new heartbeat round unless `stamp` is
+    /// already covered by the last one.
+    fn queue_read(&mut self, now: Time, read: PendingRead<Q>) {
+        if read.stamp > self.last_broadcast {
+            self.round_due = true;
+            self.flush_due.get_or_insert(now);
+        }
+        self.pending_reads.push(read);
+    }
+
+    /// The reads a majority confirmed and the commit index covers.
+    fn take_ready_reads(&mut self, commit: Index) -> Vec<Q> {
+        let confirmed = self.majority_stamp(0);
+        let (ready, waiting) = std::mem::take(&mut self.pending_reads)
+            .into_iter()
+            .partition(|r: &PendingRead<Q>| r.stamp <= confirmed && r.index <= commit);
+        self.pending_reads = waiting;
+        ready.into_iter().map(|r| r.query).collect()
+    }
+
+    /// The followers to send to at this tick: new entries to the eager
+    /// ones (to all if the commit stalls), and a heartbeat to anyone not
+    /// sent to for an interval.
+    fn due_peers(&mut self, now: Time, last: Index, c: &Config) -> Vec<NodeId> {
+        for p in self.progress.values_mut() {
+            p.rewind_if_stale(now, c.heartbeat_interval);
+        }
+        let stalled = self
+            .stall_since
+            .is_some_and(|t| now >= t + STALL_RETRIES * c.retry_timeout);
+        if stalled {
+            self.stall_since = Some(now);
+        }
+        let eager = self.eager_peers(c.fanout);
+        self.progress
+            .iter()
+            .filter(|(id, p)| {
+                let heartbeat_due = p.last_sent.is_none_or(|t| now >= t + c.heartbeat_interval);
+                let urgent = stalled || eager.contains(id);
+                heartbeat_due || (urgent && p.has_unsent(last))
+            })
+            .map(|(&id, _)| id)
+            .collect()
+    }
+
+    /// The next AppendEntries for `peer`: from its next index, as many
+    /// entries as fit in one message.
+    fn append_for<S: StateMachine>(
+        &mut self,
+        now: Time,
+        peer: NodeId,
+        log: &Log<S::Command>,
+        leader_commit: Index,
+        c: &Config,
+    ) -> Option<AppendEntries<S::Command>> {
+        let progress = self.progress.get_mut(&peer)?;
+        progress.rewind_if_stale(now, c.heartbeat_interval);
+        let prev_log_index = progress.next_index - 1;
+        let max = c.max_append_entries as Index;
+        let candidates = log.slice(progress.next_index, prev_log_index + max);
+        let entries = candidates[..batch_len::<S>(candidates, c.max_append_bytes)].to_vec();
+        progress.sent(now, prev_log_index + entries.len() as Index);
+        Some(AppendEntries {
+            prev_log_index,
+            prev_log_term: log.term(prev_log_index).unwrap_or(0),
+            entries,
+            leader_commit,
+            stamp: now,
+        })
+    }
+
+    /// The highest index a majority holds, if it may be committed: only an
+    /// entry of the current term commits by counting (§5.4.2).
+    fn commit_candidate<C: Clone>(&self, log: &Log<C>, term: Term, c: &Config) -> Option<Index> {
+        let mut matches: Vec<Index> = self.progress.values().map(|p| p.match_index).collect();
+        matches.push(log.last_index());
+        let candidate = quorum_value(&mut matches);
+        let counts = log.term(candidate) == Some(term) || c.has(Bug::CommitOldTerms);
+        counts.then_some(candidate)
+    }
+
+    /// The followers that hold `index`.
+    fn holders(&self, index: Index) -> Vec<NodeId> {
+        let holding = self.progress.iter().filter(|(_, p)| p.match_index >= index);
+        holding.map(|(&id, _)| id).collect()
+    }
+}
+
+/// How many of `entries` fit in one AppendEntries of about `max_bytes`
+/// (always at least one, so that a large entry still goes out).
+fn batch_len<S: StateMachine>(entries: &[Entry<S::Command>], max_bytes: usize) -> usize {
+    /// What an entry without a command (a leader's no-op) is counted as.
+    const NOOP_BYTES: usize = 8;
+    let mut total = 0;
+    let fitting = entries.iter().take_while(|e| {
+        total += e.command.as_ref().map_or(NOOP_BYTES, S::command_size);
+        total <= max_bytes
+    });
+    fitting.count().max(1).min(entries.len())
+}
+
+impl<S: StateMachine> Node<S> {
+    fn leader_state(&mut self) -> Option<&mut LeaderState<S::Query>> {
+        match &mut self.role {
+            Role::Leader(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Won the election (§5.2): append this term's no-op, take over any
+    /// commands being forwarded, and assert leadership at once.
+    pub(super) fn become_leader(&mut self, now: Time, answer_floor: Index) {
+        let term = self.term();
+        let term_start = self.persistent.log.append(Entry {
+            term,
+            command: None,
+        });
+        let floor = answer_floor.max(self.commit_index);
+        let state = LeaderState::new(&self.peers, now, term_start, floor, &self.config);
+        self.role = Role::Leader(Box::new(state));
+        self.leader = Some(self.id);
+        self.led_terms.insert(term);
+        self.forward_retry = (Time::MAX, 0);
+        for command in std::mem::take(&mut self.forwarding) {
+            self.persistent.log.append(Entry {
+                term,
+                command: Some(command),
+            });
+        }
+        for peer in self.peers.clone() {
+            self.send_append(now, peer);
+        }
+        self.advance_commit(now);
+    }
+
+    /// A client write, appended to the leader's log; sent at the next tick.
+    pub(super) fn propose_as_leader(&mut self, now: Time, command: S::Command) -> Option<Index> {
+        let term = self.term();
+        self.leader_state()?.proposed(now);
+        let index = self.persistent.log.append(Entry {
+            term,
+            command: Some(command),
+        });
+        self.advance_commit(now);
+        Some(index)
+    }
+
+    /// A client read: served once its conditions hold (see [`PendingRead`]).
+    pub(super) fn read_as_leader(&mut self, now: Time, query: S::Query) -> Result<(), S::Query> {
+        let c = &self.config;
+        let lease = c.read_mode == crate::raft::ReadMode::Lease && self.lease_valid(now);
+        let unchecked = c.has(Bug::ReadsUnchecked);
+        let before_noop = c.has(Bug::ReadBeforeNoop);
+        let commit = self.commit_index;
+        let Some(l) = self.leader_state() else {
+            return Err(query);
+        };
+        let read = PendingRead {
+            query,
+            stamp: if lease || unchecked { 0 } else { now },
+            index: if before_noop {
+                commit
+            } else {
+                commit.max(l.term_start)
+            },
+        };
+        l.queue_read(now, read);
+        self.serve_reads();
+        Ok(())
+    }
+
+    /// Sends what waited for this tick: a heartbeat round for reads (with
+    /// any new entries), to every follower.
+    pub(super) fn flush(&mut self, now: Time) {
+        let Some(l) = self.leader_state() else { return };
+        l.flush_due = None;
+        if std::mem::take(&mut l.round_due) {
+            l.last_broadcast = now;
+            for peer in self.peers.clone() {
+                self.send_append(now, peer);
+            }
+        }
+    }
+
+    /// Sends AppendEntries where due (see [`LeaderState::due_peers`]).
+    pub(super) fn replicate(&mut self, now: Time) {
+        let last = self.persistent.log.last_index();
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        for peer in l.due_peers(now, last, &self.config) {
+            self.send_append(now, peer);
+        }
+    }
+
+    pub(super) fn send_append(&mut self, now: Time, peer: NodeId) {
+        let (term, commit) = (self.term(), self.commit_index);
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        let log = &self.persistent.log;
+        if let Some(append) = l.append_for::<S>(now, peer, log, commit, &self.config) {
+            self.send(peer, term, Message::AppendEntries(append));
+        }
+    }
+
+    /// A follower's answer to this leader's AppendEntries (of this term).
+    pub(super) fn on_append_response(
+        &mut self,
+        now: Time,
+        from: NodeId,
+        outcome: AppendOutcome,
+        stamp: Time,
+    ) {
+        let c = &self.config;
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        let eager = l.eager_peers(c.fanout);
+        let Some(progress) = l.progress.get_mut(&from) else {
+            return;
+        };
+        let log = &self.persistent.log;
+        let next = match outcome {
+            AppendOutcome::Matched { index } => {
+                let stamp = if c.has(Bug::LeaseFromAck) { now } else { stamp };
+                progress.acknowledged(index, stamp, c.retry_timeout);
+                // A follower a full batch or more behind gets the next batch
+                // at once, not one per heartbeat (if new entries go to it at
+                // once). Fewer entries wait for the next proposal or
+                // heartbeat, which batches them with whatever else comes.
+                let batch = c.max_append_entries as Index;
+                let more = progress.next_index + batch <= log.last_index() + 1
+                    && progress.inflight_since.is_none();
+                let streams = more && eager.contains(&from);
+                self.advance_commit(now);
+                self.serve_reads();
+                if streams {
+                    self.send_append(now, from);
+                }
+                return;
+            }
+            // §5.3's optimisation: skip the follower's whole conflicting
+            // term, or to the leader's last entry of that term.
+            AppendOutcome::Conflict { term, first_index } => {
+                log.last_index_of_term(term).map_or(first_index, |i| i + 1)
+            }
+            AppendOutcome::LogTooShort { next_index } => next_index,
+            AppendOutcome::Refused { next_index } => next_index,
+        };
+        if progress.rejected(next.max(1), stamp, now) {
+            self.send_append(now, from);
+        }
+    }
+
+    /// Commits what a majority holds, if it is of this term (§5.4.2), and
+    /// tells the followers that hold it (with commit notices).
+    pub(super) fn advance_commit(&mut self, now: Time) {
+        let term = self.term();
+        let Role::Leader(l) = &mut self.role else {
+            return;
+        };
+        let log = &self.persistent.log;
+        let candidate = l.commit_candidate(log, term, &self.config);
+        let Some(candidate) = candidate.filter(|&c| c > self.commit_index) else {
+            return;
+        };
+        self.commit_index = candidate;
+        l.stall_since = (candidate < log.last_index()).then_some(now);
+        let holders = l.holders(candidate);
+        self.apply_committed();
+        if self.config.commit_notice {
+            for peer in holders {
+                self.send(peer, term, Message::Commit { index: candidate });
+            }
+        }
+    }
+
+    pub(super) fn lease_valid(&self, now: Time) -> bool {
+        self.lease_until().is_some_and(|until| now < until)
+    }
+
+    pub(super) fn serve_reads(&mut self) {
+        let commit = self.commit_index;
+        let Some(l) = self.leader_state() else { return };
+        for query in l.take_ready_reads(commit) {
+            let reply = self.state_machine.query(&query);
+            self.outputs.push(Output::Reply(reply));
+        }
+    }
+}
