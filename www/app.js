@@ -1,11 +1,17 @@
 // The playground page: a requestAnimationFrame loop advances the simulated
 // cluster (WebAssembly) by the frame's wall time times the speed, reads what
-// changed, and draws it.
+// changed (model.js), and draws it (draw.js). Input goes through act(),
+// which reports refusals and forks.
 import init, { Playground } from './pkg/raftplay.js';
-import { drawCluster, drawLogs, layout } from './draw.js';
+import { drawCluster, drawLogs, layout, fillLegend } from './draw.js';
+import { runHash, runInHash, decodeRecord } from './link.js';
+import { Logs, leaderOf, readFrame, committed } from './model.js';
+import { readOptions, showOptions, showSettings, showNodeCount, HelpDialog } from './controls.js';
 
 const $ = id => document.getElementById(id);
 const EVENTS_SHOWN = 200;
+// Wall-clock budget per frame for replaying a link or a seek, ms.
+const REPLAY_BUDGET_MS = 25;
 
 const state = {
   pg: null,
@@ -16,13 +22,15 @@ const state = {
   nodes: [],
   messages: [],
   cuts: new Set(),
-  logs: [],
+  logs: new Logs(),
   centres: [],
   lastFrame: null,
   lastKv: 0,
   lastUrl: 0,
-  dirty: true,
   seeking: false,
+  // A replay in slices: { target (ms), done (callback), sliceMs }.
+  replay: null,
+  help: null,
 };
 
 function speed() {
@@ -40,27 +48,9 @@ function banner(text) {
   b.hidden = !text;
 }
 
-function options() {
-  return {
-    nodes: Number($('nodes').value),
-    seed: Math.max(0, Math.floor(Number($('seed').value) || 0)),
-    latency_min_ms: Number($('lat-min').value),
-    latency_max_ms: Number($('lat-max').value),
-    drop_rate: Number($('drops').value) / 100,
-    pre_vote: $('prevote').checked,
-    check_quorum: $('checkquorum').checked,
-  };
-}
-
-function showOptions(o) {
-  $('nodes').value = String(o.nodes);
-  $('seed').value = String(o.seed);
-  $('lat-min').value = String(o.latency_min_ms);
-  $('lat-max').value = String(o.latency_max_ms);
-  $('drops').value = String(Math.round(o.drop_rate * 100));
-  $('drops-out').textContent = `${Math.round(o.drop_rate * 100)}%`;
-  $('prevote').checked = o.pre_vote;
-  $('checkquorum').checked = o.check_quorum;
+function setPlaying(on) {
+  state.playing = on;
+  $('play').textContent = state.playing ? '❚❚ pause' : '▶ play';
 }
 
 // Replaces the cluster; every view is read afresh.
@@ -68,79 +58,100 @@ function adopt(pg) {
   if (state.pg) state.pg.free();
   state.pg = pg;
   state.options = pg.options();
-  state.logs = [];
+  state.replay = null;
   state.selected = null;
   state.group.clear();
   showOptions(state.options);
-  $('events').replaceChildren();
-  appendEvents(pg.recentEvents());
+  showNodeCount(state.options.nodes);
   renderGroup();
+  reread();
+}
+
+// Reads every view afresh (after a new run, a seek or a replay).
+function reread() {
+  state.logs.clear();
+  $('events').replaceChildren();
+  appendEvents(state.pg.recentEvents());
   refresh(true);
+  showSettings(state.pg.settings());
 }
 
 function fresh(opts) {
   try {
     adopt(new Playground(opts));
     banner('');
+    return true;
   } catch (e) {
     banner(`Cannot start a cluster with these options: ${e.message}`);
+    return false;
   }
 }
 
 // ----- the URL holds the run -------------------------------------------------
 
-function encodeRecord(record) {
-  const bytes = new TextEncoder().encode(JSON.stringify(record));
-  let text = '';
-  for (const b of bytes) text += String.fromCharCode(b);
-  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function decodeRecord(text) {
-  const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
-  const raw = atob(b64);
-  const bytes = Uint8Array.from(raw, c => c.charCodeAt(0));
-  return JSON.parse(new TextDecoder().decode(bytes));
-}
-
 function linkFor() {
-  return `${location.origin}${location.pathname}#run=${encodeRecord(state.pg.record())}`;
+  return `${location.origin}${location.pathname}${runHash(state.pg.record())}`;
 }
 
 function saveUrl(now) {
-  if (now - state.lastUrl < 1000) return;
+  if (state.replay || now - state.lastUrl < 1000) return;
   state.lastUrl = now;
-  history.replaceState(null, '', `#run=${encodeRecord(state.pg.record())}`);
+  history.replaceState(null, '', runHash(state.pg.record()));
 }
 
 function openFromUrl() {
-  const m = location.hash.match(/^#run=(.+)$/);
-  if (!m) return false;
+  const text = runInHash(location.hash);
+  if (text === null) return false;
   try {
-    adopt(Playground.restore(decodeRecord(m[1])));
-    state.playing = false;
-    showPlay();
-    banner('Reopened the run from the link, paused at the moment it was saved. Press space to play.');
-    return true;
+    const record = decodeRecord(text);
+    adopt(Playground.restoreAtStart(record));
+    setPlaying(false);
+    replayTo(record.time / 1000, 'Reopening the run from the link', () => {
+      banner('Reopened the run from the link, paused at the moment it was saved. Press space to play.');
+    });
   } catch (e) {
     history.replaceState(null, '', location.pathname);
-    fresh(options());
+    fresh(readOptions());
     banner(`This link could not be opened (${e.message}); here is a fresh cluster instead.`);
-    return true;
+  }
+  return true;
+}
+
+// ----- replaying in slices: a long run never freezes the tab -------------------
+
+function replayTo(targetMs, label, done) {
+  state.replay = { target: targetMs, label, done, sliceMs: 200 };
+  stepReplay();
+}
+
+function stepReplay() {
+  const r = state.replay;
+  const pg = state.pg;
+  const start = performance.now();
+  try {
+    while (pg.nowMs() < r.target && performance.now() - start < REPLAY_BUDGET_MS) {
+      const t0 = performance.now();
+      pg.seek(Math.min(r.target, pg.nowMs() + r.sliceMs));
+      const took = performance.now() - t0;
+      r.sliceMs = Math.max(1, Math.min(60000, r.sliceMs * (took < 5 ? 2 : took > 15 ? 0.5 : 1)));
+    }
+  } catch (e) {
+    state.replay = null;
+    banner(`The replay stopped: ${e.message}`);
+    reread();
+    return;
+  }
+  if (pg.nowMs() >= r.target) {
+    state.replay = null;
+    reread();
+    if (r.done) r.done();
+  } else {
+    const pct = Math.floor((100 * pg.nowMs()) / Math.max(1, r.target));
+    banner(`${r.label}: ${pct}% (${(pg.nowMs() / 1000).toFixed(1)} of ${(r.target / 1000).toFixed(1)} s)…`);
   }
 }
 
 // ----- reading the model -------------------------------------------------------
-
-function applyLogChanges(changes) {
-  for (const c of changes) {
-    const log = state.logs[c.node] || (state.logs[c.node] = { terms: [], keys: [] });
-    log.terms.length = c.from - 1;
-    log.keys.length = c.from - 1;
-    log.terms.push(...c.terms);
-    log.keys.push(...c.keys);
-  }
-}
 
 function appendEvents(events) {
   if (!events.length) return;
@@ -159,25 +170,21 @@ function appendEvents(events) {
 }
 
 function refresh(all) {
-  const pg = state.pg;
-  state.nodes = pg.nodes();
-  state.messages = pg.messages();
-  state.cuts = new Set(pg.cuts().map(([a, b]) => `${a}-${b}`));
-  if (all) pg.resendLogs();
-  applyLogChanges(pg.logChanges());
-  appendEvents(pg.events());
+  const f = readFrame(state.pg, state.logs, all);
+  state.nodes = f.nodes;
+  state.messages = f.messages;
+  state.cuts = f.cuts;
+  appendEvents(f.events);
 }
 
 function leader() {
-  const l = state.nodes.find(n => n.role === 'leader' && n.alive);
-  return l ? l.id : null;
+  return leaderOf(state.nodes);
 }
 
 // ----- drawing -------------------------------------------------------------------
 
 function draw(now) {
   const pg = state.pg;
-  const o = state.options;
   state.centres = drawCluster($('cluster'), {
     nodes: state.nodes,
     messages: state.messages,
@@ -185,9 +192,9 @@ function draw(now) {
     nowMs: pg.nowMs(),
     selected: state.selected,
     group: state.group,
-    electionMaxMs: o.election_timeout_max_ms,
+    electionMaxMs: state.options.election_timeout_max_ms,
   });
-  drawLogs($('logs'), state.nodes, state.logs);
+  drawLogs($('logs'), state.nodes, state.logs.byNode);
   if (!state.seeking) {
     const t = $('timeline');
     t.max = String(Math.max(1, Math.round(pg.horizonMs())));
@@ -230,26 +237,44 @@ function drawInspector() {
 
 function drawKv() {
   const id = state.selected !== null ? state.selected : leader();
+  const list = $('kv');
   if (id === null) {
     $('kv-title').textContent = 'key-value';
-    $('kv').textContent = 'no leader yet';
+    list.replaceChildren(Object.assign(document.createElement('li'), { textContent: 'no leader yet' }));
     return;
   }
   const pairs = state.pg.kv(id);
   $('kv-title').textContent = `key-value (S${id + 1})`;
-  $('kv').textContent = pairs.length ? pairs.map(([k, v]) => `${k} = ${v}`).join('\n') : '(empty)';
+  const items = pairs.map(([k, v]) => {
+    const li = document.createElement('li');
+    const key = document.createElement('b');
+    key.textContent = k;
+    li.append(key, ` = ${v}`);
+    return li;
+  });
+  if (!items.length) items.push(Object.assign(document.createElement('li'), { textContent: '(empty)' }));
+  list.replaceChildren(...items);
 }
 
 // ----- acting ----------------------------------------------------------------------
 
+// Does `f` on the model. A refusal shows why (nothing is recorded); acting
+// in the past forks the run, and says so.
 function act(f) {
+  if (state.replay) { state.replay = null; reread(); }
+  const at = state.pg.nowMs();
   try {
-    f(state.pg);
-    banner('');
+    const discarded = f(state.pg);
+    if (discarded > 0) {
+      banner(`The run forked at ${(at / 1000).toFixed(3)} s: you acted in the past, so the ${discarded} later action${discarded === 1 ? ' was' : 's were'} discarded.`);
+    } else {
+      banner('');
+    }
   } catch (e) {
     banner(e.message);
   }
   refresh(false);
+  showSettings(state.pg.settings());
 }
 
 function target() {
@@ -259,6 +284,11 @@ function target() {
 function select(id) {
   state.selected = id !== null && id < state.nodes.length ? id : null;
   state.lastKv = 0;
+  drawInspector();
+  const box = $('inspect').getBoundingClientRect();
+  if (state.selected !== null && (box.top < 0 || box.bottom > window.innerHeight)) {
+    $('inspect').scrollIntoView({ block: 'nearest' });
+  }
 }
 
 function renderGroup() {
@@ -278,13 +308,21 @@ function renderGroup() {
   }
 }
 
-function showPlay() {
-  $('play').textContent = state.playing ? '❚❚ pause' : '▶ play';
+function heal() {
+  act(pg => pg.heal());
+  state.group.clear();
+  renderGroup();
+}
+
+function seekTo(ms) {
+  setPlaying(false);
+  if (ms < state.pg.nowMs()) state.pg.rewind();
+  replayTo(ms, 'Replaying to that moment', () => banner(''));
 }
 
 const keys = {
-  ' ': () => { state.playing = !state.playing; showPlay(); },
-  '.': () => act(pg => pg.step()),
+  ' ': () => setPlaying(!state.playing),
+  '.': () => act(pg => { pg.step(); return 0; }),
   '+': () => { $('speed').value = String(Math.min(100, Number($('speed').value) + 10)); showSpeed(); },
   '-': () => { $('speed').value = String(Math.max(0, Number($('speed').value) - 10)); showSpeed(); },
   c: () => { const t = target(); if (t !== null) act(pg => pg.crash(t)); },
@@ -293,23 +331,27 @@ const keys = {
   p: () => $('put').click(),
   g: () => $('get').click(),
   a: () => $('auto').click(),
-  h: () => act(pg => pg.heal()),
-  '?': () => { $('help').hidden = !$('help').hidden; },
-  Escape: () => { $('help').hidden = true; select(null); },
+  h: heal,
+  '?': () => state.help.open(),
+  Escape: () => select(null),
 };
 
-function wire() {
+function bindControls() {
   for (let n = 3; n <= 9; n++) $('nodes').add(new Option(String(n), String(n)));
   $('nodes').value = '5';
+  let playingBeforeHelp = false;
+  state.help = new HelpDialog({
+    onOpen: () => { playingBeforeHelp = state.playing; setPlaying(false); },
+    onClose: () => setPlaying(playingBeforeHelp),
+  });
+  fillLegend($('legend'));
   $('play').addEventListener('click', keys[' ']);
   $('step').addEventListener('click', keys['.']);
   $('speed').addEventListener('input', showSpeed);
-  $('new').addEventListener('click', () => { fresh(options()); state.playing = true; showPlay(); });
-  $('drops').addEventListener('input', () => {
-    const v = Number($('drops').value);
-    $('drops-out').textContent = `${v}%`;
-    act(pg => pg.setDropRate(v / 100));
-  });
+  $('new').addEventListener('click', () => { if (fresh(readOptions())) setPlaying(true); });
+  // The label follows the drag; the change is one action, on release.
+  $('drops').addEventListener('input', () => { $('drops-out').textContent = `${$('drops').value}%`; });
+  $('drops').addEventListener('change', () => act(pg => pg.setDropRate(Number($('drops').value) / 100)));
   const latency = () => act(pg => pg.setLatency(Number($('lat-min').value), Number($('lat-max').value)));
   $('lat-min').addEventListener('change', latency);
   $('lat-max').addEventListener('change', latency);
@@ -318,8 +360,7 @@ function wire() {
     try { await navigator.clipboard.writeText(link); banner('Link copied: it reopens this run at this moment.'); }
     catch { banner(`Copy this link: ${link}`); }
   });
-  $('help-btn').addEventListener('click', keys['?']);
-  $('help-close').addEventListener('click', () => ($('help').hidden = true));
+  $('help-btn').addEventListener('click', () => state.help.open());
   $('put').addEventListener('click', () => act(pg => pg.put($('key').value, $('value').value, state.selected ?? undefined)));
   $('get').addEventListener('click', () => act(pg => pg.get($('key').value, state.selected ?? undefined)));
   $('auto').addEventListener('change', () => act(pg => pg.setAuto($('auto').checked)));
@@ -327,21 +368,12 @@ function wire() {
     if (!state.group.size) return banner('Check the nodes of one group first, then press partition.');
     act(pg => pg.partition([[...state.group]]));
   });
-  $('heal').addEventListener('click', keys.h);
+  $('heal').addEventListener('click', heal);
   $('crash').addEventListener('click', keys.c);
   $('restart').addEventListener('click', keys.r);
   $('timeout').addEventListener('click', keys.t);
   const timeline = $('timeline');
-  timeline.addEventListener('input', () => {
-    state.seeking = true;
-    state.playing = false;
-    showPlay();
-    act(pg => pg.seek(Number(timeline.value)));
-    $('events').replaceChildren();
-    appendEvents(state.pg.recentEvents());
-    state.logs = [];
-    refresh(true);
-  });
+  timeline.addEventListener('input', () => { state.seeking = true; seekTo(Number(timeline.value)); });
   timeline.addEventListener('change', () => { state.seeking = false; });
   $('cluster').addEventListener('click', e => {
     const r = $('cluster').getBoundingClientRect();
@@ -351,6 +383,7 @@ function wire() {
     select(hit >= 0 ? hit : null);
   });
   document.addEventListener('keydown', e => {
+    if (state.help.isOpen) return state.help.handleKey(e);
     if (e.target instanceof HTMLInputElement && e.target.type !== 'checkbox' && e.target.type !== 'range') return;
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     if (/^[1-9]$/.test(e.key)) { select(Number(e.key) - 1); return; }
@@ -362,16 +395,17 @@ function wire() {
 function frame(now) {
   const dt = state.lastFrame === null ? 0 : Math.min(100, now - state.lastFrame);
   state.lastFrame = now;
-  if (state.playing) {
+  if (state.replay) {
+    stepReplay();
+  } else if (state.playing) {
     try {
       state.pg.advance(dt * speed());
     } catch (e) {
-      state.playing = false;
-      showPlay();
+      setPlaying(false);
       banner(`The simulation stopped: ${e.message}`);
     }
   }
-  refresh(false);
+  if (!state.replay) refresh(false);
   draw(now);
   saveUrl(now);
   requestAnimationFrame(frame);
@@ -379,20 +413,21 @@ function frame(now) {
 
 async function main() {
   await init();
-  wire();
+  bindControls();
   showSpeed();
-  if (!openFromUrl()) fresh(options());
+  if (!openFromUrl()) fresh(readOptions());
   // Hooks for tests and the curious.
   window.raftplay = {
     playground: () => state.pg,
     leader,
     nodes: () => state.nodes,
+    replaying: () => state.replay !== null,
     nodeCenter: id => {
       const r = $('cluster').getBoundingClientRect();
       const c = state.centres[id];
       return { x: r.left + c.x, y: r.top + c.y };
     },
-    committed: key => state.nodes.some(n => (state.logs[n.id]?.keys || []).slice(0, n.commit).some(k => k.startsWith(`${key}=`))),
+    committed: key => committed(state.nodes, state.logs, key),
   };
   requestAnimationFrame(frame);
 }

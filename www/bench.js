@@ -3,6 +3,7 @@
 // tests/page/bench.mjs in headless Chromium, or open bench.html by hand.
 import init, { Playground } from './pkg/raftplay.js';
 import { drawCluster, drawLogs } from './draw.js';
+import { Logs, readFrame } from './model.js';
 
 const params = new URLSearchParams(location.search);
 const nodes = Number(params.get('nodes') || 5);
@@ -24,31 +25,22 @@ async function run() {
   pg.setAuto(true);
   const longest = () => Math.max(...pg.nodes().map(n => n.log_len));
   while (longest() < entries && pg.nowMs() < 120000) pg.advance(500);
-  const logs = [];
-  const apply = changes => {
-    for (const c of changes) {
-      const log = logs[c.node] || (logs[c.node] = { terms: [], keys: [] });
-      log.terms.length = c.from - 1; log.keys.length = c.from - 1;
-      log.terms.push(...c.terms); log.keys.push(...c.keys);
-    }
-  };
-  apply(pg.logChanges());
+  const logs = new Logs();
+  logs.apply(pg.logChanges());
   const wasm = [], draw = [];
   const o = pg.options();
   for (let i = 0; i < frames; i++) {
     await nextFrame();
     const t0 = performance.now();
     pg.advance(16.7 / 4);
+    const f = readFrame(pg, logs, false);
     const view = {
-      nodes: pg.nodes(), messages: pg.messages(),
-      cuts: new Set(pg.cuts().map(([a, b]) => `${a}-${b}`)),
+      nodes: f.nodes, messages: f.messages, cuts: f.cuts,
       nowMs: pg.nowMs(), selected: 0, group: new Set(), electionMaxMs: o.election_timeout_max_ms,
     };
-    apply(pg.logChanges());
-    pg.events();
     const t1 = performance.now();
     drawCluster(document.getElementById('cluster'), view);
-    drawLogs(document.getElementById('logs'), view.nodes, logs);
+    drawLogs(document.getElementById('logs'), view.nodes, logs.byNode);
     const t2 = performance.now();
     wasm.push(t1 - t0);
     draw.push(t2 - t1);

@@ -1,5 +1,5 @@
-// Drawing of the cluster and the logs on canvases. Pure functions of a view;
-// shared by the page (app.js) and the benchmark (bench.js).
+// Drawing of the cluster, the logs and the legend on canvases. Pure
+// functions of a view; shared by the page (app.js) and the benchmark.
 
 // Okabe-Ito, colour-blind safe; terms cycle through it.
 export const PALETTE = ['#E69F00', '#56B4E9', '#009E73', '#F0E442', '#0072B2', '#D55E00', '#CC79A7', '#000000'];
@@ -43,8 +43,45 @@ function diamond(ctx, x, y, s, fill) {
   fill ? ctx.fill() : ctx.stroke();
 }
 
-function drawMessage(ctx, m, x, y, alpha) {
-  ctx.globalAlpha = alpha;
+function triangle(ctx, x, y, up, fill) {
+  const d = up ? 1 : -1;
+  ctx.beginPath(); ctx.moveTo(x - 6, y + 5 * d); ctx.lineTo(x + 6, y + 5 * d); ctx.lineTo(x, y - 6 * d); ctx.closePath();
+  fill ? ctx.fill() : ctx.stroke();
+}
+
+// Black or white, whichever reads better on `hex` (WCAG relative luminance).
+export function textOn(hex) {
+  const c = [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16) / 255)
+    .map(v => (v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4)));
+  const l = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  return (l + 0.05) / 0.05 > 1.05 / (l + 0.05) ? '#000' : '#fff';
+}
+
+// Every message kind the model names (raft::MessageKind), with its glyph's
+// description for the legend. Drawn by drawGlyph; no kind is left out.
+export const KINDS = {
+  RequestVote: 'filled diamond',
+  PreVote: 'hollow diamond',
+  RequestVoteResponse: 'dot: filled granted, hollow denied',
+  PreVoteResponse: 'small dot: filled granted, hollow denied',
+  AppendEntries: 'square with its entry count',
+  Heartbeat: 'small square (AppendEntries without entries)',
+  AppendEntriesResponse: 'ring with + (matched) or − (rejected)',
+  Forward: 'triangle: a deposed leader hands its clients’ commands on (beyond the paper)',
+  Probe: 'hollow triangle, point down: a follower asks its leader for a sign of life (beyond the paper)',
+  Commit: 'ring with a bar: the leader’s commit index (beyond the paper)',
+};
+
+// Why a message will not arrive (sim::Loss), as the page says it.
+export const LOSSES = {
+  dropped: 'dropped at random',
+  partitioned: 'cut off by a partition',
+  dead: 'its receiver is down',
+  sender_crashed: 'its sender crashed before it left',
+  overflow: 'the receiving socket was full',
+};
+
+export function drawGlyph(ctx, m, x, y) {
   const colour = termColour(m.term);
   ctx.fillStyle = colour;
   ctx.strokeStyle = colour;
@@ -52,29 +89,61 @@ function drawMessage(ctx, m, x, y, alpha) {
   switch (m.kind) {
     case 'RequestVote': diamond(ctx, x, y, 7, true); break;
     case 'PreVote': diamond(ctx, x, y, 7, false); break;
-    case 'Vote':
+    case 'RequestVoteResponse':
       ctx.beginPath(); ctx.arc(x, y, 5, 0, 2 * Math.PI);
+      m.ok ? ctx.fill() : ctx.stroke();
+      break;
+    case 'PreVoteResponse':
+      ctx.beginPath(); ctx.arc(x, y, 3.5, 0, 2 * Math.PI);
       m.ok ? ctx.fill() : ctx.stroke();
       break;
     case 'AppendEntries':
       ctx.fillRect(x - 8, y - 8, 16, 16);
-      ctx.fillStyle = m.term % 8 === 4 || m.term % 8 === 0 ? '#fff' : '#000';
+      ctx.fillStyle = textOn(colour);
       ctx.font = 'bold 10px system-ui';
       ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
       ctx.fillText(String(m.entries), x, y + 0.5);
       break;
     case 'Heartbeat': ctx.fillRect(x - 4, y - 4, 8, 8); break;
-    case 'AppendReply':
+    case 'AppendEntriesResponse':
       ctx.beginPath(); ctx.arc(x, y, 6, 0, 2 * Math.PI); ctx.stroke();
       ctx.beginPath();
       ctx.moveTo(x - 3, y); ctx.lineTo(x + 3, y);
       if (m.ok) { ctx.moveTo(x, y - 3); ctx.lineTo(x, y + 3); }
       ctx.stroke();
       break;
-    default: // Forward
-      ctx.beginPath(); ctx.moveTo(x - 6, y + 5); ctx.lineTo(x + 6, y + 5); ctx.lineTo(x, y - 6); ctx.closePath(); ctx.fill();
+    case 'Forward': triangle(ctx, x, y, true, true); break;
+    case 'Probe': triangle(ctx, x, y, false, false); break;
+    case 'Commit':
+      ctx.beginPath(); ctx.arc(x, y, 6, 0, 2 * Math.PI); ctx.stroke();
+      ctx.fillRect(x - 3.5, y - 1, 7, 2);
+      break;
+    default:
+      throw new Error(`no glyph for message kind ${m.kind}`);
   }
+}
+
+function drawMessage(ctx, m, x, y, alpha) {
+  ctx.globalAlpha = alpha;
+  drawGlyph(ctx, m, x, y);
   ctx.globalAlpha = 1;
+}
+
+// The legend: one row per message kind, its glyph drawn as on the ring.
+export function fillLegend(list) {
+  list.replaceChildren();
+  for (const [kind, text] of Object.entries(KINDS)) {
+    const li = document.createElement('li');
+    const c = document.createElement('canvas');
+    c.width = 22; c.height = 22;
+    c.setAttribute('aria-hidden', 'true');
+    drawGlyph(c.getContext('2d'), { kind, term: 2, ok: true, entries: 3 }, 11, 11);
+    const b = document.createElement('b');
+    b.textContent = kind;
+    li.append(c, b, ` ${text}`);
+    li.dataset.kind = kind;
+    list.append(li);
+  }
 }
 
 // view: { nodes, messages, cuts (Set of "a-b"), nowMs, selected, group (Set), electionMaxMs, heartbeatMs }

@@ -9,7 +9,8 @@
 //! it for the browser, and native tests drive it directly.
 
 use crate::kv::{Op, Reply, Request, Response};
-use crate::raft::{Config, Fanout, Message, MessageKind, NodeId, ReadMode, RoleKind, Term, Time};
+use crate::raft::time::{self, Time};
+use crate::raft::{Config, Fanout, Message, MessageKind, NodeId, ReadMode, RoleKind, Term};
 use crate::sim::Loss;
 use crate::sim::TraceKind;
 use crate::sim::{Cluster, ClusterOptions};
@@ -18,7 +19,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
-const MS: f64 = 1_000.0;
+/// Salt of the automatic workload's RNG, so that it draws apart from the
+/// cluster's (seeded with the same run seed).
+const AUTO_RNG_SALT: u64 = 0xC11E;
 
 /// Everything that shapes a run, besides the user's actions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,7 +68,40 @@ impl Default for PlaygroundOptions {
 }
 
 fn micros(ms: f64) -> Time {
-    (ms * MS).round().max(0.0) as Time
+    time::from_millis(ms)
+}
+
+/// One hop of a message takes between these many ms: fast enough to be a
+/// network, slow enough that a message can be seen, and never so long that
+/// a run stops moving.
+pub const LATENCY_MS: (f64, f64) = (1.0, 10_000.0);
+/// Election timeouts and heartbeats, ms.
+pub const TIMER_MS: (f64, f64) = (1.0, 60_000.0);
+/// The automatic workload, operations per virtual second.
+pub const AUTO_RATE: (f64, f64) = (0.1, 1_000.0);
+
+/// `value` (in `unit`) if it is a number within `bounds`, else an error
+/// that names the option, the bounds and what was given, in that unit.
+fn within(name: &str, value: f64, (min, max): (f64, f64), unit: &str) -> Result<f64, String> {
+    if value.is_finite() && (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{name} must be between {min} and {max} {unit}, got {value} {unit}"
+        ))
+    }
+}
+
+/// A latency range in ms, checked.
+fn latency_range(min_ms: f64, max_ms: f64) -> Result<(Time, Time), String> {
+    let min = within("the minimum latency", min_ms, LATENCY_MS, "ms")?;
+    let max = within("the maximum latency", max_ms, LATENCY_MS, "ms")?;
+    if min > max {
+        return Err(format!(
+            "the minimum latency ({min} ms) must not exceed the maximum ({max} ms)"
+        ));
+    }
+    Ok((micros(min), micros(max)))
 }
 
 impl PlaygroundOptions {
@@ -73,13 +109,21 @@ impl PlaygroundOptions {
         if !(3..=9).contains(&self.nodes) {
             return Err(format!("nodes must be between 3 and 9, got {}", self.nodes));
         }
-        if !(self.auto_rate.is_finite() && self.auto_rate > 0.0 && self.auto_rate <= 1000.0) {
-            return Err(format!(
-                "auto_rate must be in (0, 1000], got {}",
-                self.auto_rate
-            ));
-        }
-        let latency = (micros(self.latency_min_ms), micros(self.latency_max_ms));
+        within("auto_rate", self.auto_rate, AUTO_RATE, "operations/s")?;
+        within(
+            "election_timeout_min_ms",
+            self.election_timeout_min_ms,
+            TIMER_MS,
+            "ms",
+        )?;
+        within(
+            "election_timeout_max_ms",
+            self.election_timeout_max_ms,
+            TIMER_MS,
+            "ms",
+        )?;
+        within("heartbeat_ms", self.heartbeat_ms, TIMER_MS, "ms")?;
+        let latency = latency_range(self.latency_min_ms, self.latency_max_ms)?;
         let raft = Config {
             election_timeout_min: micros(self.election_timeout_min_ms),
             election_timeout_max: micros(self.election_timeout_max_ms),
@@ -230,6 +274,16 @@ pub enum EventCategory {
     Message,
 }
 
+/// The settings the user can change while a run goes on, as they are at
+/// the moment shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub drop_rate: f64,
+    pub latency_min_ms: f64,
+    pub latency_max_ms: f64,
+    pub auto: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventView {
     pub time_ms: f64,
@@ -269,7 +323,7 @@ impl Playground {
         let cluster = Cluster::new(options.cluster_options()?)?;
         let mirrors = vec![Vec::new(); options.nodes];
         Ok(Playground {
-            rng: ChaCha8Rng::seed_from_u64(options.seed ^ 0xC11E),
+            rng: ChaCha8Rng::seed_from_u64(options.seed ^ AUTO_RNG_SALT),
             options,
             cluster,
             actions: Vec::new(),
@@ -292,6 +346,15 @@ impl Playground {
 
     /// Rebuilds a run from a record (a link), at the record's time.
     pub fn restore(record: RunRecord) -> Result<Self, String> {
+        let (mut p, time) = Self::restore_at_start(record)?;
+        p.seek(time)?;
+        Ok(p)
+    }
+
+    /// A run from a record, at its start, with its actions ready to replay;
+    /// and the moment the record was saved at. The page replays up to it
+    /// in slices, so that a long run never freezes the tab.
+    pub fn restore_at_start(record: RunRecord) -> Result<(Self, Time), String> {
         if record.version != RECORD_VERSION {
             return Err(format!(
                 "this link was made by version {} of the playground; this is version {RECORD_VERSION}",
@@ -299,9 +362,22 @@ impl Playground {
             ));
         }
         let mut p = Playground::new(record.options)?;
+        for a in &record.actions {
+            p.validate(&a.action)?;
+        }
         p.actions = record.actions;
-        p.seek(record.time)?;
-        Ok(p)
+        Ok((p, record.time))
+    }
+
+    /// Back to the start of the run, keeping every action and the timeline's
+    /// end (to replay forward from there).
+    pub fn rewind(&mut self) -> Result<(), String> {
+        let actions = std::mem::take(&mut self.actions);
+        let horizon = self.horizon();
+        *self = Playground::new(self.options.clone())?;
+        self.actions = actions;
+        self.horizon = horizon;
+        Ok(())
     }
 
     pub fn record(&self) -> RunRecord {
@@ -350,11 +426,7 @@ impl Playground {
     /// Goes to `time`: forward by running, back by replaying from the start.
     pub fn seek(&mut self, time: Time) -> Result<(), String> {
         if time < self.now() {
-            let actions = std::mem::take(&mut self.actions);
-            let horizon = self.horizon;
-            *self = Playground::new(self.options.clone())?;
-            self.actions = actions;
-            self.horizon = horizon;
+            self.rewind()?;
         }
         self.advance_to(time)
     }
@@ -393,19 +465,39 @@ impl Playground {
 
     // ----- actions ----------------------------------------------------------
 
-    /// Does what the user asked now, recording it (and, if the user went
-    /// back in time, discarding the actions after this moment).
-    pub fn act(&mut self, action: Action) -> Result<(), String> {
+    /// Does what the user asked now. Only an action that took effect is
+    /// recorded; if the user went back in time, recording it discards the
+    /// actions after this moment (the run forks): returns how many.
+    pub fn act(&mut self, action: Action) -> Result<usize, String> {
         self.validate(&action)?;
+        self.apply(action.clone())?;
+        let discarded = self.later_actions();
         self.actions.truncate(self.applied);
         self.horizon = self.now();
         self.actions.push(Stamped {
             time: self.now(),
             steps: self.steps,
-            action: action.clone(),
+            action,
         });
         self.applied += 1;
-        self.apply(action)
+        Ok(discarded)
+    }
+
+    /// Recorded actions after the current moment (the user went back).
+    pub fn later_actions(&self) -> usize {
+        self.actions.len() - self.applied
+    }
+
+    /// The settings in effect at the current moment, as the controls show
+    /// them.
+    pub fn settings(&self) -> Settings {
+        let network = self.cluster.network();
+        Settings {
+            drop_rate: network.drop_rate,
+            latency_min_ms: time::as_millis(network.latency.0),
+            latency_max_ms: time::as_millis(network.latency.1),
+            auto: self.auto.on,
+        }
     }
 
     fn validate(&self, action: &Action) -> Result<(), String> {
@@ -422,8 +514,8 @@ impl Playground {
                 check(*node)
             }
             Action::Put { node, key, .. } | Action::Get { node, key } => {
-                if key.is_empty() {
-                    return Err("a key cannot be empty".into());
+                if key.trim().is_empty() {
+                    return Err("a key cannot be empty or only spaces".into());
                 }
                 node.map_or(Ok(()), check)
             }
@@ -431,9 +523,7 @@ impl Playground {
             Action::DropRate { rate } if !(0.0..1.0).contains(rate) => {
                 Err(format!("drop rate must be in [0, 1), got {rate}"))
             }
-            Action::Latency { min_ms, max_ms } if !(*min_ms > 0.0 && max_ms >= min_ms) => Err(
-                format!("latency must satisfy 0 < min <= max, got {min_ms}..{max_ms} ms"),
-            ),
+            Action::Latency { min_ms, max_ms } => latency_range(*min_ms, *max_ms).map(|_| ()),
             _ => Ok(()),
         }
     }
@@ -541,7 +631,7 @@ impl Playground {
                         leader: n.leader(),
                         commit: n.commit_index(),
                         log_len: n.log().last_index(),
-                        election_deadline_ms: n.election_deadline() as f64 / MS,
+                        election_deadline_ms: time::as_millis(n.election_deadline()),
                         held: server.held(),
                         progress: progress
                             .map(|(peer, next, matched)| ProgressView {
@@ -638,8 +728,8 @@ impl Playground {
                 MessageView {
                     from: m.envelope.from,
                     to: m.envelope.to,
-                    sent_ms: m.sent as f64 / MS,
-                    arrives_ms: m.arrives as f64 / MS,
+                    sent_ms: time::as_millis(m.sent),
+                    arrives_ms: time::as_millis(m.arrives),
                     kind: message.kind(),
                     term: m.envelope.term,
                     entries,
@@ -700,7 +790,7 @@ impl Playground {
             self.events.pop_front();
         }
         self.events.push_back(EventView {
-            time_ms: time as f64 / MS,
+            time_ms: time::as_millis(time),
             text: text.to_string(),
             category,
         });
@@ -708,5 +798,6 @@ impl Playground {
     }
 }
 
-/// The client ID the playground's requests come from.
+/// The client ID the playground's requests come from: any ID above the
+/// largest cluster (9 nodes) that no replica uses.
 const CLIENT: u16 = 100;

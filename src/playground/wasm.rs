@@ -8,10 +8,9 @@
 
 use crate::playground::model::{Action, Playground as Model, PlaygroundOptions, RunRecord};
 use crate::raft::NodeId;
+use crate::raft::time::{self, Time};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-
-const MS: f64 = 1_000.0;
 
 fn err(message: String) -> JsError {
     JsError::new(&message)
@@ -32,9 +31,9 @@ fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue, what: &str) -> Resul
     serde_json::from_str(&text).map_err(|e| err(format!("bad {what}: {e}")))
 }
 
-fn micros(ms: f64) -> Result<u64, JsError> {
+fn micros(ms: f64) -> Result<Time, JsError> {
     if ms.is_finite() && ms >= 0.0 {
-        Ok((ms * MS).round() as u64)
+        Ok(time::from_millis(ms))
     } else {
         Err(err(format!(
             "a time must be a non-negative number of ms, got {ms}"
@@ -81,6 +80,32 @@ impl Playground {
         })
     }
 
+    /// A saved run at its start, its actions ready: the page then replays
+    /// it in slices with `seek` up to `record.time`, never freezing the tab.
+    #[wasm_bindgen(js_name = restoreAtStart)]
+    pub fn restore_at_start(record: JsValue) -> Result<Playground, JsError> {
+        let record: RunRecord = from_js(&record, "saved run")?;
+        let (model, _) = Model::restore_at_start(record).map_err(err)?;
+        Ok(Playground { model })
+    }
+
+    /// Back to the start, keeping the actions (replay forward with `seek`).
+    pub fn rewind(&mut self) -> Result<(), JsError> {
+        self.model.rewind().map_err(err)
+    }
+
+    /// Recorded actions after the current moment (the run was scrubbed
+    /// back; acting now discards them).
+    #[wasm_bindgen(js_name = laterActions)]
+    pub fn later_actions(&self) -> usize {
+        self.model.later_actions()
+    }
+
+    /// Drop rate, latency and automatic load as they are at this moment.
+    pub fn settings(&self) -> Result<JsValue, JsError> {
+        to_js(&self.model.settings())
+    }
+
     /// Options, actions and the current moment: everything to replay the run.
     pub fn record(&self) -> Result<JsValue, JsError> {
         to_js(&self.model.record())
@@ -92,13 +117,13 @@ impl Playground {
 
     #[wasm_bindgen(js_name = nowMs)]
     pub fn now_ms(&self) -> f64 {
-        self.model.now() as f64 / MS
+        time::as_millis(self.model.now())
     }
 
     /// The furthest moment reached, ms (the end of the timeline).
     #[wasm_bindgen(js_name = horizonMs)]
     pub fn horizon_ms(&self) -> f64 {
-        self.model.horizon() as f64 / MS
+        time::as_millis(self.model.horizon())
     }
 
     /// Runs `ms` of virtual time.
@@ -121,36 +146,45 @@ impl Playground {
     /// `{do: "put", key: "x", value: "1", node: null}`, `{do: "partition",
     /// groups: [[0, 1], [2]]}`, `{do: "heal"}`, `{do: "auto", on: true}`,
     /// `{do: "drop_rate", rate: 0.1}`, `{do: "timeout", node: 0}`.
-    pub fn act(&mut self, action: JsValue) -> Result<(), JsError> {
+    ///
+    /// Returns how many later actions were discarded (non-zero when the
+    /// run was scrubbed back: acting there forks it). A refused action
+    /// throws and is not recorded.
+    pub fn act(&mut self, action: JsValue) -> Result<usize, JsError> {
         let action: Action = from_js(&action, "action")?;
         self.model.act(action).map_err(err)
     }
 
-    pub fn crash(&mut self, node: NodeId) -> Result<(), JsError> {
+    pub fn crash(&mut self, node: NodeId) -> Result<usize, JsError> {
         self.model.act(Action::Crash { node }).map_err(err)
     }
 
-    pub fn restart(&mut self, node: NodeId) -> Result<(), JsError> {
+    pub fn restart(&mut self, node: NodeId) -> Result<usize, JsError> {
         self.model.act(Action::Restart { node }).map_err(err)
     }
 
-    pub fn timeout(&mut self, node: NodeId) -> Result<(), JsError> {
+    pub fn timeout(&mut self, node: NodeId) -> Result<usize, JsError> {
         self.model.act(Action::Timeout { node }).map_err(err)
     }
 
     /// A client put, to `node` or (if undefined) the current leader.
-    pub fn put(&mut self, key: String, value: String, node: Option<NodeId>) -> Result<(), JsError> {
+    pub fn put(
+        &mut self,
+        key: String,
+        value: String,
+        node: Option<NodeId>,
+    ) -> Result<usize, JsError> {
         self.model
             .act(Action::Put { key, value, node })
             .map_err(err)
     }
 
-    pub fn get(&mut self, key: String, node: Option<NodeId>) -> Result<(), JsError> {
+    pub fn get(&mut self, key: String, node: Option<NodeId>) -> Result<usize, JsError> {
         self.model.act(Action::Get { key, node }).map_err(err)
     }
 
     #[wasm_bindgen(js_name = setAuto)]
-    pub fn set_auto(&mut self, on: bool) -> Result<(), JsError> {
+    pub fn set_auto(&mut self, on: bool) -> Result<usize, JsError> {
         self.model.act(Action::Auto { on }).map_err(err)
     }
 
@@ -161,23 +195,23 @@ impl Playground {
 
     /// Cuts the links between groups (`[[0, 1], [2, 3]]`); nodes not named
     /// form one more group.
-    pub fn partition(&mut self, groups: JsValue) -> Result<(), JsError> {
+    pub fn partition(&mut self, groups: JsValue) -> Result<usize, JsError> {
         let groups: Vec<Vec<NodeId>> =
             serde_wasm_bindgen::from_value(groups).map_err(|e| err(format!("bad groups: {e}")))?;
         self.model.act(Action::Partition { groups }).map_err(err)
     }
 
-    pub fn heal(&mut self) -> Result<(), JsError> {
+    pub fn heal(&mut self) -> Result<usize, JsError> {
         self.model.act(Action::Heal).map_err(err)
     }
 
     #[wasm_bindgen(js_name = setDropRate)]
-    pub fn set_drop_rate(&mut self, rate: f64) -> Result<(), JsError> {
+    pub fn set_drop_rate(&mut self, rate: f64) -> Result<usize, JsError> {
         self.model.act(Action::DropRate { rate }).map_err(err)
     }
 
     #[wasm_bindgen(js_name = setLatency)]
-    pub fn set_latency(&mut self, min_ms: f64, max_ms: f64) -> Result<(), JsError> {
+    pub fn set_latency(&mut self, min_ms: f64, max_ms: f64) -> Result<usize, JsError> {
         self.model
             .act(Action::Latency { min_ms, max_ms })
             .map_err(err)

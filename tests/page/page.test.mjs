@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, browser, root } from './serve.mjs';
+import { encodeRecord } from '../../www/link.js';
 
 test('the playground runs a cluster a student can break', { timeout: 120000 }, async () => {
   const server = await serve();
@@ -80,10 +81,10 @@ test('a copied link reopens the same run at the same moment', { timeout: 60000 }
       pg.advance(700);
       return { hash: location.hash, at: pg.nowMs(), nodes: JSON.stringify(pg.nodes()), record: pg.record() };
     });
-    const url = `${server.url}#run=${await page.evaluate(r => btoa(JSON.stringify(r)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), link.record)}`;
+    const url = `${server.url}#run=${encodeRecord(link.record)}`;
     const other = await b.newPage();
     await other.goto(url);
-    await other.waitForFunction(() => window.raftplay && window.raftplay.playground());
+    await other.waitForFunction(() => window.raftplay && window.raftplay.playground() && !window.raftplay.replaying());
     const reopened = await other.evaluate(() => ({ at: window.raftplay.playground().nowMs(), nodes: JSON.stringify(window.raftplay.playground().nodes()) }));
     assert.equal(reopened.at, link.at);
     assert.equal(reopened.nodes, link.nodes);

@@ -1,0 +1,84 @@
+// The page's controls: the options form, the settings that change during a
+// run, and the help dialog. Knows the DOM, not the model.
+
+const $ = id => document.getElementById(id);
+
+// The bounds the model enforces (playground::model::LATENCY_MS), shown in
+// the inputs too.
+export const LATENCY_MS = [1, 10000];
+
+// Options for a new cluster, from the form.
+export function readOptions() {
+  return {
+    nodes: Number($('nodes').value),
+    seed: Math.max(0, Math.floor(Number($('seed').value) || 0)),
+    latency_min_ms: Number($('lat-min').value),
+    latency_max_ms: Number($('lat-max').value),
+    drop_rate: Number($('drops').value) / 100,
+    pre_vote: $('prevote').checked,
+    check_quorum: $('checkquorum').checked,
+  };
+}
+
+// The options a run was made with (for "new cluster" to start from).
+export function showOptions(o) {
+  $('nodes').value = String(o.nodes);
+  $('seed').value = String(o.seed);
+  $('prevote').checked = o.pre_vote;
+  $('checkquorum').checked = o.check_quorum;
+}
+
+// The settings in effect at the moment shown: drop rate, latency, load.
+export function showSettings(s) {
+  const pct = Math.round(s.drop_rate * 100);
+  $('drops').value = String(pct);
+  $('drops-out').textContent = `${pct}%`;
+  if (document.activeElement !== $('lat-min')) $('lat-min').value = String(s.latency_min_ms);
+  if (document.activeElement !== $('lat-max')) $('lat-max').value = String(s.latency_max_ms);
+  $('auto').checked = s.auto;
+}
+
+export function showNodeCount(n) {
+  const words = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+  $('hint-nodes').textContent = `${words[n] || n}-node`;
+}
+
+// The help overlay as a modal dialog: it takes focus, pauses the run while
+// open (`onOpen`/`onClose` decide how), and keys do not act behind it.
+export class HelpDialog {
+  constructor({ onOpen, onClose }) {
+    this.el = $('help');
+    this.onOpen = onOpen;
+    this.onClose = onClose;
+    this.returnTo = null;
+    $('help-close').addEventListener('click', () => this.close());
+    this.el.addEventListener('click', e => { if (e.target === this.el) this.close(); });
+  }
+  get isOpen() { return !this.el.hidden; }
+  open() {
+    if (this.isOpen) return;
+    this.returnTo = document.activeElement;
+    this.el.hidden = false;
+    $('help-close').focus();
+    this.onOpen();
+  }
+  close() {
+    if (!this.isOpen) return;
+    this.el.hidden = true;
+    if (this.returnTo && this.returnTo.focus) this.returnTo.focus();
+    this.onClose();
+  }
+  toggle() { this.isOpen ? this.close() : this.open(); }
+  // Keys while open: Escape and ? close, Tab stays inside; nothing else.
+  handleKey(e) {
+    if (e.key === 'Escape' || e.key === '?') { e.preventDefault(); this.close(); return; }
+    if (e.key === 'Tab') {
+      const focusable = [...this.el.querySelectorAll('button, a[href], input')];
+      const first = focusable[0], last = focusable[focusable.length - 1];
+      if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+      else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+      return;
+    }
+    if (e.key !== 'Enter' && e.key !== ' ') e.preventDefault();
+  }
+}
