@@ -215,3 +215,71 @@ fn bad_options_and_actions_are_refused_with_reasons() {
             .contains("version")
     );
 }
+
+/// Student bug 1: a refused action (crashing a node that is down) is not
+/// recorded, so replaying the run (a seek back, a link) never hits it.
+#[test]
+fn only_actions_that_took_effect_are_recorded() {
+    let mut p = fresh(1);
+    run(&mut p, 1.0);
+    p.act(Action::Crash { node: 2 }).unwrap();
+    let again = p.act(Action::Crash { node: 2 });
+    assert_eq!(again, Err("S3 is already down".to_string()));
+    assert_eq!(p.record().actions.len(), 1);
+    run(&mut p, 0.5);
+    p.seek(SECOND / 2).unwrap();
+    p.seek(2 * SECOND).unwrap();
+    let record = p.record();
+    assert!(Playground::restore(record).is_ok());
+}
+
+/// Student bug 2: the settings of the moment shown, after a seek too.
+#[test]
+fn settings_are_those_of_the_moment_shown() {
+    let mut p = fresh(1);
+    run(&mut p, 1.0);
+    p.act(Action::DropRate { rate: 0.3 }).unwrap();
+    p.act(Action::Auto { on: true }).unwrap();
+    run(&mut p, 0.5);
+    let s = p.settings();
+    assert_eq!((s.drop_rate, s.auto), (0.3, true));
+    p.seek(SECOND / 2).unwrap();
+    let s = p.settings();
+    assert_eq!((s.drop_rate, s.auto), (0.0, false));
+    assert_eq!(p.later_actions(), 2);
+    assert_eq!(p.act(Action::Heal), Ok(2), "acting in the past discards 2");
+}
+
+/// Student bug 4: latency is bounded, and the error is in ms as typed.
+#[test]
+fn latency_is_bounded_in_the_unit_typed() {
+    let mut p = fresh(1);
+    for (max_ms, got) in [(1e300, "1e300"), (0.0001, "0.0001"), (f64::NAN, "NaN")] {
+        let e = p
+            .act(Action::Latency {
+                min_ms: 1.0,
+                max_ms,
+            })
+            .unwrap_err();
+        assert!(e.contains("between 1 and 10000 ms"), "{e}");
+        assert!(e.contains(&format!("got {got} ms")), "{e}");
+    }
+    let bad = PlaygroundOptions {
+        latency_max_ms: 20_000.0,
+        ..PlaygroundOptions::default()
+    };
+    assert!(Playground::new(bad).is_err());
+    assert!(p.record().actions.is_empty());
+}
+
+/// Student bug 7: a key of spaces is refused.
+#[test]
+fn a_key_of_spaces_is_refused() {
+    let mut p = fresh(1);
+    let put = Action::Put {
+        key: "  ".into(),
+        value: "1".into(),
+        node: None,
+    };
+    assert!(p.act(put).unwrap_err().contains("only spaces"));
+}

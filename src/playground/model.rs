@@ -86,9 +86,20 @@ fn within(name: &str, value: f64, (min, max): (f64, f64), unit: &str) -> Result<
     if value.is_finite() && (min..=max).contains(&value) {
         Ok(value)
     } else {
+        let got = shown(value);
         Err(format!(
-            "{name} must be between {min} and {max} {unit}, got {value} {unit}"
+            "{name} must be between {min} and {max} {unit}, got {got} {unit}"
         ))
+    }
+}
+
+/// A number as a person would write it: `1e300`, not three hundred digits.
+fn shown(v: f64) -> String {
+    let tiny = v != 0.0 && v.abs() < 1e-6;
+    if v.is_finite() && (v.abs() >= 1e9 || tiny) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }
 
