@@ -175,6 +175,7 @@ pub fn run(options: &ChaosOptions) -> Result<ChaosRun, String> {
         pace: true,
         grader_socket: None,
         leader_claims: false,
+        hold_messages: false,
         check_invariants: true,
         trace: options.trace,
     };

@@ -53,6 +53,10 @@ pub struct ClusterOptions {
     /// Keep the leader field of every datagram for
     /// [`Cluster::take_leader_claims`].
     pub leader_claims: bool,
+    /// Held delivery: messages between replicas wait, in send order, until
+    /// the driver delivers or drops them ([`Cluster::deliver_held`]): the
+    /// scripted tests decide every interleaving.
+    pub hold_messages: bool,
     pub check_invariants: bool,
     pub trace: bool,
 }
@@ -94,6 +98,7 @@ impl Default for ClusterOptions {
             pace: true,
             grader_socket: None,
             leader_claims: false,
+            hold_messages: false,
             check_invariants: true,
             trace: false,
         }
@@ -237,6 +242,8 @@ pub struct Cluster {
     /// `(sender, its leader field)` of every datagram since the last
     /// [`Cluster::take_leader_claims`], if `options.leader_claims`.
     claims: Vec<(NodeId, Option<NodeId>)>,
+    /// Messages waiting for the driver, with `options.hold_messages`.
+    held: Vec<Envelope<Put>>,
     /// Latest arrival on each replica-to-client link: responses keep their
     /// order on a link, as through the grader's single forwarding loop.
     client_links: BTreeMap<(NodeId, ClientId), Time>,
@@ -280,6 +287,7 @@ impl Cluster {
             rng: ChaCha8Rng::seed_from_u64(options.seed),
             network: Network::new(options.latency, options.drop_rate),
             claims: Vec::new(),
+            held: Vec::new(),
             client_links: BTreeMap::new(),
             invariants: options.check_invariants.then(|| Invariants::new(n)),
             violation: None,
@@ -495,6 +503,43 @@ impl Cluster {
     pub fn request(&mut self, to: NodeId, request: Request) {
         let delay = self.network.delay(&mut self.rng);
         self.schedule(self.now + delay, Event::Request { to, request });
+    }
+
+    /// Messages held for the driver (with `options.hold_messages`), in send
+    /// order.
+    pub fn held(&self) -> &[Envelope<Put>] {
+        &self.held
+    }
+
+    /// Delivers now, in send order, the held messages `pick` chooses (a
+    /// link cut by then loses them); what they cause is held in turn.
+    /// Returns how many were taken.
+    pub fn deliver_held(&mut self, pick: impl FnMut(&Envelope<Put>) -> bool) -> usize {
+        let (chosen, rest) = std::mem::take(&mut self.held).into_iter().partition(pick);
+        self.held = rest;
+        let chosen: Vec<Envelope<Put>> = chosen;
+        let count = chosen.len();
+        for envelope in chosen {
+            let cut = self.network.blocked(envelope.from, envelope.to);
+            self.deliver(envelope, cut.then_some(Loss::Partitioned));
+        }
+        count
+    }
+
+    /// Drops the held messages `pick` chooses; returns how many.
+    pub fn drop_held(&mut self, pick: impl FnMut(&Envelope<Put>) -> bool) -> usize {
+        let before = self.held.len();
+        let (dropped, rest): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.held).into_iter().partition(pick);
+        self.held = rest;
+        for envelope in dropped {
+            self.stats.lost += 1;
+            self.record(TraceKind::Lost {
+                envelope,
+                loss: Loss::Dropped,
+            });
+        }
+        before - self.held.len()
     }
 
     // ----- faults ---------------------------------------------------------------
@@ -913,6 +958,9 @@ impl Cluster {
                         envelope: envelope.clone(),
                         loss,
                     });
+                }
+                if self.options.hold_messages {
+                    return self.held.push(envelope);
                 }
                 let sent = self.now;
                 let at = at + self.network.extra_delay(from, envelope.to);

@@ -73,8 +73,13 @@ impl fmt::Display for Name {
 
 fn describe(m: &Message<Put>) -> String {
     match m {
-        Message::AppendEntries(a) if !a.entries.is_empty() => {
-            format!("AppendEntries with {} entries", a.entries.len())
+        Message::AppendEntries(a) => {
+            let after = format!("after {}@{}", a.prev_log_index, a.prev_log_term);
+            let commit = a.leader_commit;
+            match a.entries.len() {
+                0 => format!("Heartbeat ({after}, commit {commit})"),
+                n => format!("AppendEntries with {n} entries ({after}, commit {commit})"),
+            }
         }
         Message::AppendEntriesResponse(r) => match r.outcome {
             AppendOutcome::Matched { index } => format!("AppendEntries reply (ok, index {index})"),
@@ -88,12 +93,21 @@ fn describe(m: &Message<Put>) -> String {
                 format!("AppendEntries reply (rejected, index {next_index})")
             }
         },
+        Message::RequestVote(r) => {
+            let what = if r.pre_vote { "PreVote" } else { "RequestVote" };
+            format!(
+                "{what} (last entry {}@{})",
+                r.last_log_index, r.last_log_term
+            )
+        }
         Message::RequestVoteResponse(r) => {
             let what = if r.pre_vote { "pre-vote" } else { "vote" };
             let verdict = if r.granted { "granted" } else { "denied" };
             format!("{what} {verdict}")
         }
-        other => other.kind().name().to_string(),
+        Message::Forward { commands } => format!("Forward of {} commands", commands.len()),
+        Message::Commit { index } => format!("Commit notice (up to {index})"),
+        Message::Probe => "Probe".to_string(),
     }
 }
 

@@ -1,0 +1,434 @@
+//! Scripted interaction tests: the paper's rules and this core's
+//! extensions as stories, message by message (toydb's goldenscript, etcd's
+//! datadriven).
+//!
+//! Each file in `tests/scripts/` is a story: `#` comments say what happens
+//! and why, commands drive a [`Cluster`] in held-delivery mode (messages
+//! between nodes wait until the script delivers or drops them), and the
+//! text after each `---` is what the cluster's trace said. To write one, add
+//! a file with commands and empty `---` blocks and a line to `scripts!`
+//! below, run `UPDATE_GOLDENFILES=1 cargo test --test scripts`, and read the
+//! output it wrote: it is the expected behaviour from then on. Rewrite the
+//! same way when behaviour changes on purpose, and review the diff.
+//!
+//! Commands (nodes are numbered from 1, as S1..Sn):
+//! - `cluster nodes=3 prevote=true checkquorum=true fanout=quorum|all
+//!   read=lease|read_index commit_notice=false seed=1 bug=NAME`: a new
+//!   cluster (every key optional), at 1 s, when a node that started at 0 may
+//!   first vote. Election timeouts 1 to 2 s, heartbeats every 100 ms,
+//!   retries after 20 ms, hops of 1 ms for clients.
+//! - `campaign N`: N's election timer fires now, or (inside its vote
+//!   guard, a minimum election timeout after it last heard a leader) when
+//!   the guard ends, time running until then.
+//! - `tick MS`: time passes (timers fire; client requests and answers
+//!   travel).
+//! - `deliver [from=N] [to=N] [kind=KIND] [count=K]`: delivers held
+//!   messages in send order (the first `count` that match);
+//!   `drop` with the same filters loses them; `stabilize` delivers until
+//!   none is left.
+//! - `put N key=value [key=value...]`, `get N key`: a client asks node N
+//!   (several puts arrive together, before N's next tick).
+//! - `crash N`, `restart N`, `partition 1-2 3-4-5` (groups), `heal`.
+//! - `status [N...]`, `log [N...]`, `held`: what the nodes hold.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use goldenscript::{Argument, Command, Context};
+use raftplay::kv::{Op, Put, Request};
+use raftplay::raft::{Bug, Config, Envelope, Fanout, NodeId, ReadMode, RoleKind, time};
+use raftplay::sim::{Cluster, ClusterOptions};
+use std::error::Error;
+use std::fmt::Write as _;
+
+/// The client the scripts' requests come from.
+const CLIENT: u16 = 100;
+
+#[derive(Default)]
+struct Runner {
+    cluster: Option<Cluster>,
+    /// Trace events already printed.
+    printed: usize,
+    next_mid: u64,
+    violation_shown: bool,
+}
+
+type Res<T> = Result<T, Box<dyn Error>>;
+
+fn node(text: &str) -> Res<NodeId> {
+    let n: NodeId = text
+        .parse()
+        .map_err(|_| format!("not a node number: {text}"))?;
+    n.checked_sub(1)
+        .ok_or_else(|| "nodes are numbered from 1".into())
+}
+
+fn nodes(args: &[&str]) -> Res<Vec<NodeId>> {
+    args.iter().map(|a| node(a)).collect()
+}
+
+/// Held messages matching `from=`, `to=`, `kind=`, up to `count=`.
+struct Filter {
+    from: Option<NodeId>,
+    to: Option<NodeId>,
+    kind: Option<String>,
+    count: usize,
+}
+
+impl Filter {
+    fn parse(command: &Command) -> Res<Filter> {
+        let mut args = command.consume_args();
+        let from = args.take_key("from").map(node).transpose()?;
+        let to = args.take_key("to").map(node).transpose()?;
+        let kind = args.take_key("kind").map(str::to_string);
+        let count = args.take_key("count").map(str::parse).transpose()?;
+        args.reject_next()?;
+        Ok(Filter {
+            from,
+            to,
+            kind,
+            count: count.unwrap_or(usize::MAX),
+        })
+    }
+
+    fn matches(&self, e: &Envelope<Put>) -> bool {
+        self.from.is_none_or(|f| f == e.from)
+            && self.to.is_none_or(|t| t == e.to)
+            && self
+                .kind
+                .as_deref()
+                .is_none_or(|k| k == e.message.kind().name())
+    }
+
+    /// A picker for the first `count` held messages that match.
+    fn picker(&self) -> impl FnMut(&Envelope<Put>) -> bool + '_ {
+        let mut taken = 0;
+        move |e| {
+            let pick = taken < self.count && self.matches(e);
+            taken += usize::from(pick);
+            pick
+        }
+    }
+}
+
+impl Runner {
+    fn cluster(&mut self) -> Res<&mut Cluster> {
+        self.cluster
+            .as_mut()
+            .ok_or_else(|| "no cluster yet: start with `cluster`".into())
+    }
+
+    fn create(&mut self, command: &Command) -> Res<()> {
+        let mut args = command.consume_args();
+        let flag = |v: Option<&str>, default: bool| -> Res<bool> {
+            Ok(v.map(str::parse).transpose()?.unwrap_or(default))
+        };
+        let nodes = args.take_key("nodes").map(str::parse).transpose()?;
+        let seed = args.take_key("seed").map(str::parse).transpose()?;
+        let pre_vote = flag(args.take_key("prevote"), true)?;
+        let check_quorum = flag(args.take_key("checkquorum"), true)?;
+        let commit_notice = flag(args.take_key("commit_notice"), false)?;
+        let fanout = match args.take_key("fanout") {
+            None | Some("quorum") => Fanout::Quorum,
+            Some("all") => Fanout::All,
+            Some(other) => return Err(format!("fanout is quorum or all, not {other}").into()),
+        };
+        let read_mode = match args.take_key("read") {
+            None | Some("lease") => ReadMode::Lease,
+            Some("read_index") => ReadMode::ReadIndex,
+            Some(other) => return Err(format!("read is lease or read_index, not {other}").into()),
+        };
+        let bug = args.take_key("bug").map(Bug::parse).transpose()?;
+        args.reject_next()?;
+        let raft = Config {
+            election_timeout_min: time::from_millis(1_000.0),
+            election_timeout_max: time::from_millis(2_000.0),
+            heartbeat_interval: time::from_millis(100.0),
+            retry_timeout: time::from_millis(20.0),
+            pre_vote,
+            check_quorum,
+            read_mode,
+            fanout,
+            commit_notice,
+            bug,
+            ..Config::default()
+        };
+        let options = ClusterOptions {
+            nodes: nodes.unwrap_or(3),
+            seed: seed.unwrap_or(1),
+            raft,
+            latency: (time::MILLISECOND, time::MILLISECOND),
+            hold_messages: true,
+            check_invariants: bug.is_none(),
+            trace: true,
+            ..ClusterOptions::default()
+        };
+        let guard = options.raft.election_timeout_min;
+        let mut cluster = Cluster::new(options)?;
+        // A node that just started waits a minimum election timeout before
+        // it votes (see `Node::restart`): begin the story there.
+        cluster.run_until(guard);
+        self.cluster = Some(cluster);
+        self.printed = 0;
+        self.violation_shown = false;
+        Ok(())
+    }
+
+    /// Sends the requests at once (they arrive together, before the
+    /// node's next tick), then lets them travel.
+    fn request(&mut self, to: NodeId, ops: Vec<Op>) -> Res<()> {
+        for op in ops {
+            self.next_mid += 1;
+            let mid = format!("M{}", self.next_mid);
+            let request = Request {
+                client: CLIENT,
+                mid,
+                op,
+            };
+            self.cluster()?.request(to, request);
+        }
+        // A hop of 1 ms, then the node's next tick sends what they caused.
+        let c = self.cluster()?;
+        let until = c.now() + 2 * time::MILLISECOND;
+        c.run_until(until);
+        Ok(())
+    }
+
+    /// What happened since the last command, as the trace says it.
+    fn news(&mut self, out: &mut String) -> Res<()> {
+        let Some(c) = self.cluster.as_ref() else {
+            return Ok(());
+        };
+        for e in &c.trace()[self.printed..] {
+            writeln!(out, "{}", e.kind)?;
+        }
+        self.printed = c.trace().len();
+        if let (Some(v), false) = (c.violation(), self.violation_shown) {
+            writeln!(out, "SAFETY VIOLATION: {v}")?;
+            self.violation_shown = true;
+        }
+        Ok(())
+    }
+
+    fn status(&mut self, ids: &[NodeId], out: &mut String) -> Res<()> {
+        let c = self.cluster()?;
+        let ids: Vec<NodeId> = if ids.is_empty() {
+            (0..c.len() as NodeId).collect()
+        } else {
+            ids.to_vec()
+        };
+        for id in ids {
+            let name = format!("S{}", id + 1);
+            let Some(n) = c.node(id) else {
+                let p = c.persistent(id).ok_or("no such node")?;
+                let last = p.log.last_index();
+                let term = p.current_term;
+                writeln!(out, "{name} down, term {term}, log {last}")?;
+                continue;
+            };
+            let s = |v: Option<NodeId>| v.map_or("-".to_string(), |v| format!("S{}", v + 1));
+            writeln!(
+                out,
+                "{name} {:?} term {}, voted {}, leader {}, commit {}, log {} (last term {})",
+                n.role(),
+                n.term(),
+                s(n.voted_for()),
+                s(n.leader()),
+                n.commit_index(),
+                n.log().last_index(),
+                n.log().last_term()
+            )?;
+        }
+        Ok(())
+    }
+
+    fn logs(&mut self, ids: &[NodeId], out: &mut String) -> Res<()> {
+        let c = self.cluster()?;
+        let ids: Vec<NodeId> = if ids.is_empty() {
+            (0..c.len() as NodeId).collect()
+        } else {
+            ids.to_vec()
+        };
+        for id in ids {
+            let p = c.persistent(id).ok_or("no such node")?;
+            let entries: Vec<String> = (1..=p.log.last_index())
+                .map(|i| {
+                    let e = p.log.get(i).expect("an entry per index");
+                    match &e.command {
+                        None => format!("{i}@{} noop", e.term),
+                        Some(put) => format!("{i}@{} {}={}", e.term, put.key, put.value),
+                    }
+                })
+                .collect();
+            let commit = c.node(id).map_or(0, |n| n.commit_index());
+            writeln!(
+                out,
+                "S{} (commit {commit}): {}",
+                id + 1,
+                entries.join(" | ")
+            )?;
+        }
+        Ok(())
+    }
+
+    fn held(&mut self, out: &mut String) -> Res<()> {
+        let c = self.cluster()?;
+        for e in c.held() {
+            let (from, to, kind) = (e.from + 1, e.to + 1, e.message.kind().name());
+            writeln!(out, "S{from} -> S{to} {kind}, term {}", e.term)?;
+        }
+        Ok(())
+    }
+
+    fn deliver(&mut self, command: &Command, lose: bool) -> Res<()> {
+        let filter = Filter::parse(command)?;
+        let c = self.cluster()?;
+        let n = if lose {
+            c.drop_held(filter.picker())
+        } else {
+            c.deliver_held(filter.picker())
+        };
+        if n == 0 {
+            return Err("no held message matches".into());
+        }
+        Ok(())
+    }
+}
+
+impl goldenscript::Runner for Runner {
+    type Command = Command;
+
+    fn run(&mut self, command: &Command, _: &Context) -> Result<String, Box<dyn Error>> {
+        let mut out = String::new();
+        let positional: Vec<&str> = command
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                Argument::Positional(v) => Some(v.as_str()),
+                _ => None,
+            })
+            .collect();
+        match command.name.as_str() {
+            "cluster" => self.create(command)?,
+            "campaign" => {
+                let id = node(positional.first().ok_or("campaign N")?)?;
+                let c = self.cluster()?;
+                c.timeout(id)?;
+                // Inside its vote guard the timer only moves to the guard's
+                // end: let time run to it.
+                let waiting = c.node(id).filter(|n| n.role() == RoleKind::Follower);
+                if let Some(deadline) = waiting.map(|n| n.election_deadline()) {
+                    c.run_until(deadline);
+                }
+            }
+            "tick" => {
+                let ms: f64 = positional.first().ok_or("tick MS")?.parse()?;
+                let c = self.cluster()?;
+                let until = c.now() + time::from_millis(ms);
+                c.run_until(until);
+            }
+            "deliver" => self.deliver(command, false)?,
+            "drop" => self.deliver(command, true)?,
+            "stabilize" => {
+                let c = self.cluster()?;
+                let mut rounds = 0;
+                while !c.held().is_empty() {
+                    c.deliver_held(|_| true);
+                    rounds += 1;
+                    if rounds > 100 {
+                        return Err("messages keep coming after 100 rounds".into());
+                    }
+                }
+            }
+            "put" => {
+                let id = node(positional.first().ok_or("put N key=value")?)?;
+                let mut args = command.consume_args();
+                let mut ops = Vec::new();
+                while let Some((key, value)) = args.next_key() {
+                    let (key, value) = (key.to_string(), value.to_string());
+                    ops.push(Op::Put { key, value });
+                }
+                if ops.is_empty() {
+                    return Err("put N key=value...".into());
+                }
+                self.request(id, ops)?;
+            }
+            "get" => {
+                let [n, key] = positional[..] else {
+                    return Err("get N key".into());
+                };
+                let key = key.to_string();
+                self.request(node(n)?, vec![Op::Get { key }])?;
+            }
+            "crash" => {
+                let id = node(positional.first().ok_or("crash N")?)?;
+                self.cluster()?.crash(id)?;
+            }
+            "restart" => {
+                let id = node(positional.first().ok_or("restart N")?)?;
+                self.cluster()?.restart(id)?;
+            }
+            "partition" => {
+                let groups: Vec<Vec<NodeId>> = positional
+                    .iter()
+                    .map(|g| nodes(&g.split('-').collect::<Vec<_>>()))
+                    .collect::<Res<_>>()?;
+                self.cluster()?.partition(&groups)?;
+            }
+            "heal" => self.cluster()?.heal(),
+            "status" => {
+                self.news(&mut out)?;
+                return self.status(&nodes(&positional)?, &mut out).map(|_| out);
+            }
+            "log" => {
+                self.news(&mut out)?;
+                return self.logs(&nodes(&positional)?, &mut out).map(|_| out);
+            }
+            "held" => {
+                self.news(&mut out)?;
+                return self.held(&mut out).map(|_| out);
+            }
+            other => return Err(format!("unknown command {other}").into()),
+        }
+        self.news(&mut out)?;
+        Ok(out)
+    }
+}
+
+macro_rules! scripts {
+    ($($name:ident),* $(,)?) => {$(
+        #[test]
+        fn $name() -> std::io::Result<()> {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scripts/", stringify!($name));
+            goldenscript::run(&mut Runner::default(), path)
+        }
+    )*};
+}
+
+scripts!(
+    batching,
+    check_quorum,
+    commit_notice,
+    conflict_term_backup,
+    conflict_truncation,
+    consistency_check,
+    crash_restart,
+    election,
+    election_restriction,
+    figure7,
+    figure8,
+    forward,
+    lease_read,
+    minority_leader,
+    new_leader_commits_old_entries,
+    prevote,
+    probe,
+    quorum_fanout,
+    read_index,
+    redirect,
+    retry_backoff,
+    split_vote,
+    stale_rejection,
+    stale_term_append,
+    vote_guard,
+    vote_resend,
+);
