@@ -1,12 +1,15 @@
-//! One scripted scenario per rule of the Raft paper, told as a story on the
-//! simulator. Every run also checks the safety invariants after each event.
+//! Whole-cluster stories on the simulator at its default timings: what a
+//! rule of the paper (or an extension) does to a running cluster and its
+//! message counts. Every run also checks the safety invariants after each
+//! event. The message-by-message stories of each rule are the scripts in
+//! `tests/scripts/` (`tests/scripts.rs`).
 
 mod common;
 
 use common::*;
-use raftplay::kv::{Put, Reply};
-use raftplay::raft::{Config, Entry, Fanout, Log, Persistent, ReadMode, RoleKind};
-use raftplay::sim::{Cluster, ClusterOptions};
+use raftplay::kv::Reply;
+use raftplay::raft::{Config, Fanout, ReadMode, RoleKind};
+use raftplay::sim::Cluster;
 
 fn no_prevote() -> Config {
     Config {
@@ -41,25 +44,6 @@ fn election_then_put_and_get() {
             id + 1
         );
     }
-}
-
-/// §5.2, split vote: two candidates in the same term each get half the
-/// votes, nobody wins that term, and a later election succeeds.
-#[test]
-fn split_vote_resolves_in_a_later_term() {
-    let mut c = cluster(4, 3, no_prevote());
-    run_for(&mut c, 1_200 * MS); // the vote guard is over, no timeout yet
-    c.partition(&[vec![0, 2], vec![1, 3]]).unwrap();
-    c.timeout(0).unwrap();
-    c.timeout(1).unwrap();
-    run_for(&mut c, 50 * MS);
-    assert_eq!((term(&c, 0), term(&c, 1)), (1, 1), "both stand in term 1");
-    assert_eq!(c.node(2).unwrap().voted_for(), Some(0));
-    assert_eq!(c.node(3).unwrap().voted_for(), Some(1));
-    assert_eq!(c.leader(), None, "two votes of four are no majority");
-    c.heal();
-    let leader = await_leader(&mut c, 10 * SECOND);
-    assert!(term(&c, leader) >= 2, "the winner stands in a later term");
 }
 
 /// §5.1, stale leader: a leader cut off from the majority is replaced; when
@@ -103,110 +87,6 @@ fn stale_leader_steps_down_and_hands_over_its_writes() {
     assert_eq!((d.response.mid.as_str(), d.from), ("stuck", new));
     assert_eq!(d.response.reply, Reply::Ok { value: None });
     assert_eq!(ask(&mut c, new, "g", get("k"), SECOND), ok("v"));
-}
-
-fn log_of(terms: &[u64]) -> Log<Put> {
-    let mut log = Log::default();
-    for (i, &term) in terms.iter().enumerate() {
-        let command = Some(Put {
-            client: 1,
-            mid: format!("t{term}-i{}", i + 1),
-            key: "k".into(),
-            value: format!("{}", i + 1),
-        });
-        log.append(Entry { term, command });
-    }
-    log
-}
-
-/// §5.3, Figure 7: a leader of term 8 brings followers (a) to (f), missing
-/// entries or holding extra and conflicting ones, to exactly its log, backing
-/// up over whole terms at a time.
-#[test]
-fn figure_7_log_conflicts_are_repaired() {
-    let figure: [&[u64]; 7] = [
-        &[1, 1, 1, 4, 4, 5, 5, 6, 6, 6],       // the leader-to-be
-        &[1, 1, 1, 4, 4, 5, 5, 6, 6],          // (a) misses an entry
-        &[1, 1, 1, 4],                         // (b) misses many
-        &[1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 6],    // (c) has an extra one
-        &[1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 7, 7], // (d) has extra terms
-        &[1, 1, 1, 4, 4, 4, 4],                // (e) misses and conflicts
-        &[1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3],    // (f) conflicts at length
-    ];
-    let states = figure
-        .iter()
-        .map(|terms| Persistent {
-            current_term: 7,
-            voted_for: None,
-            log: log_of(terms),
-        })
-        .collect();
-    let options = ClusterOptions {
-        nodes: 7,
-        seed: 5,
-        trace: true,
-        ..ClusterOptions::default()
-    };
-    let mut c = Cluster::with_states(options, states).unwrap();
-    run_for(&mut c, 1_200 * MS);
-    c.timeout(0).unwrap();
-    assert_eq!(await_leader(&mut c, 100 * MS), 0, "{}", dump(&c));
-    assert_eq!(term(&c, 0), 8);
-    run_for(&mut c, SECOND);
-    let expected = [1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 8];
-    for id in 0..7 {
-        assert_eq!(
-            log_terms(&c, id),
-            expected,
-            "S{} matches the leader",
-            id + 1
-        );
-        assert_eq!(c.node(id).unwrap().commit_index(), 11);
-    }
-    let rejections = c
-        .trace()
-        .iter()
-        .filter(|e| {
-            e.to_string()
-                .contains("sends S1 AppendEntries reply (rejected")
-        })
-        .count();
-    assert!(
-        rejections <= 6,
-        "fast back-up: {rejections} rejections for six followers"
-    );
-}
-
-/// §5.4.1: a node whose log is behind cannot win, even if it times out first.
-#[test]
-fn election_restriction_keeps_a_stale_log_out() {
-    let states = [&[1u64, 1, 2][..], &[1, 1, 2], &[1]]
-        .iter()
-        .map(|t| Persistent {
-            current_term: 2,
-            voted_for: None,
-            log: log_of(t),
-        })
-        .collect();
-    let options = ClusterOptions {
-        nodes: 3,
-        raft: no_prevote(),
-        trace: true,
-        ..ClusterOptions::default()
-    };
-    let mut c = Cluster::with_states(options, states).unwrap();
-    run_for(&mut c, 1_200 * MS);
-    c.timeout(2).unwrap();
-    run_for(&mut c, 10 * MS);
-    assert_ne!(role(&c, 2), RoleKind::Leader);
-    let leader = await_leader(&mut c, 5 * SECOND);
-    assert_ne!(leader, 2);
-    run_for(&mut c, SECOND);
-    assert_eq!(
-        log_terms(&c, 2)[..3],
-        [1, 1, 2],
-        "and it is brought up to date"
-    );
 }
 
 /// PreVote off: a follower cut off from the others keeps starting elections,
@@ -271,23 +151,6 @@ fn one_way_cut_does_not_depose_a_healthy_leader() {
         .filter(|e| e.to_string().contains(&format!("S{} timed out", deaf + 1)))
         .count();
     assert!(timeouts >= 1, "the deaf follower did time out");
-}
-
-/// CheckQuorum: a leader that hears from no majority steps down; without it,
-/// an isolated leader goes on believing it leads.
-#[test]
-fn check_quorum_makes_an_isolated_leader_step_down() {
-    for (check_quorum, expected) in [(true, RoleKind::Follower), (false, RoleKind::Leader)] {
-        let config = Config {
-            check_quorum,
-            ..Config::default()
-        };
-        let mut c = cluster(3, 9, config);
-        let leader = await_leader(&mut c, 5 * SECOND);
-        c.partition(&[vec![leader]]).unwrap();
-        run_for(&mut c, 3 * SECOND);
-        assert_eq!(role(&c, leader), expected, "check_quorum = {check_quorum}");
-    }
 }
 
 /// Leader completeness across crashes: every node crashes and restarts with
@@ -380,50 +243,5 @@ fn quorum_fanout_halves_messages_per_put() {
         run_for(&mut c, 50 * MS);
         let sent = messages_for(&mut c, leader, "p", put("k", "v"));
         assert_eq!(sent, cost, "{fanout:?}");
-    }
-}
-
-/// Non-leaders redirect to the leader they heard from; a client is never
-/// answered twice for one request id.
-#[test]
-fn followers_redirect_to_the_leader() {
-    let mut c = cluster(5, 8, Config::default());
-    let leader = await_leader(&mut c, 5 * SECOND);
-    run_for(&mut c, 500 * MS);
-    let follower = (leader + 1) % 5;
-    let r = ask(&mut c, follower, "r", put("k", "v"), SECOND);
-    assert_eq!(r, Some(Reply::Redirect));
-    run_for(&mut c, SECOND);
-    assert_eq!(
-        c.node(leader).unwrap().log().last_index(),
-        1,
-        "only the no-op"
-    );
-}
-
-/// Commit notices: with them, the followers holding a new entry learn at
-/// once that it committed; without, only with the next AppendEntries.
-#[test]
-fn commit_notice_tells_followers_at_once() {
-    for (notice, expected_followers) in [(true, 2), (false, 0)] {
-        let config = Config {
-            commit_notice: notice,
-            ..Config::default()
-        };
-        let mut c = cluster(5, 6, config);
-        let leader = await_leader(&mut c, 5 * SECOND);
-        run_for(&mut c, SECOND);
-        assert_eq!(
-            ask(&mut c, leader, "p", put("k", "v"), SECOND),
-            Some(Reply::Ok { value: None })
-        );
-        run_for(&mut c, 5 * MS);
-        let commit = c.node(leader).unwrap().commit_index();
-        let knowing = c
-            .alive()
-            .into_iter()
-            .filter(|&i| i != leader && c.node(i).unwrap().commit_index() == commit)
-            .count();
-        assert_eq!(knowing, expected_followers, "commit_notice = {notice}");
     }
 }
