@@ -71,7 +71,20 @@ impl Op {
             None => Op::Get { key },
         }
     }
+
+    /// Bytes of key and value.
+    pub fn size(&self) -> usize {
+        match self {
+            Op::Get { key } => key.len(),
+            Op::Put { key, value } => key.len() + value.len(),
+        }
+    }
 }
+
+/// Requests larger than this (key plus value, bytes) are refused with
+/// `fail`, so that every AppendEntries fits in a datagram. A rule of the
+/// server, so the replica, the simulator and the playground all apply it.
+pub const MAX_REQUEST_BYTES: usize = 16 * 1024;
 
 /// A client request as it reaches a replica.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,7 +282,14 @@ impl Server {
         self.settle(now);
     }
 
+    /// A client request: refused with `fail` if too large (see
+    /// [`MAX_REQUEST_BYTES`]), else served, redirected or held.
     pub fn request(&mut self, now: Time, request: Request) {
+        if request.op.size() > MAX_REQUEST_BYTES {
+            let leader = self.node.leader();
+            self.respond(request.client, request.mid, leader, Reply::Fail);
+            return;
+        }
         self.handle(now, request, now);
         self.settle(now);
     }
@@ -365,6 +385,25 @@ impl Server {
 mod tests {
     use super::*;
     use crate::raft::Config;
+
+    #[test]
+    fn a_request_too_large_fails_at_once() {
+        let node = Node::new(0, &[0, 1, 2], Config::default(), 1, 0, Store::default());
+        let mut server = Server::new(node);
+        let value = "v".repeat(MAX_REQUEST_BYTES);
+        let request = Request {
+            client: 9,
+            mid: "M".into(),
+            op: Op::Put {
+                key: "k".into(),
+                value,
+            },
+        };
+        server.request(5, request);
+        let out = server.take_outgoing();
+        assert!(matches!(&out[..], [Outgoing::Respond(r)] if r.reply == Reply::Fail));
+        assert_eq!(server.held(), 0);
+    }
 
     fn put(mid: &str, key: &str, value: &str) -> Put {
         Put {

@@ -11,7 +11,7 @@
 //! readable event log on stderr; `RAFTPLAY_COMMIT_NOTICE=1` turns on
 //! [`raftplay::raft::Config::commit_notice`].
 
-use raftplay::kv::{Op, Outgoing, Reply, Request, Response, Server, Store};
+use raftplay::kv::{Outgoing, Request, Server, Store};
 use raftplay::pace::Pacer;
 use raftplay::raft::{Config, Message, Node, NodeId, RoleKind, Time};
 use raftplay::wire::{self, Incoming};
@@ -22,10 +22,6 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str =
     "usage: 3700kvstore <UDP port> <own ID> <peer ID> [<peer ID> ...]  (IDs: four hex digits)";
-
-/// Puts larger than this (key plus value, bytes) are refused with `fail`, so
-/// that every AppendEntries fits in a datagram.
-const MAX_PUT_BYTES: usize = 16 * 1024;
 
 struct Args {
     port: u16,
@@ -147,7 +143,11 @@ impl Replica {
     fn log(&self, what: impl FnOnce() -> String) {
         if self.verbose {
             let id = wire::id(self.server.node().id());
-            eprintln!("[{id} {:>10.6}] {}", self.now() as f64 / 1e6, what());
+            eprintln!(
+                "[{id} {:>10.6}] {}",
+                raftplay::raft::time::as_secs(self.now()),
+                what()
+            );
         }
     }
 
@@ -166,19 +166,6 @@ impl Replica {
     }
 
     fn request(&mut self, request: Request) {
-        let too_big = match &request.op {
-            Op::Put { key, value } => key.len() + value.len() > MAX_PUT_BYTES,
-            Op::Get { key } => key.len() > MAX_PUT_BYTES,
-        };
-        if too_big {
-            let response = Response {
-                client: request.client,
-                mid: request.mid,
-                leader: self.server.node().leader(),
-                reply: Reply::Fail,
-            };
-            return self.send(wire::encode_response(self.server.node().id(), &response));
-        }
         let now = self.now();
         self.server.request(now, request);
     }

@@ -606,7 +606,7 @@ impl Playground {
             }
         };
         self.send(None, op);
-        let gap = (1e6 / self.options.auto_rate) as Time;
+        let gap = time::from_secs(1.0 / self.options.auto_rate);
         self.auto.next_at = self.cluster.now() + gap.max(1);
     }
 

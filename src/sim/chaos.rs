@@ -27,13 +27,11 @@ use super::answers::Ledger;
 use super::cluster::{Cluster, ClusterOptions};
 use super::linearizability::{self, Operation};
 use crate::kv::{ClientId, Op, Reply, Request, Response};
-use crate::raft::{Bug, Config, Fanout, NodeId, ReadMode, Time};
+use crate::raft::time::{self, MILLISECOND as MS, SECOND, Time};
+use crate::raft::{Bug, Config, Fanout, NodeId, ReadMode};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-const MS: Time = 1_000;
-const SECOND: Time = 1_000_000;
 
 /// Mixed into the seed so that chaos draws differ from the grader's for the
 /// same seed number.
@@ -477,8 +475,8 @@ impl World {
         if let Some((mid, at)) = self.clients.unanswered_in_quiet(end) {
             let detail = format!(
                 "Liveness: request {mid}, sent at {:.3} s in the quiet phase, had no answer at the end ({:.3} s)",
-                at as f64 / 1e6,
-                end as f64 / 1e6
+                time::as_secs(at),
+                time::as_secs(end)
             );
             return fail("Liveness", detail);
         }

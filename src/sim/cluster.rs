@@ -711,6 +711,8 @@ impl Cluster {
         slot.incarnation += 1;
         slot.timer_reset = now;
         slot.timeouts_seen = 0;
+        // Each incarnation of a node draws new timeouts (the golden ratio
+        // spreads consecutive incarnations over all the bits).
         let seed = self.options.seed ^ slot.incarnation.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let saved = std::mem::take(&mut slot.saved);
         let (term, vote, entries) = (saved.current_term, saved.voted_for, saved.log.last_index());
@@ -893,7 +895,7 @@ impl Cluster {
 
     fn violate(&mut self, what: String) {
         if self.violation.is_none() && self.invariants.is_some() {
-            let at = self.now as f64 / 1e6;
+            let at = crate::raft::time::as_secs(self.now);
             self.violation_at = Some(self.now);
             self.violation = Some(format!("at {at:.6} s, event {}: {what}", self.stats.events));
         }

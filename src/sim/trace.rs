@@ -113,7 +113,12 @@ fn describe(m: &Message<Put>) -> String {
 
 impl fmt::Display for TraceEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:>10.6} {}", self.time as f64 / 1e6, self.kind)
+        write!(
+            f,
+            "{:>10.6} {}",
+            crate::raft::time::as_secs(self.time),
+            self.kind
+        )
     }
 }
 

@@ -198,7 +198,11 @@ impl Tally {
         self.caught += 1;
         *self.by_check.entry(f.check.clone()).or_default() += 1;
         if self.first.as_ref().is_none_or(|(s, _, _)| run.seed < *s) {
-            self.first = Some((run.seed, f.at as f64 / 1e6, f.check.clone()));
+            self.first = Some((
+                run.seed,
+                raftplay::raft::time::as_secs(f.at),
+                f.check.clone(),
+            ));
         }
     }
 }

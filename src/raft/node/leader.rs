@@ -358,7 +358,6 @@ impl<S: StateMachine> Node<S> {
         let Role::Leader(l) = &mut self.role else {
             return;
         };
-        let eager = l.eager_peers(c.fanout);
         let Some(progress) = l.progress.get_mut(&from) else {
             return;
         };
@@ -369,12 +368,13 @@ impl<S: StateMachine> Node<S> {
                 progress.acknowledged(index, stamp, c.retry_timeout);
                 // A follower a full batch or more behind gets the next batch
                 // at once, not one per heartbeat (if new entries go to it at
-                // once). Fewer entries wait for the next proposal or
-                // heartbeat, which batches them with whatever else comes.
+                // once, counting this acknowledgement). Fewer entries wait for
+                // the next proposal or heartbeat, which batches them with
+                // whatever else comes.
                 let batch = c.max_append_entries as Index;
                 let more = progress.next_index + batch <= log.last_index() + 1
                     && progress.inflight_since.is_none();
-                let streams = more && eager.contains(&from);
+                let streams = more && l.eager_peers(c.fanout).contains(&from);
                 self.advance_commit(now);
                 self.serve_reads();
                 if streams {
