@@ -5,18 +5,17 @@
 //! sentinel of term 0, so "the entry before the first" always exists.
 
 use super::{Index, Term};
-use serde::{Deserialize, Serialize};
 
 /// One log entry. `command` is `None` for the no-op a new leader appends to
 /// commit entries of earlier terms (§5.4.2, §8).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Entry<C> {
     pub term: Term,
     pub command: Option<C>,
 }
 
 /// The entries of one node's log. Part of the persistent state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Log<C> {
     entries: Vec<Entry<C>>,
 }
