@@ -21,7 +21,7 @@
 //! Must not touch: sockets, JSON, clocks. The wire format is the replica
 //! binary's business; time comes in as `now`.
 
-use crate::raft::{Envelope, Node, NodeId, NotLeader, Output, StateMachine, Time};
+use crate::raft::{Envelope, Node, NodeId, NotLeader, Output, Reason, StateMachine, Time};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -202,6 +202,9 @@ pub enum Outgoing {
         leader: Option<NodeId>,
     },
     Respond(Response),
+    /// Why the node did something (only with `Config::explain`): nothing
+    /// to send, for the simulator's trace.
+    Explain(Reason),
 }
 
 /// A replica: a Raft node over a [`Store`], plus the client policy.
@@ -361,6 +364,7 @@ impl Server {
                         let leader = Some(self.node.id());
                         self.respond(client, mid, leader, Reply::Ok { value })
                     }
+                    Output::Explain(reason) => self.outgoing.push(Outgoing::Explain(reason)),
                     Output::Unserved(Get { client, mid, key }) => {
                         let op = Op::Get { key };
                         let request = Request { client, mid, op };

@@ -13,7 +13,7 @@
 //!
 //! Commands (nodes are numbered from 1, as S1..Sn):
 //! - `cluster nodes=3 prevote=true checkquorum=true fanout=quorum|all
-//!   read=lease|read_index commit_notice=false seed=1 bug=NAME`: a new
+//!   read=lease|read_index commit_notice=false batch=64 seed=1 bug=NAME`: a new
 //!   cluster (every key optional), at 1 s, when a node that started at 0 may
 //!   first vote. Election timeouts 1 to 2 s, heartbeats every 100 ms,
 //!   retries after 20 ms, hops of 1 ms for clients.
@@ -35,7 +35,10 @@
 
 use goldenscript::{Argument, Command, Context};
 use raftplay::kv::{Op, Put, Request};
-use raftplay::raft::{Bug, Config, Envelope, Fanout, NodeId, ReadMode, RoleKind, time};
+use raftplay::raft::{
+    Bug, Config, Denial, Envelope, Fanout, NodeId, Position, ReadMode, ReadPath, Reason, Rejection,
+    RoleKind, StepDown, time,
+};
 use raftplay::sim::{Cluster, ClusterOptions};
 use std::error::Error;
 use std::fmt::Write as _;
@@ -138,6 +141,7 @@ impl Runner {
             Some(other) => return Err(format!("read is lease or read_index, not {other}").into()),
         };
         let bug = args.take_key("bug").map(Bug::parse).transpose()?;
+        let batch = args.take_key("batch").map(str::parse).transpose()?;
         args.reject_next()?;
         let raft = Config {
             election_timeout_min: time::from_millis(1_000.0),
@@ -150,6 +154,7 @@ impl Runner {
             fanout,
             commit_notice,
             bug,
+            max_append_entries: batch.unwrap_or(Config::default().max_append_entries),
             ..Config::default()
         };
         let options = ClusterOptions {
@@ -405,6 +410,9 @@ macro_rules! scripts {
 }
 
 scripts!(
+    commit_held_back,
+    stale_vote,
+    committed_conflict,
     batching,
     check_quorum,
     commit_notice,
@@ -432,3 +440,134 @@ scripts!(
     vote_guard,
     vote_resend,
 );
+
+/// The words of each reason's sentence that no other reason's has. The
+/// match is exhaustive: a new reason does not compile until it has words
+/// here, and `every_reason_is_told_by_a_script` then needs a story for it.
+fn words(reason: &Reason) -> &'static str {
+    match reason {
+        Reason::VoteGranted {
+            pre_vote: false, ..
+        } => "its vote for term",
+        Reason::VoteGranted { pre_vote: true, .. } => "pre-vote granted (",
+        Reason::VoteDenied { why, .. } => match why {
+            Denial::StaleTerm { .. } => "is not newer than its own term",
+            Denial::AlreadyVoted { .. } => "it already voted for",
+            Denial::LogBehind { .. } => "the candidate's log is behind",
+            Denial::VoteGuard { .. } => "vote guard until",
+            Denial::Leading => "it is the leader",
+        },
+        Reason::AppendAccepted { .. } => "its log matches the leader's up to index",
+        Reason::AppendRejected { why, .. } => match why {
+            Rejection::StaleTerm { .. } => "its term is older than",
+            Rejection::NoEntry { .. } => "no entry at index",
+            Rejection::TermMismatch { .. } => "term mismatch at index",
+            Rejection::WouldOverwriteCommitted { .. } => "knows are committed",
+        },
+        Reason::Truncated { .. } => "conflict with",
+        Reason::CommitAdvanced { .. } => "it is from the current term",
+        Reason::CommitHeldBack { .. } => "a majority holds it, but it is from term",
+        Reason::SteppedDown { why } => match why {
+            StepDown::HigherTerm { .. } => "steps down: S",
+            StepDown::LostQuorum => "no majority answered it",
+        },
+        Reason::ReadServed { via } => match via {
+            ReadPath::Lease { .. } => "its lease holds until",
+            ReadPath::ReadIndex => "a majority confirmed it still leads",
+        },
+    }
+}
+
+/// Every reason the core can give is told by at least one story.
+#[test]
+fn every_reason_is_told_by_a_script() {
+    let p = |index, term| Position { index, term };
+    let denials = [
+        Denial::StaleTerm { ours: 2 },
+        Denial::AlreadyVoted { voted_for: 1 },
+        Denial::LogBehind {
+            theirs: p(1, 1),
+            ours: p(2, 1),
+        },
+        Denial::VoteGuard { until: 0 },
+        Denial::Leading,
+    ];
+    let rejections = [
+        Rejection::StaleTerm { ours: 2 },
+        Rejection::NoEntry { index: 2, last: 1 },
+        Rejection::TermMismatch {
+            index: 2,
+            ours: 1,
+            theirs: 2,
+        },
+        Rejection::WouldOverwriteCommitted { commit: 2 },
+    ];
+    let mut reasons: Vec<Reason> = denials
+        .into_iter()
+        .map(|why| Reason::VoteDenied {
+            candidate: 0,
+            term: 1,
+            pre_vote: false,
+            why,
+        })
+        .collect();
+    reasons.extend(
+        rejections
+            .into_iter()
+            .map(|why| Reason::AppendRejected { leader: 0, why }),
+    );
+    reasons.extend([
+        Reason::VoteGranted {
+            candidate: 0,
+            term: 1,
+            pre_vote: false,
+        },
+        Reason::VoteGranted {
+            candidate: 0,
+            term: 1,
+            pre_vote: true,
+        },
+        Reason::AppendAccepted {
+            leader: 0,
+            matched: 1,
+        },
+        Reason::Truncated {
+            leader: 0,
+            from: 2,
+            to: 2,
+            terms: vec![1],
+        },
+        Reason::CommitAdvanced {
+            index: 1,
+            holders: vec![0, 1],
+        },
+        Reason::CommitHeldBack {
+            index: 1,
+            entry_term: 1,
+            term: 2,
+        },
+        Reason::SteppedDown {
+            why: StepDown::HigherTerm { from: 1, term: 2 },
+        },
+        Reason::SteppedDown {
+            why: StepDown::LostQuorum,
+        },
+        Reason::ReadServed {
+            via: ReadPath::Lease { until: 0 },
+        },
+        Reason::ReadServed {
+            via: ReadPath::ReadIndex,
+        },
+    ]);
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scripts");
+    let stories: String = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    for reason in &reasons {
+        let told = stories
+            .lines()
+            .any(|l| !l.starts_with('#') && l.contains(words(reason)));
+        assert!(told, "no story tells {reason:?}");
+    }
+}

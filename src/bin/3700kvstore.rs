@@ -110,6 +110,8 @@ impl Burst {
                 Message::AppendEntries(a) if !a.entries.is_empty() => self.appends += 1,
                 _ => self.other += 1,
             },
+            // Not a datagram (and the replica never asks for reasons).
+            Outgoing::Explain(_) => {}
         }
     }
 
@@ -182,6 +184,8 @@ impl Replica {
             let bytes = match &action {
                 Outgoing::Send { envelope, leader } => wire::encode_envelope(envelope, *leader),
                 Outgoing::Respond(response) => wire::encode_response(me, response),
+                // The replica leaves `Config::explain` off: nothing to send.
+                Outgoing::Explain(_) => continue,
             };
             self.burst.count(&action, bytes.len());
             self.send(bytes);

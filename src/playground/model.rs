@@ -10,7 +10,7 @@
 
 use crate::kv::{Op, Reply, Request, Response};
 use crate::raft::time::{self, Time};
-use crate::raft::{Config, Fanout, Message, MessageKind, NodeId, ReadMode, RoleKind, Term};
+use crate::raft::{Config, Fanout, Message, MessageKind, NodeId, ReadMode, Reason, RoleKind, Term};
 use crate::sim::Loss;
 use crate::sim::TraceKind;
 use crate::sim::{Cluster, ClusterOptions};
@@ -276,13 +276,63 @@ pub struct MessageView {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EventCategory {
-    /// Roles, terms, commits, and safety violations.
-    State,
+    /// Timeouts, votes and why, new roles and terms, step-downs.
+    Election,
+    /// AppendEntries accepted or rejected and why, truncations.
+    Replication,
+    /// Commits and commits held back, and why.
+    Commit,
+    /// Requests, answers, reads served.
     Client,
-    /// Crashes, restarts, partitions, cut links, heals.
-    Fault,
-    /// Messages lost.
-    Message,
+    /// Lost messages, crashes, restarts, partitions, cut links, heals.
+    Network,
+    /// A safety property broken.
+    Safety,
+}
+
+impl EventCategory {
+    fn of(kind: &TraceKind) -> Option<EventCategory> {
+        Some(match kind {
+            TraceKind::Send { .. } | TraceKind::Deliver { .. } => return None,
+            TraceKind::Lost { .. }
+            | TraceKind::Crash { .. }
+            | TraceKind::Restart { .. }
+            | TraceKind::Partition { .. }
+            | TraceKind::Cut { .. }
+            | TraceKind::Heal => EventCategory::Network,
+            TraceKind::Request { .. } | TraceKind::Response { .. } => EventCategory::Client,
+            TraceKind::Role { .. } => EventCategory::Election,
+            TraceKind::Commit { .. } => EventCategory::Commit,
+            TraceKind::Reason { reason, .. } => match reason {
+                Reason::VoteGranted { .. } | Reason::VoteDenied { .. } => EventCategory::Election,
+                Reason::SteppedDown { .. } => EventCategory::Election,
+                Reason::AppendAccepted { .. }
+                | Reason::AppendRejected { .. }
+                | Reason::Truncated { .. } => EventCategory::Replication,
+                Reason::CommitAdvanced { .. } | Reason::CommitHeldBack { .. } => {
+                    EventCategory::Commit
+                }
+                Reason::ReadServed { .. } => EventCategory::Client,
+            },
+        })
+    }
+}
+
+/// The node an event is about, if one (for selecting it on a click).
+fn subject(kind: &TraceKind) -> Option<NodeId> {
+    match kind {
+        TraceKind::Role { node, .. }
+        | TraceKind::Commit { node, .. }
+        | TraceKind::Crash { node }
+        | TraceKind::Restart { node }
+        | TraceKind::Reason { node, .. } => Some(*node),
+        TraceKind::Request { to, .. } => Some(*to),
+        TraceKind::Response { from, .. } => Some(*from),
+        TraceKind::Lost { envelope, .. } => Some(envelope.to),
+        TraceKind::Send { envelope, .. } | TraceKind::Deliver { envelope } => Some(envelope.to),
+        TraceKind::Cut { from, .. } => Some(*from),
+        TraceKind::Partition { .. } | TraceKind::Heal => None,
+    }
 }
 
 /// The settings the user can change while a run goes on, as they are at
@@ -300,6 +350,8 @@ pub struct EventView {
     pub time_ms: f64,
     pub text: String,
     pub category: EventCategory,
+    /// The node it is about, if one.
+    pub node: Option<NodeId>,
 }
 
 const EVENT_LOG: usize = 400;
@@ -775,28 +827,26 @@ impl Playground {
 
     fn collect_events(&mut self) {
         for e in self.cluster.take_trace() {
-            let category = match &e.kind {
-                TraceKind::Send { .. } | TraceKind::Deliver { .. } => continue,
-                TraceKind::Lost { .. } => EventCategory::Message,
-                TraceKind::Request { .. } | TraceKind::Response { .. } => EventCategory::Client,
-                TraceKind::Crash { .. }
-                | TraceKind::Restart { .. }
-                | TraceKind::Partition { .. }
-                | TraceKind::Cut { .. }
-                | TraceKind::Heal => EventCategory::Fault,
-                TraceKind::Role { .. } | TraceKind::Commit { .. } => EventCategory::State,
+            let Some(category) = EventCategory::of(&e.kind) else {
+                continue;
             };
             let text = e.kind.to_string();
-            self.push_event(e.time, &text, category);
+            self.push_event(e.time, &text, category, subject(&e.kind));
         }
         if let (Some(v), false) = (self.cluster.violation(), self.violation_reported) {
             self.violation_reported = true;
             let text = format!("SAFETY VIOLATION: {v}");
-            self.push_event(self.now(), &text, EventCategory::State);
+            self.push_event(self.now(), &text, EventCategory::Safety, None);
         }
     }
 
-    fn push_event(&mut self, time: Time, text: &str, category: EventCategory) {
+    fn push_event(
+        &mut self,
+        time: Time,
+        text: &str,
+        category: EventCategory,
+        node: Option<NodeId>,
+    ) {
         if self.events.len() == EVENT_LOG {
             self.events.pop_front();
         }
@@ -804,6 +854,7 @@ impl Playground {
             time_ms: time::as_millis(time),
             text: text.to_string(),
             category,
+            node,
         });
         self.unread = (self.unread + 1).min(EVENT_LOG);
     }

@@ -176,6 +176,11 @@ pub struct Config {
     /// duplicate answer a new leader gives when the old one died between
     /// answering a client and telling anyone the entry committed.
     pub commit_notice: bool,
+    /// Report why each vote, AppendEntries answer, truncation, commit,
+    /// step-down and read happened, as [`crate::raft::Output::Explain`]
+    /// (the simulator's trace turns them into sentences). Off in the
+    /// replica.
+    pub explain: bool,
     /// A deliberately broken rule (tests and the playground only).
     #[serde(default)]
     pub bug: Option<Bug>,
@@ -195,6 +200,7 @@ impl Default for Config {
             read_mode: ReadMode::Lease,
             fanout: Fanout::Quorum,
             commit_notice: false,
+            explain: false,
             bug: None,
         }
     }

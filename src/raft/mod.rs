@@ -46,6 +46,7 @@ mod message;
 mod node;
 mod progress;
 pub mod quorum;
+pub mod reason;
 pub mod time;
 
 pub use config::{Bug, Config, Fanout, ReadMode};
@@ -56,6 +57,7 @@ pub use message::{
 };
 pub use node::{Node, NotLeader, Output, Persistent, RoleKind};
 pub use progress::Progress;
+pub use reason::{Denial, Position, ReadPath, Reason, Rejection, StepDown};
 
 /// A node's identity. Replicas of the course grader are numbered from 0.
 pub type NodeId = u16;

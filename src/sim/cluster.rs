@@ -271,10 +271,12 @@ impl Cluster {
     /// after a crash of every node): for scenarios such as the paper's
     /// Figure 7.
     pub fn with_states(
-        options: ClusterOptions,
+        mut options: ClusterOptions,
         states: Vec<Persistent<Put>>,
     ) -> Result<Self, String> {
         options.validate()?;
+        // A traced run says why, too.
+        options.raft.explain |= options.trace;
         let n = options.nodes;
         if states.len() != n {
             return Err(format!("{} states for {n} nodes", states.len()));
@@ -806,6 +808,10 @@ impl Cluster {
         }
         self.check(id);
         for action in actions {
+            if let Outgoing::Explain(reason) = action {
+                self.record(TraceKind::Reason { node: id, reason });
+                continue;
+            }
             self.check_stale_append(id, &action);
             self.dispatch(id, action);
         }
@@ -991,6 +997,8 @@ impl Cluster {
                     },
                 );
             }
+            // Handled by the caller: nothing leaves the node.
+            Outgoing::Explain(_) => {}
             Outgoing::Respond(response) => {
                 self.note_leader(from, response.leader);
                 if overflow {

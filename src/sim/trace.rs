@@ -5,7 +5,11 @@
 
 use super::network::Loss;
 use crate::kv::{Op, Put, Reply, Request, Response};
-use crate::raft::{AppendOutcome, Envelope, Index, Message, NodeId, RoleKind, Term, Time};
+use crate::raft::time::as_secs;
+use crate::raft::{
+    AppendOutcome, Denial, Envelope, Index, Message, NodeId, ReadPath, Reason, Rejection, RoleKind,
+    StepDown, Term, Time,
+};
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -60,6 +64,11 @@ pub enum TraceKind {
         to: NodeId,
     },
     Heal,
+    /// Why `node` did something ([`Reason`]).
+    Reason {
+        node: NodeId,
+        reason: Reason,
+    },
 }
 
 /// "S3", for replica 2.
@@ -224,6 +233,163 @@ impl fmt::Display for TraceKind {
                 write!(f, "link from {} to {} cut", Name(*from), Name(*to))
             }
             TraceKind::Heal => write!(f, "network healed"),
+            TraceKind::Reason { node, reason } => {
+                write!(f, "{} ({})", Because(*node, reason), reason.section())
+            }
+        }
+    }
+}
+
+/// The sentence for a [`Reason`] of node `.0`, without its section.
+struct Because<'a>(NodeId, &'a Reason);
+
+impl fmt::Display for Because<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = Name(self.0);
+        match self.1 {
+            Reason::VoteGranted {
+                candidate,
+                term,
+                pre_vote: false,
+            } => write!(
+                f,
+                "{n} grants {} its vote for term {term}",
+                Name(*candidate)
+            ),
+            Reason::VoteGranted {
+                candidate, term, ..
+            } => write!(
+                f,
+                "{n} would vote for {} in term {term}: pre-vote granted",
+                Name(*candidate)
+            ),
+            Reason::VoteDenied {
+                candidate,
+                term,
+                pre_vote,
+                why,
+            } => {
+                let (c, what) = (
+                    Name(*candidate),
+                    if *pre_vote { "a pre-vote" } else { "its vote" },
+                );
+                write!(f, "{n} refuses {c} {what} for term {term}: ")?;
+                match why {
+                    Denial::StaleTerm { ours } => {
+                        write!(f, "term {term} is not newer than its own term {ours}")
+                    }
+                    Denial::AlreadyVoted { voted_for } => {
+                        write!(
+                            f,
+                            "it already voted for {} in term {term}",
+                            Name(*voted_for)
+                        )
+                    }
+                    Denial::LogBehind { theirs, ours } => write!(
+                        f,
+                        "the candidate's log is behind (last entry {}@{} against its {}@{})",
+                        theirs.index, theirs.term, ours.index, ours.term
+                    ),
+                    Denial::VoteGuard { until } => write!(
+                        f,
+                        "it heard from a leader less than a minimum election timeout ago (vote guard until {:.3} s)",
+                        as_secs(*until)
+                    ),
+                    Denial::Leading => write!(f, "it is the leader"),
+                }
+            }
+            Reason::AppendAccepted { leader, matched } => write!(
+                f,
+                "{n} accepts AppendEntries from {}: its log matches the leader's up to index {matched}",
+                Name(*leader)
+            ),
+            Reason::AppendRejected { leader, why } => {
+                write!(f, "{n} rejects AppendEntries from {}: ", Name(*leader))?;
+                match why {
+                    Rejection::StaleTerm { ours } => {
+                        write!(f, "its term is older than {n}'s term {ours}")
+                    }
+                    Rejection::NoEntry { index, last } => {
+                        write!(f, "no entry at index {index} (its log ends at {last})")
+                    }
+                    Rejection::TermMismatch {
+                        index,
+                        ours,
+                        theirs,
+                    } => write!(
+                        f,
+                        "term mismatch at index {index}: {n} has term {ours}, the leader {theirs}"
+                    ),
+                    Rejection::WouldOverwriteCommitted { commit } => write!(
+                        f,
+                        "the entries would replace entries {n} knows are committed (up to {commit})"
+                    ),
+                }
+            }
+            Reason::Truncated {
+                leader,
+                from,
+                to,
+                terms,
+            } => {
+                let mut distinct: Vec<Term> = terms.clone();
+                distinct.dedup();
+                let terms: Vec<String> = distinct.iter().map(Term::to_string).collect();
+                let plural = if distinct.len() == 1 { "" } else { "s" };
+                let (range, verb) = if from == to {
+                    (format!("entry {from}"), "it conflicts")
+                } else {
+                    (format!("entries {from}-{to}"), "they conflict")
+                };
+                write!(
+                    f,
+                    "{n} drops {range} of term{plural} {}: {verb} with {}'s",
+                    terms.join(", "),
+                    Name(*leader)
+                )
+            }
+            Reason::CommitAdvanced { index, holders } => {
+                let names: Vec<String> = holders.iter().map(|h| Name(*h).to_string()).collect();
+                write!(
+                    f,
+                    "{n} commits up to {index}: {} hold it and it is from the current term",
+                    names.join(", ")
+                )
+            }
+            Reason::CommitHeldBack {
+                index,
+                entry_term,
+                term,
+            } => write!(
+                f,
+                "{n} does not commit index {index}: a majority holds it, but it is from term {entry_term}, not the current term {term}"
+            ),
+            Reason::SteppedDown {
+                why: StepDown::HigherTerm { from, term },
+            } => write!(
+                f,
+                "{n} steps down: {} is in the newer term {term}",
+                Name(*from)
+            ),
+            Reason::SteppedDown {
+                why: StepDown::LostQuorum,
+            } => write!(
+                f,
+                "{n} steps down: no majority answered it for an election timeout (CheckQuorum)"
+            ),
+            Reason::ReadServed {
+                via: ReadPath::Lease { until },
+            } => write!(
+                f,
+                "{n} serves a read at once: its lease holds until {:.3} s",
+                as_secs(*until)
+            ),
+            Reason::ReadServed {
+                via: ReadPath::ReadIndex,
+            } => write!(
+                f,
+                "{n} serves a read: a majority confirmed it still leads after the read arrived (ReadIndex)"
+            ),
         }
     }
 }

@@ -9,6 +9,7 @@
 use super::{Node, Output, Role};
 use crate::raft::message::{Message, RequestVote, RequestVoteResponse};
 use crate::raft::quorum::majority;
+use crate::raft::reason::{Denial, Position, Reason};
 use crate::raft::{Bug, Index, NodeId, StateMachine, Term, Time};
 use rand::RngExt;
 use std::collections::BTreeSet;
@@ -108,11 +109,60 @@ impl<S: StateMachine> Node<S> {
     /// PreVote (thesis §9.6): would this node vote in `term`? Changes
     /// nothing here.
     pub(super) fn on_pre_vote(&mut self, now: Time, from: NodeId, term: Term, r: RequestVote) {
-        let granted = term > self.term()
-            && !self.refuses_votes(now)
-            && self.up_to_date(r.last_log_index, r.last_log_term);
+        let denial = if term <= self.term() {
+            Some(Denial::StaleTerm { ours: self.term() })
+        } else if self.refuses_votes(now) {
+            Some(self.guard_denial())
+        } else {
+            self.log_denial(r)
+        };
+        self.explain_vote(from, term, true, denial);
+        let granted = denial.is_none();
         let reply_term = if granted { term } else { self.term() };
         self.send_vote(from, granted, true, reply_term);
+    }
+
+    /// Why this node refuses every candidate now: it leads, or it heard a
+    /// leader within the vote guard.
+    pub(super) fn guard_denial(&self) -> Denial {
+        if self.is_leader() {
+            Denial::Leading
+        } else {
+            Denial::VoteGuard {
+                until: self.vote_guard_until,
+            }
+        }
+    }
+
+    /// §5.4.1: `Some` if the candidate's log is behind this node's.
+    fn log_denial(&self, r: RequestVote) -> Option<Denial> {
+        let log = &self.persistent.log;
+        let ours = Position {
+            index: log.last_index(),
+            term: log.last_term(),
+        };
+        let theirs = Position {
+            index: r.last_log_index,
+            term: r.last_log_term,
+        };
+        let behind = !self.up_to_date(theirs.index, theirs.term);
+        behind.then_some(Denial::LogBehind { theirs, ours })
+    }
+
+    fn explain_vote(&mut self, candidate: NodeId, term: Term, pre_vote: bool, why: Option<Denial>) {
+        self.explain(|_| match why {
+            None => Reason::VoteGranted {
+                candidate,
+                term,
+                pre_vote,
+            },
+            Some(why) => Reason::VoteDenied {
+                candidate,
+                term,
+                pre_vote,
+                why,
+            },
+        });
     }
 
     pub(super) fn on_pre_vote_granted(&mut self, now: Time, from: NodeId, term: Term) {
@@ -124,14 +174,22 @@ impl<S: StateMachine> Node<S> {
     /// RequestVote (§5.2, §5.4.1): one vote per term, to an up-to-date
     /// candidate, never inside the vote guard.
     pub(super) fn on_request_vote(&mut self, now: Time, from: NodeId, term: Term, r: RequestVote) {
-        let guarded = self.refuses_votes(now);
         let p = &self.persistent;
         // The guard holds whatever moved this node into `term`: a vote inside
         // it could cut short a lease this node acknowledged.
-        let granted = term == p.current_term
-            && !guarded
-            && p.voted_for.is_none_or(|v| v == from)
-            && self.up_to_date(r.last_log_index, r.last_log_term);
+        let denial = if term != p.current_term {
+            Some(Denial::StaleTerm {
+                ours: p.current_term,
+            })
+        } else if self.refuses_votes(now) {
+            Some(self.guard_denial())
+        } else if let Some(other) = p.voted_for.filter(|&v| v != from) {
+            Some(Denial::AlreadyVoted { voted_for: other })
+        } else {
+            self.log_denial(r)
+        };
+        self.explain_vote(from, term, false, denial);
+        let granted = denial.is_none();
         if granted {
             self.persistent.voted_for = Some(from);
             if !self.config.has(Bug::NoTimerResetOnVote) {

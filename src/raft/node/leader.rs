@@ -12,7 +12,8 @@ use crate::raft::log::{Entry, Log};
 use crate::raft::message::{AppendEntries, AppendOutcome, Message};
 use crate::raft::progress::Progress;
 use crate::raft::quorum::{majority, quorum_value};
-use crate::raft::{Bug, Config, Fanout, Index, NodeId, StateMachine, Term, Time};
+use crate::raft::reason::{ReadPath, Reason};
+use crate::raft::{Bug, Config, Fanout, Index, NodeId, StateMachine, Time};
 use std::collections::BTreeMap;
 
 /// A stalled commit (no progress for this many retry timeouts) sends new
@@ -49,6 +50,8 @@ pub(super) struct LeaderState<Q> {
     /// Reads wait for a heartbeat round to every follower, sent at the next
     /// tick like proposals.
     round_due: bool,
+    /// The highest index reported held back by §5.4.2 (each is said once).
+    held_back: Index,
 }
 
 impl<Q> LeaderState<Q> {
@@ -73,6 +76,7 @@ impl<Q> LeaderState<Q> {
             stall_since: Some(now),
             flush_due: None,
             round_due: false,
+            held_back: 0,
         }
     }
 
@@ -150,14 +154,15 @@ impl<Q> LeaderState<Q> {
         self.pending_reads.push(read);
     }
 
-    /// The reads a majority confirmed and the commit index covers.
-    fn take_ready_reads(&mut self, commit: Index) -> Vec<Q> {
+    /// The reads a majority confirmed and the commit index covers, each
+    /// with whether it was confirmed by a heartbeat round (not a lease).
+    fn take_ready_reads(&mut self, commit: Index) -> Vec<(Q, bool)> {
         let confirmed = self.majority_stamp(0);
         let (ready, waiting) = std::mem::take(&mut self.pending_reads)
             .into_iter()
             .partition(|r: &PendingRead<Q>| r.stamp <= confirmed && r.index <= commit);
         self.pending_reads = waiting;
-        ready.into_iter().map(|r| r.query).collect()
+        ready.into_iter().map(|r| (r.query, r.stamp > 0)).collect()
     }
 
     /// The followers to send to at this tick: new entries to the eager
@@ -211,14 +216,11 @@ impl<Q> LeaderState<Q> {
         })
     }
 
-    /// The highest index a majority holds, if it may be committed: only an
-    /// entry of the current term commits by counting (§5.4.2).
-    fn commit_candidate<C: Clone>(&self, log: &Log<C>, term: Term, c: &Config) -> Option<Index> {
+    /// The highest index a majority holds (the leader's own log counting).
+    fn quorum_index<C: Clone>(&self, log: &Log<C>) -> Index {
         let mut matches: Vec<Index> = self.progress.values().map(|p| p.match_index).collect();
         matches.push(log.last_index());
-        let candidate = quorum_value(&mut matches);
-        let counts = log.term(candidate) == Some(term) || c.has(Bug::CommitOldTerms);
-        counts.then_some(candidate)
+        quorum_value(&mut matches)
     }
 
     /// The followers that hold `index`.
@@ -403,13 +405,32 @@ impl<S: StateMachine> Node<S> {
             return;
         };
         let log = &self.persistent.log;
-        let candidate = l.commit_candidate(log, term, &self.config);
-        let Some(candidate) = candidate.filter(|&c| c > self.commit_index) else {
+        let candidate = l.quorum_index(log);
+        if candidate <= self.commit_index {
             return;
-        };
+        }
+        // Only an entry of the current term commits by counting (§5.4.2).
+        let entry_term = log.term(candidate).unwrap_or(0);
+        if entry_term != term && !self.config.has(Bug::CommitOldTerms) {
+            if l.held_back < candidate {
+                l.held_back = candidate;
+                self.explain(|_| Reason::CommitHeldBack {
+                    index: candidate,
+                    entry_term,
+                    term,
+                });
+            }
+            return;
+        }
         self.commit_index = candidate;
         l.stall_since = (candidate < log.last_index()).then_some(now);
         let holders = l.holders(candidate);
+        self.explain(|n| Reason::CommitAdvanced {
+            index: candidate,
+            holders: std::iter::once(n.id)
+                .chain(holders.iter().copied())
+                .collect(),
+        });
         self.apply_committed();
         if self.config.commit_notice {
             for peer in holders {
@@ -425,7 +446,13 @@ impl<S: StateMachine> Node<S> {
     pub(super) fn serve_reads(&mut self) {
         let commit = self.commit_index;
         let Some(l) = self.leader_state() else { return };
-        for query in l.take_ready_reads(commit) {
+        for (query, by_round) in l.take_ready_reads(commit) {
+            self.explain(|n| Reason::ReadServed {
+                via: match (by_round, n.lease_until()) {
+                    (false, Some(until)) => ReadPath::Lease { until },
+                    _ => ReadPath::ReadIndex,
+                },
+            });
             let reply = self.state_machine.query(&query);
             self.outputs.push(Output::Reply(reply));
         }

@@ -16,6 +16,7 @@ mod replication;
 
 use super::log::Log;
 use super::message::{AppendEntriesResponse, Envelope, Message};
+use super::reason::{Reason, StepDown};
 use super::{Bug, Config, Index, NodeId, ReadMode, StateMachine, Term, Time};
 use election::Campaign;
 use leader::LeaderState;
@@ -72,6 +73,8 @@ pub enum Output<S: StateMachine> {
     /// An answer for a client: from applying a committed command (leaders
     /// only) or from serving a read.
     Reply(S::Reply),
+    /// Why the node just did something (with [`Config::explain`]).
+    Explain(Reason),
     /// A read this node accepted as leader but can no longer serve, because
     /// it lost leadership. Nothing was answered for it.
     Unserved(S::Query),
@@ -318,6 +321,9 @@ impl<S: StateMachine> Node<S> {
             _ => false,
         };
         if self.config.check_quorum && lost {
+            self.explain(|_| Reason::SteppedDown {
+                why: StepDown::LostQuorum,
+            });
             let term = self.term();
             self.become_follower(now, term, None);
             return;
@@ -382,7 +388,19 @@ impl<S: StateMachine> Node<S> {
         }
         if term > self.term() {
             if matches!(message, Message::RequestVote(_)) && self.refuses_votes(now) {
+                let why = self.guard_denial();
+                self.explain(|_| Reason::VoteDenied {
+                    candidate: from,
+                    term,
+                    pre_vote: false,
+                    why,
+                });
                 return self.send_vote(from, false, false, self.term());
+            }
+            if self.is_leader() {
+                self.explain(|_| Reason::SteppedDown {
+                    why: StepDown::HigherTerm { from, term },
+                });
             }
             let leader = matches!(message, Message::AppendEntries(_)).then_some(from);
             self.become_follower(now, term, leader);
@@ -417,6 +435,15 @@ impl<S: StateMachine> Node<S> {
             // A Probe or a commit notice of an older term: the sender no
             // longer leads, or never led this node's term.
             Message::Probe | Message::Commit { .. } => {}
+        }
+    }
+
+    /// Reports why, if asked to ([`Config::explain`]); `reason` is only
+    /// built then.
+    fn explain(&mut self, reason: impl FnOnce(&Self) -> Reason) {
+        if self.config.explain {
+            let reason = reason(self);
+            self.outputs.push(Output::Explain(reason));
         }
     }
 

@@ -8,6 +8,7 @@
 use super::{Node, Output, Role};
 use crate::raft::log::Entry;
 use crate::raft::message::{AppendEntries, AppendEntriesResponse, AppendOutcome, Message};
+use crate::raft::reason::{Reason, Rejection};
 use crate::raft::{Bug, Index, NodeId, StateMachine, Term, Time};
 
 impl<S: StateMachine> Node<S> {
@@ -22,6 +23,8 @@ impl<S: StateMachine> Node<S> {
     ) {
         let stamp = append.stamp;
         if term < self.term() && !self.config.has(Bug::AcceptStaleTerm) {
+            let why = Rejection::StaleTerm { ours: self.term() };
+            self.explain(|_| Reason::AppendRejected { leader: from, why });
             let stale = AppendOutcome::Refused { next_index: 0 };
             return self.reply_append(from, stale, stamp);
         }
@@ -32,8 +35,47 @@ impl<S: StateMachine> Node<S> {
             from + 1
         );
         self.follow(now, term, from);
-        let outcome = self.check_and_merge(now, term, append);
+        let has_entries = !append.entries.is_empty();
+        let (prev, prev_term) = (append.prev_log_index, append.prev_log_term);
+        let outcome = self.check_and_merge(now, term, from, append);
+        // A heartbeat that matched says nothing new: only new entries and
+        // refusals are explained.
+        if has_entries || !outcome.is_match() {
+            self.explain_append(from, outcome, prev, prev_term);
+        }
         self.reply_append(from, outcome, stamp);
+    }
+
+    fn explain_append(
+        &mut self,
+        from: NodeId,
+        outcome: AppendOutcome,
+        prev: Index,
+        prev_term: Term,
+    ) {
+        self.explain(|n| {
+            let why = match outcome {
+                AppendOutcome::Matched { index } => {
+                    return Reason::AppendAccepted {
+                        leader: from,
+                        matched: index,
+                    };
+                }
+                AppendOutcome::LogTooShort { .. } => Rejection::NoEntry {
+                    index: prev,
+                    last: n.persistent.log.last_index(),
+                },
+                AppendOutcome::Conflict { term, .. } => Rejection::TermMismatch {
+                    index: prev,
+                    ours: term,
+                    theirs: prev_term,
+                },
+                AppendOutcome::Refused { .. } => Rejection::WouldOverwriteCommitted {
+                    commit: n.commit_index,
+                },
+            };
+            Reason::AppendRejected { leader: from, why }
+        });
     }
 
     fn reply_append(&mut self, to: NodeId, outcome: AppendOutcome, stamp: Time) {
@@ -58,6 +100,7 @@ impl<S: StateMachine> Node<S> {
         &mut self,
         now: Time,
         term: Term,
+        leader: NodeId,
         append: AppendEntries<S::Command>,
     ) -> AppendOutcome {
         let log = &self.persistent.log;
@@ -78,7 +121,7 @@ impl<S: StateMachine> Node<S> {
                 }
             }
             Some(_) => AppendOutcome::Matched {
-                index: self.merge(now, term, append),
+                index: self.merge(now, term, leader, append),
             },
         }
     }
@@ -86,19 +129,36 @@ impl<S: StateMachine> Node<S> {
     /// Appends the leader's entries after `prev_log_index`, dropping any
     /// that conflict (§5.3), and commits what the leader vouches for.
     /// Returns the index up to which this log now matches the leader's.
-    fn merge(&mut self, now: Time, term: Term, append: AppendEntries<S::Command>) -> Index {
+    fn merge(
+        &mut self,
+        now: Time,
+        term: Term,
+        leader: NodeId,
+        append: AppendEntries<S::Command>,
+    ) -> Index {
         let AppendEntries {
             prev_log_index: prev,
             entries,
             leader_commit,
             ..
         } = append;
+        let conflict = self.persistent.log.first_conflict(prev, &entries);
         let removed = if self.config.has(Bug::KeepConflicts) {
             self.persistent.log.merge_keeping_suffix(prev, &entries);
             Vec::new()
         } else {
             self.persistent.log.merge(prev, &entries)
         };
+        if let (Some(from), false) = (conflict, removed.is_empty()) {
+            let terms = removed.iter().map(|e| e.term).collect();
+            let to = from + removed.len() as Index - 1;
+            self.explain(|_| Reason::Truncated {
+                leader,
+                from,
+                to,
+                terms,
+            });
+        }
         self.forwarding
             .retain(|c| !entries.iter().any(|e| e.command.as_ref() == Some(c)));
         self.forward_orphans(now, removed);
