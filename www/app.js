@@ -160,6 +160,8 @@ function appendEvents(events) {
   for (const e of events) {
     const li = document.createElement('li');
     li.className = e.category;
+    li.dataset.timeMs = String(e.time_ms);
+    if (e.node !== null) li.dataset.node = String(e.node);
     li.textContent = `${(e.time_ms / 1000).toFixed(3)} ${e.text}`;
     frag.appendChild(li);
   }
@@ -314,10 +316,10 @@ function heal() {
   renderGroup();
 }
 
-function seekTo(ms) {
+function seekTo(ms, then) {
   setPlaying(false);
   if (ms < state.pg.nowMs()) state.pg.rewind();
-  replayTo(ms, 'Replaying to that moment', () => banner(''));
+  replayTo(ms, 'Replaying to that moment', () => { banner(''); if (then) then(); });
 }
 
 const keys = {
@@ -372,6 +374,17 @@ function bindControls() {
   $('crash').addEventListener('click', keys.c);
   $('restart').addEventListener('click', keys.r);
   $('timeout').addEventListener('click', keys.t);
+  // Event filters: a class on the list hides a category.
+  for (const box of document.querySelectorAll('#filters input')) {
+    box.addEventListener('change', () => $('events').classList.toggle(`hide-${box.dataset.category}`, !box.checked));
+  }
+  // A click on an event goes to its moment and selects its node.
+  $('events').addEventListener('click', e => {
+    const li = e.target.closest('li');
+    if (!li || li.dataset.timeMs === undefined) return;
+    const node = li.dataset.node === undefined ? null : Number(li.dataset.node);
+    seekTo(Number(li.dataset.timeMs), () => select(node));
+  });
   const timeline = $('timeline');
   timeline.addEventListener('input', () => { state.seeking = true; seekTo(Number(timeline.value)); });
   timeline.addEventListener('change', () => { state.seeking = false; });

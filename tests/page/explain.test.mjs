@@ -1,0 +1,99 @@
+// The page says why (issue "The page explains", part 1): a vote denial, an
+// append rejection and a truncation each show their reason with the
+// paper's section; the event list filters by category; a click on an event
+// moves the timeline there.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, browser } from './serve.mjs';
+
+async function withPage(body) {
+  const server = await serve();
+  const b = await browser();
+  try {
+    const page = await b.newPage({ viewport: { width: 1280, height: 720 } });
+    const errors = [];
+    page.on('pageerror', e => errors.push(e.message));
+    await page.goto(server.url);
+    await page.waitForFunction(() => window.raftplay && window.raftplay.leader() !== null, null, { timeout: 30000 });
+    await page.evaluate(() => document.getElementById('play').click());
+    await body(page);
+    assert.deepEqual(errors, [], errors.join('\n'));
+  } finally {
+    await b.close();
+    server.close();
+  }
+}
+
+const events = page => page.evaluate(() => [...document.querySelectorAll('#events li')].map(li => li.textContent));
+// Runs the model as the user's actions would, then lets the page read it.
+const drive = (page, f) => page.evaluate(f).then(() => page.waitForTimeout(100));
+
+test('a refused pre-vote, an append rejection and a truncation each say why, with the section', { timeout: 120000 }, async () => {
+  await withPage(async page => {
+    // A follower times out while the leader is alive: the others heard the
+    // leader within the vote guard and refuse.
+    await drive(page, () => {
+      const pg = window.raftplay.playground();
+      const l = window.raftplay.leader();
+      const f = (l + 1) % 5;
+      pg.timeout(f);
+      pg.advance(1500);
+    });
+    let text = (await events(page)).join('\n');
+    assert.match(text, /refuses S\d a pre-vote for term \d+: it heard from a leader less than a minimum election timeout ago \(vote guard until [\d.]+ s\) \(thesis §4\.2\.3\)/);
+
+    // A follower misses entries while down: the leader's next AppendEntries
+    // finds no entry at its previous index.
+    await drive(page, () => {
+      const pg = window.raftplay.playground();
+      const l = window.raftplay.playground().nodes().find(n => n.role === 'leader').id;
+      const f = (l + 2) % 5;
+      pg.crash(f);
+      for (let i = 0; i < 3; i++) pg.put(`k${i}`, 'v', undefined);
+      pg.advance(500);
+      pg.restart(f);
+      pg.advance(3000);
+    });
+    text = (await events(page)).join('\n');
+    assert.match(text, /rejects AppendEntries from S\d: no entry at index \d+ \(its log ends at \d+\) \(§5\.3\)/);
+
+    // A leader cut off alone takes a put it cannot commit; the majority
+    // elects another and writes; after the heal the old leader drops its
+    // entry.
+    await drive(page, () => {
+      const pg = window.raftplay.playground();
+      const l = pg.nodes().find(n => n.role === 'leader').id;
+      pg.partition([[l]]);
+      pg.put('lost', '1', l);
+      pg.advance(4000);
+      const other = pg.nodes().find(n => n.role === 'leader' && n.id !== l).id;
+      pg.put('kept', '2', other);
+      pg.advance(500);
+      pg.heal();
+      pg.advance(2000);
+    });
+    text = (await events(page)).join('\n');
+    assert.match(text, /drops entry \d+ of term \d+: it conflicts with S\d's \(§5\.3\)/);
+  });
+});
+
+test('events filter by category, and a click goes to that moment', { timeout: 90000 }, async () => {
+  await withPage(async page => {
+    await drive(page, () => { window.raftplay.playground().advance(3000); });
+    const visible = cat => page.evaluate(c => [...document.querySelectorAll(`#events li.${c}`)].filter(li => li.offsetParent !== null).length, cat);
+    assert.ok(await visible('election') > 0);
+    await page.uncheck('#filters input[data-category=election]');
+    assert.equal(await visible('election'), 0, 'elections hidden');
+    assert.ok(await visible('replication') > 0 || await visible('commit') > 0, 'the rest stays');
+    await page.check('#filters input[data-category=election]');
+    const target = page.locator('#events li.election').first();
+    const at = Number(await target.getAttribute('data-time-ms'));
+    const node = await target.getAttribute('data-node');
+    await target.click();
+    await page.waitForFunction(() => !window.raftplay.replaying());
+    const now = await page.evaluate(() => window.raftplay.playground().nowMs());
+    assert.ok(Math.abs(now - at) < 1, `the run is at ${now}, the event at ${at}`);
+    assert.equal(await page.inputValue('#timeline'), String(Math.round(at)));
+    assert.ok((await page.textContent('#inspect-title')).startsWith(`S${Number(node) + 1}`));
+  });
+});
