@@ -3,7 +3,7 @@
 // changed (model.js), and draws it (draw.js). Input goes through act(),
 // which reports refusals and forks.
 import init, { Playground } from './pkg/raftplay.js';
-import { drawCluster, drawLogs, layout, fillLegend } from './draw.js';
+import { drawCluster, drawLogs, layout, fillLegend, LOSSES } from './draw.js';
 import { runHash, runInHash, decodeRecord } from './link.js';
 import { Logs, leaderOf, readFrame, committed } from './model.js';
 import { readOptions, showOptions, showSettings, showNodeCount, HelpDialog } from './controls.js';
@@ -187,7 +187,7 @@ function leader() {
 
 function draw(now) {
   const pg = state.pg;
-  state.centres = drawCluster($('cluster'), {
+  const drawn = drawCluster($('cluster'), {
     nodes: state.nodes,
     messages: state.messages,
     cuts: state.cuts,
@@ -196,7 +196,10 @@ function draw(now) {
     group: state.group,
     electionMaxMs: state.options.election_timeout_max_ms,
   });
-  drawLogs($('logs'), state.nodes, state.logs.byNode);
+  state.centres = drawn.centres;
+  state.placed = drawn.placed;
+  state.logLayout = drawLogs($('logs'), state.nodes, state.logs.byNode);
+  if (state.hover) state.hover();
   if (!state.seeking) {
     const t = $('timeline');
     t.max = String(Math.max(1, Math.round(pg.horizonMs())));
@@ -256,6 +259,55 @@ function drawKv() {
   });
   if (!items.length) items.push(Object.assign(document.createElement('li'), { textContent: '(empty)' }));
   list.replaceChildren(...items);
+}
+
+// ----- hovering: what a message or a log entry holds ---------------------------------
+
+function tip(text, e) {
+  const t = $('tip');
+  if (!text) { t.hidden = true; return; }
+  t.textContent = text;
+  t.hidden = false;
+  t.style.left = `${Math.min(e.clientX + 14, window.innerWidth - t.offsetWidth - 8)}px`;
+  t.style.top = `${e.clientY + 14}px`;
+}
+
+// The message in flight under the pointer, in words.
+function messageTip(x, y) {
+  let best = null, dist = 12;
+  for (const p of state.placed || []) {
+    const d = Math.hypot(p.x - x, p.y - y);
+    if (d < dist) { best = p.m; dist = d; }
+  }
+  if (!best) return null;
+  const m = best;
+  const fate = m.lost ? `\nwill not arrive: ${LOSSES[m.lost]}` : '';
+  return `S${m.from + 1} → S${m.to + 1}: ${m.text}, term ${m.term}\nsent ${(m.sent_ms / 1000).toFixed(3)} s, arrives ${(m.arrives_ms / 1000).toFixed(3)} s${fate}`;
+}
+
+// The log entry under the pointer, in words.
+function entryTip(x, y) {
+  const l = state.logLayout;
+  if (!l) return null;
+  const id = Math.floor((y - l.top) / l.row);
+  const node = state.nodes[id];
+  const index = l.first + Math.floor((x - l.left) / (l.cell + 1));
+  const log = state.logs.byNode[id];
+  if (!node || !log || x < l.left || index < 1 || index > log.terms.length) return null;
+  const key = log.keys[index - 1];
+  const status = !node.alive || !node.commit_known ? (index <= node.commit ? 'committed' : 'commit index unknown (volatile)')
+    : index <= node.commit ? 'committed' : 'not yet committed';
+  return `S${id + 1}, index ${index}: term ${log.terms[index - 1]}, ${key ? key : "no-op"}\n${status}`;
+}
+
+function follow(canvas, describe) {
+  canvas.addEventListener('mousemove', e => {
+    const r = canvas.getBoundingClientRect();
+    const x = e.clientX - r.left, y = e.clientY - r.top;
+    state.hover = () => tip(describe(x, y), e);
+    state.hover();
+  });
+  canvas.addEventListener('mouseleave', () => { state.hover = null; tip(null); });
 }
 
 // ----- acting ----------------------------------------------------------------------
@@ -385,6 +437,8 @@ function bindControls() {
     const node = li.dataset.node === undefined ? null : Number(li.dataset.node);
     seekTo(Number(li.dataset.timeMs), () => select(node));
   });
+  follow($('cluster'), messageTip);
+  follow($('logs'), entryTip);
   const timeline = $('timeline');
   timeline.addEventListener('input', () => { state.seeking = true; seekTo(Number(timeline.value)); });
   timeline.addEventListener('change', () => { state.seeking = false; });
@@ -441,6 +495,8 @@ async function main() {
       return { x: r.left + c.x, y: r.top + c.y };
     },
     committed: key => committed(state.nodes, state.logs, key),
+    messageAt: i => state.placed[i] && { x: state.placed[i].x, y: state.placed[i].y },
+    logLayout: () => state.logLayout,
   };
   requestAnimationFrame(frame);
 }

@@ -39,7 +39,7 @@ async function run() {
       nowMs: pg.nowMs(), selected: 0, group: new Set(), electionMaxMs: o.election_timeout_max_ms,
     };
     const t1 = performance.now();
-    drawCluster(document.getElementById('cluster'), view);
+    drawCluster(document.getElementById("cluster"), view);
     drawLogs(document.getElementById('logs'), view.nodes, logs.byNode);
     const t2 = performance.now();
     wasm.push(t1 - t0);

@@ -166,6 +166,7 @@ export function drawCluster(canvas, view) {
   }
   ctx.setLineDash([]);
   // Messages in flight; lost ones fade from halfway with an x.
+  const placed = [];
   for (const m of view.messages) {
     const span = Math.max(1e-6, m.arrives_ms - m.sent_ms);
     const p = Math.min(1, Math.max(0, (view.nowMs - m.sent_ms) / span));
@@ -174,6 +175,7 @@ export function drawCluster(canvas, view) {
     const x = from.x + (to.x - from.x) * travel, y = from.y + (to.y - from.y) * travel;
     const alpha = m.lost && p > 0.5 ? Math.max(0, 1 - (p - 0.5) * 2) : 1;
     drawMessage(ctx, m, x, y, alpha);
+    placed.push({ x, y, m });
     if (m.lost && p > 0.5) {
       ctx.globalAlpha = alpha;
       ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 2;
@@ -230,37 +232,55 @@ export function drawCluster(canvas, view) {
     const below = node.alive ? `${node.role}${node.voted_for !== null && node.role !== 'leader' ? ` · voted S${node.voted_for + 1}` : ''}` : 'crashed';
     ctx.fillText(below, x, y + radius + 22);
   }
-  return centres;
+  return { centres, placed };
 }
 
-// logs: [{terms: [...], keys: [...]}] per node; nodes: node views.
+// logs: [{terms: [...], keys: [...]}] per node; nodes: node views. Returns
+// the layout, for hovering: { top, left, row, cell, first }.
 export function drawLogs(canvas, nodes, logs) {
   const { ctx, w, h } = fitCanvas(canvas);
   const n = nodes.length;
-  const row = Math.min(24, (h - 8) / n);
+  const top = 14; // a row of indices above the logs
+  const row = Math.min(24, (h - top - 8) / n);
   const cell = Math.max(6, Math.min(16, row - 6));
   const left = 30;
   const fit = Math.max(1, Math.floor((w - left - 6) / (cell + 1)));
-  const longest = Math.max(1, ...logs.map(l => l.terms.length));
+  const longest = Math.max(1, ...logs.map(l => (l ? l.terms.length : 0)));
   const first = Math.max(1, longest - fit + 1); // show the newest entries that fit
   const leader = nodes.find(v => v.role === 'leader' && v.alive);
   const progress = new Map((leader ? leader.progress : []).map(p => [p.peer, p]));
-  ctx.font = '11px system-ui';
+  ctx.font = '10px system-ui';
   ctx.textBaseline = 'middle';
+  ctx.fillStyle = '#5b6570';
+  ctx.textAlign = 'center';
+  const step = cell >= 12 ? 5 : 10;
+  for (let i = first; i < first + fit && i <= longest; i++) {
+    if (i === first || i % step === 0) ctx.fillText(String(i), left + (i - first) * (cell + 1) + cell / 2, 6);
+  }
+  ctx.font = '11px system-ui';
   for (const node of nodes) {
-    const y = 4 + node.id * row;
+    const y = top + node.id * row;
     ctx.fillStyle = node.alive ? '#1b1f24' : '#9aa0a6';
     ctx.textAlign = 'left';
     ctx.fillText(`S${node.id + 1}`, 4, y + cell / 2);
     const terms = logs[node.id] ? logs[node.id].terms : [];
+    const unknown = node.alive && !node.commit_known;
     for (let i = first; i <= terms.length; i++) {
       const x = left + (i - first) * (cell + 1);
       const colour = termColour(terms[i - 1]);
       if (i <= node.commit) {
         ctx.fillStyle = colour; ctx.fillRect(x, y, cell, cell);
       } else {
-        ctx.strokeStyle = colour; ctx.lineWidth = 1.5; ctx.strokeRect(x + 0.75, y + 0.75, cell - 1.5, cell - 1.5);
+        ctx.strokeStyle = colour; ctx.lineWidth = 1.5;
+        if (unknown) ctx.setLineDash([2, 2]);
+        ctx.strokeRect(x + 0.75, y + 0.75, cell - 1.5, cell - 1.5);
+        ctx.setLineDash([]);
       }
+    }
+    if (unknown && terms.length) {
+      ctx.fillStyle = '#5b6570'; ctx.textAlign = 'left';
+      const x = left + Math.max(0, terms.length - first + 1) * (cell + 1) + 4;
+      ctx.fillText('commit index unknown (volatile)', Math.min(x, w - 170), y + cell / 2);
     }
     if (node.commit >= first) { // commit caret
       const x = left + (node.commit - first) * (cell + 1) + cell / 2;
@@ -275,8 +295,5 @@ export function drawLogs(canvas, nodes, logs) {
       if (p.next >= first && nx < w) { ctx.strokeStyle = '#0072B2'; ctx.lineWidth = 1; ctx.strokeRect(nx - 0.5, y - 0.5, cell + 1, cell + 1); }
     }
   }
-  if (first > 1) {
-    ctx.fillStyle = '#5b6570'; ctx.textAlign = 'right';
-    ctx.fillText(`from index ${first}`, w - 4, h - 7);
-  }
+  return { top, left, row, cell, first };
 }

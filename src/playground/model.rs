@@ -13,6 +13,7 @@ use crate::raft::time::{self, Time};
 use crate::raft::{Config, Fanout, Message, MessageKind, NodeId, ReadMode, Reason, RoleKind, Term};
 use crate::sim::Loss;
 use crate::sim::TraceKind;
+use crate::sim::trace::describe;
 use crate::sim::{Cluster, ClusterOptions};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -237,6 +238,9 @@ pub struct NodeView {
     pub voted_for: Option<NodeId>,
     pub leader: Option<NodeId>,
     pub commit: u64,
+    /// False for a restarted node that has not yet heard a commit index:
+    /// it is volatile, lost in the crash (the entries are not).
+    pub commit_known: bool,
     pub log_len: u64,
     /// When its election timer fires, ms (followers and candidates).
     pub election_deadline_ms: f64,
@@ -270,6 +274,8 @@ pub struct MessageView {
     pub ok: bool,
     /// Why it will not arrive; `None` if it will.
     pub lost: Option<Loss>,
+    /// The message as the trace names it, with its fields.
+    pub text: String,
 }
 
 /// What an event is about, for the page's filters and colours.
@@ -693,6 +699,9 @@ impl Playground {
                         voted_for: n.voted_for(),
                         leader: n.leader(),
                         commit: n.commit_index(),
+                        commit_known: n.commit_index() > 0
+                            || n.log().last_index() == 0
+                            || self.cluster.restarts(id) == 0,
                         log_len: n.log().last_index(),
                         election_deadline_ms: time::as_millis(n.election_deadline()),
                         held: server.held(),
@@ -715,6 +724,7 @@ impl Playground {
                         voted_for: p.voted_for,
                         leader: None,
                         commit: 0,
+                        commit_known: false,
                         log_len: p.log.last_index(),
                         election_deadline_ms: 0.0,
                         held: 0,
@@ -798,6 +808,7 @@ impl Playground {
                     entries,
                     ok,
                     lost: m.loss,
+                    text: describe(message),
                 }
             })
             .collect()

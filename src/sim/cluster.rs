@@ -350,6 +350,10 @@ impl Cluster {
     pub fn node(&self, id: NodeId) -> Option<&Node<Store>> {
         self.server(id).map(Server::node)
     }
+    /// How many times node `id` was restarted after a crash.
+    pub fn restarts(&self, id: NodeId) -> u64 {
+        self.slots[id as usize].incarnation.saturating_sub(1)
+    }
     pub fn is_alive(&self, id: NodeId) -> bool {
         self.server(id).is_some()
     }

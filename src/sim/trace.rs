@@ -80,7 +80,8 @@ impl fmt::Display for Name {
     }
 }
 
-fn describe(m: &Message<Put>) -> String {
+/// A message as the trace names it: its kind and the fields that matter.
+pub fn describe(m: &Message<Put>) -> String {
     match m {
         Message::AppendEntries(a) => {
             let after = format!("after {}@{}", a.prev_log_index, a.prev_log_term);

@@ -97,3 +97,44 @@ test('events filter by category, and a click goes to that moment', { timeout: 90
     assert.ok((await page.textContent('#inspect-title')).startsWith(`S${Number(node) + 1}`));
   });
 });
+
+test('hovering shows a message\'s fields and a log entry\'s index, term and command; a lost commit index is drawn as unknown', { timeout: 90000 }, async () => {
+  await withPage(async page => {
+    await drive(page, () => {
+      const pg = window.raftplay.playground();
+      pg.put('x', '1', undefined);
+      pg.advance(2);
+    });
+    // Hover a message in flight where the page drew it.
+    const point = await page.evaluate(() => {
+      const r = document.getElementById('cluster').getBoundingClientRect();
+      return { x: r.left, y: r.top };
+    });
+    const at = await page.evaluate(() => window.raftplay.messageAt(0));
+    assert.ok(at, 'a message in flight');
+    await page.mouse.move(point.x + at.x, point.y + at.y);
+    await page.waitForSelector('#tip:not([hidden])');
+    const text = await page.textContent('#tip');
+    assert.match(text, /S\d → S\d: (AppendEntries|Heartbeat|AppendEntries reply)[^\n]*, term \d+\nsent [\d.]+ s, arrives [\d.]+ s/);
+
+    // A follower restarts: its log survives, its commit index does not.
+    const f = await page.evaluate(() => {
+      const pg = window.raftplay.playground();
+      pg.advance(500);
+      const l = window.raftplay.leader();
+      const f = (l + 1) % 5;
+      pg.crash(f);
+      pg.restart(f);
+      return f;
+    });
+    await page.waitForTimeout(150);
+    const node = await page.evaluate(f => window.raftplay.nodes()[f], f);
+    assert.equal(node.commit_known, false);
+    assert.ok(node.log_len >= 2);
+    const box = await page.locator('#logs').boundingBox();
+    const layout = await page.evaluate(() => window.raftplay.logLayout());
+    await page.mouse.move(box.x + layout.left + (2 - layout.first) * (layout.cell + 1) + 2, box.y + layout.top + f * layout.row + 2);
+    await page.waitForFunction(() => /index 2: term \d+, x=1/.test(document.getElementById('tip').textContent));
+    assert.match(await page.textContent('#tip'), /commit index unknown \(volatile\)/);
+  });
+});
