@@ -30,6 +30,12 @@ const state = {
   seeking: false,
   // A replay in slices: { target (ms), done (callback), sliceMs }.
   replay: null,
+  // The safety lights, and the checks already seen broken in this run.
+  lights: [],
+  redSeen: new Set(),
+  alarm: new Set(),
+  // A bug hunt: { bug: {name, rule}, revealed }.
+  hunt: null,
   help: null,
 };
 
@@ -61,6 +67,11 @@ function adopt(pg) {
   state.replay = null;
   state.selected = null;
   state.group.clear();
+  state.lights = [];
+  state.redSeen = new Set();
+  const hunted = pg.huntedBug();
+  state.hunt = hunted ? { bug: hunted, revealed: false } : null;
+  $('give-up').hidden = !hunted;
   showOptions(state.options);
   showNodeCount(state.options.nodes);
   renderGroup();
@@ -177,6 +188,61 @@ function refresh(all) {
   state.messages = f.messages;
   state.cuts = f.cuts;
   appendEvents(f.events);
+  readLights();
+}
+
+// ----- safety lights and bug hunts ---------------------------------------------
+
+const BUG_SEEDS = { // the exam's first catch of each planted bug (`gradesim exam --seed 1`)
+  commit_old_terms: 7, no_up_to_date_check: 1, no_vote_guard: 12, long_lease: 2,
+  lease_from_ack: 1, uncapped_follower_commit: 4, read_before_noop: 2, forget_voted_for: 1,
+  keep_conflicts: 4, accept_stale_term: 2, no_timer_reset_on_vote: 1, reads_unchecked: 2,
+};
+
+function readLights() {
+  const lights = state.pg.lights();
+  const changed = JSON.stringify(lights) !== JSON.stringify(state.lights);
+  state.lights = lights;
+  if (!changed) return;
+  const box = $('lights');
+  box.replaceChildren(...lights.map(l => {
+    const span = document.createElement('span');
+    span.className = l.ok ? 'light' : 'light bad';
+    span.dataset.check = l.name;
+    span.textContent = l.name;
+    span.title = l.ok ? `${l.name}: holds` : `${l.name}: ${l.text}`;
+    return span;
+  }));
+  const red = lights.find(l => !l.ok);
+  state.alarm = new Set(red ? red.nodes : []);
+  $('timeline-mark').hidden = !red;
+  $('alarm').hidden = !red;
+  if (!red) return;
+  $('alarm-text').textContent = `${red.name} broke at ${(red.at_ms / 1000).toFixed(3)} s: ${red.text}`;
+  $('alarm-jump').onclick = () => seekTo(red.at_ms);
+  if (!state.redSeen.has(red.name)) { // the first time: stop and say it
+    state.redSeen.add(red.name);
+    setPlaying(false);
+    if (state.hunt && !state.hunt.revealed) reveal('A light turned red: you found it.');
+  }
+}
+
+function reveal(why) {
+  const h = state.hunt;
+  h.revealed = true;
+  $('give-up').hidden = true;
+  const seed = BUG_SEEDS[h.bug.name];
+  banner(`${why} The planted bug was ${h.bug.name}: it breaks the rule "${h.bug.rule}". `
+    + `To watch the checks catch it: gradesim chaos --bug ${h.bug.name} --seed ${seed} --seeds 1 --trace`);
+}
+
+function startHunt() {
+  const seed = Math.floor(Math.random() * 2 ** 31);
+  if (!fresh({ ...readOptions(), hunt: seed })) return;
+  state.hunt = { bug: state.pg.huntedBug(), revealed: false };
+  $('give-up').hidden = false;
+  setPlaying(true);
+  banner('A bug is planted in this cluster\'s core, one rule of the paper broken. Break the cluster (crash, restart, time out, partition, drops, puts, gets, automatic load) until a safety light turns red.');
 }
 
 function leader() {
@@ -194,6 +260,7 @@ function draw(now) {
     nowMs: pg.nowMs(),
     selected: state.selected,
     group: state.group,
+    alarm: state.alarm,
     electionMaxMs: state.options.election_timeout_max_ms,
   });
   state.centres = drawn.centres;
@@ -206,6 +273,8 @@ function draw(now) {
     t.value = String(Math.round(pg.nowMs()));
   }
   $('now').textContent = `${(pg.nowMs() / 1000).toFixed(3)} s`;
+  const red = state.lights.find(l => !l.ok);
+  if (red) $('timeline-mark').style.left = `${(100 * red.at_ms) / Math.max(1, pg.horizonMs())}%`;
   drawInspector();
   if (now - state.lastKv > 250) {
     state.lastKv = now;
@@ -437,6 +506,8 @@ function bindControls() {
     const node = li.dataset.node === undefined ? null : Number(li.dataset.node);
     seekTo(Number(li.dataset.timeMs), () => select(node));
   });
+  $('hunt').addEventListener('click', startHunt);
+  $('give-up').addEventListener('click', () => { if (state.hunt) reveal('You gave up.'); });
   follow($('cluster'), messageTip);
   follow($('logs'), entryTip);
   const timeline = $('timeline');
@@ -497,6 +568,8 @@ async function main() {
     committed: key => committed(state.nodes, state.logs, key),
     messageAt: i => state.placed[i] && { x: state.placed[i].x, y: state.placed[i].y },
     logLayout: () => state.logLayout,
+    lights: () => state.lights,
+    hunt: () => state.hunt,
   };
   requestAnimationFrame(frame);
 }

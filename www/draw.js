@@ -218,6 +218,10 @@ export function drawCluster(canvas, view) {
       ctx.beginPath(); ctx.arc(x, y, radius + 13, 0, 2 * Math.PI);
       ctx.strokeStyle = '#0072B2'; ctx.lineWidth = 1.5; ctx.setLineDash([2, 3]); ctx.stroke(); ctx.setLineDash([]);
     }
+    if (view.alarm && view.alarm.has(node.id)) { // named by a broken check
+      ctx.beginPath(); ctx.arc(x, y, radius + 9, 0, 2 * Math.PI);
+      ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 3; ctx.stroke();
+    }
     if (view.group.has(node.id)) {
       ctx.fillStyle = '#c0392b';
       ctx.beginPath(); ctx.arc(x + radius * 0.8, y - radius * 0.8, 5, 0, 2 * Math.PI); ctx.fill();

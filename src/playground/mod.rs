@@ -9,6 +9,7 @@
 //! Must not touch the core's rules: everything it shows comes from
 //! [`crate::sim::Cluster`] and the nodes in it.
 
+pub mod checks;
 pub mod model;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -8,7 +8,9 @@
 //! discarded). Knows nothing of JavaScript or the canvas: `src/playground/wasm.rs` wraps
 //! it for the browser, and native tests drive it directly.
 
+use super::checks::{self, History, HistoryOp, LightView};
 use crate::kv::{Op, Reply, Request, Response};
+use crate::raft::Bug;
 use crate::raft::time::{self, Time};
 use crate::raft::{Config, Fanout, Message, MessageKind, NodeId, ReadMode, Reason, RoleKind, Term};
 use crate::sim::Loss;
@@ -44,6 +46,10 @@ pub struct PlaygroundOptions {
     pub fanout: Fanout,
     /// Operations per virtual second of the automatic workload.
     pub auto_rate: f64,
+    /// A bug hunt: this number picks one of the core's planted bugs
+    /// ([`Bug::ALL`]) and the page does not say which until a light turns
+    /// red or the student gives up. The replica can never run one.
+    pub hunt: Option<u32>,
 }
 
 impl Default for PlaygroundOptions {
@@ -64,6 +70,7 @@ impl Default for PlaygroundOptions {
             read_mode: ReadMode::Lease,
             fanout: Fanout::Quorum,
             auto_rate: 4.0,
+            hunt: None,
         }
     }
 }
@@ -117,6 +124,11 @@ fn latency_range(min_ms: f64, max_ms: f64) -> Result<(Time, Time), String> {
 }
 
 impl PlaygroundOptions {
+    /// The bug a hunt planted, if one.
+    pub fn hunted(&self) -> Option<Bug> {
+        self.hunt.map(|h| Bug::ALL[h as usize % Bug::ALL.len()])
+    }
+
     fn cluster_options(&self) -> Result<ClusterOptions, String> {
         if !(3..=9).contains(&self.nodes) {
             return Err(format!("nodes must be between 3 and 9, got {}", self.nodes));
@@ -145,6 +157,7 @@ impl PlaygroundOptions {
             check_quorum: self.check_quorum,
             read_mode: self.read_mode,
             fanout: self.fanout,
+            bug: self.hunted(),
             ..Config::default()
         };
         let options = ClusterOptions {
@@ -383,8 +396,9 @@ pub struct Playground {
     unread: usize,
     mirrors: Vec<Vec<Term>>,
     violation_reported: bool,
-    /// Recent requests by MID, to re-send a redirected one.
-    requests: VecDeque<(String, Op)>,
+    /// The client's operations (to re-send a redirected one, and for the
+    /// Linearizability light).
+    history: History,
 }
 
 impl Playground {
@@ -409,7 +423,7 @@ impl Playground {
             unread: 0,
             mirrors,
             violation_reported: false,
-            requests: VecDeque::new(),
+            history: History::default(),
         })
     }
 
@@ -638,16 +652,18 @@ impl Playground {
 
     fn send(&mut self, node: Option<NodeId>, op: Op) {
         let to = self.target(node);
-        self.request(to, op);
+        self.request(to, op, None);
     }
 
-    fn request(&mut self, to: NodeId, op: Op) {
+    /// A new operation of the client, or (`resend`: the MID it was last
+    /// sent under) the same one again.
+    fn request(&mut self, to: NodeId, op: Op, resend: Option<&str>) {
         self.next_mid += 1;
         let mid = format!("M{}", self.next_mid);
-        if self.requests.len() == 256 {
-            self.requests.pop_front();
+        match resend {
+            Some(old) => self.history.resent(old, &mid),
+            None => self.history.invoked(self.cluster.now(), &mid, &op),
         }
-        self.requests.push_back((mid.clone(), op.clone()));
         let client = CLIENT;
         self.cluster.request(to, Request { client, mid, op });
     }
@@ -673,13 +689,15 @@ impl Playground {
         let Response {
             leader, reply, mid, ..
         } = response;
-        let retry = matches!(reply, Reply::Redirect | Reply::Fail);
-        let Some(to) = leader.filter(|&l| retry && l != from && self.cluster.is_alive(l)) else {
+        if let Reply::Ok { value } = reply {
+            let now = self.cluster.now();
+            return self.history.answered(now, &mid, from, value);
+        }
+        let Some(to) = leader.filter(|&l| l != from && self.cluster.is_alive(l)) else {
             return;
         };
-        let op = self.requests.iter().rev().find(|(m, _)| *m == mid);
-        if let Some((_, op)) = op.cloned() {
-            self.request(to, op);
+        if let Some(op) = self.history.op_of(&mid) {
+            self.request(to, op, Some(&mid));
         }
     }
 
@@ -775,6 +793,18 @@ impl Playground {
     /// whole logs (after the page lost its copy).
     pub fn resend_logs(&mut self) {
         self.mirrors.iter_mut().for_each(Vec::clear);
+    }
+
+    /// The safety lights (see [`checks::lights`]).
+    pub fn lights(&self) -> Vec<LightView> {
+        let c = &self.cluster;
+        let violation = c.violation_at().zip(c.violation());
+        checks::lights(violation, &self.history)
+    }
+
+    /// The client's operations, oldest first.
+    pub fn history(&self) -> &[HistoryOp] {
+        self.history.ops()
     }
 
     /// The key-value map a node has applied.

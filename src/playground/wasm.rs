@@ -261,6 +261,34 @@ impl Playground {
         to_js(&self.model.recent_events())
     }
 
+    /// The safety lights: name, ok, and for a red one the sentence, the
+    /// moment (ms) and the nodes it names.
+    pub fn lights(&self) -> Result<JsValue, JsError> {
+        to_js(&self.model.lights())
+    }
+
+    /// The client's operations: key, put value, invocation and response
+    /// (ms), the value a get returned, who answered.
+    pub fn history(&self) -> Result<JsValue, JsError> {
+        to_js(&self.model.history())
+    }
+
+    /// In a bug hunt, the planted bug: `{name, rule}` (the page shows it
+    /// only once a light turns red or the student gives up); else null.
+    #[wasm_bindgen(js_name = huntedBug)]
+    pub fn hunted_bug(&self) -> Result<JsValue, JsError> {
+        #[derive(Serialize)]
+        struct Hunted {
+            name: &'static str,
+            rule: &'static str,
+        }
+        let bug = self.model.options().hunted();
+        to_js(&bug.map(|b| Hunted {
+            name: b.name(),
+            rule: b.rule(),
+        }))
+    }
+
     /// The first safety property broken, if any.
     pub fn violation(&self) -> Option<String> {
         self.model.cluster().violation().map(str::to_string)

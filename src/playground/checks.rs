@@ -1,0 +1,243 @@
+//! The playground's safety lights and its client history.
+//!
+//! Owns the history of the page's client (every operation from its first
+//! send to its `ok`, over all the MIDs a redirect took) and the lights the
+//! page shows: Election Safety, Log Matching, Leader Completeness, State
+//! Machine Safety (from the cluster's invariant checks), Linearizability
+//! (from the history), and one for the simulator's further checks. Knows
+//! nothing of drawing.
+
+use crate::kv::Op;
+use crate::raft::NodeId;
+use crate::raft::time::{self, Time};
+use crate::sim::linearizability::{self, Operation};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The lights, in the order the page shows them.
+pub const LIGHTS: [&str; 6] = [
+    "Election Safety",
+    "Log Matching",
+    "Leader Completeness",
+    "State Machine Safety",
+    "Linearizability",
+    "More checks",
+];
+
+/// One light as the page draws it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LightView {
+    pub name: String,
+    pub ok: bool,
+    /// What broke, in one sentence (red lights only).
+    pub text: Option<String>,
+    /// When it broke, ms.
+    pub at_ms: Option<f64>,
+    /// The nodes the sentence names.
+    pub nodes: Vec<NodeId>,
+}
+
+/// One operation of the page's client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryOp {
+    pub key: String,
+    /// The value a put writes.
+    pub put: Option<String>,
+    pub invoke_ms: f64,
+    /// When its `ok` arrived; `None` while unanswered.
+    pub response_ms: Option<f64>,
+    /// What a get returned.
+    pub result: Option<String>,
+    /// Who answered it.
+    pub answered_by: Option<NodeId>,
+}
+
+/// The client's operations and the Linearizability verdict.
+#[derive(Default)]
+pub struct History {
+    ops: Vec<HistoryOp>,
+    invoked: Vec<Time>,
+    responded: Vec<Option<Time>>,
+    /// The operation each MID in flight belongs to.
+    by_mid: BTreeMap<String, usize>,
+    broken: Option<(Time, String)>,
+}
+
+impl History {
+    /// A new operation, sent now under `mid`.
+    pub fn invoked(&mut self, now: Time, mid: &str, op: &Op) {
+        let (key, put) = match op {
+            Op::Get { key } => (key.clone(), None),
+            Op::Put { key, value } => (key.clone(), Some(value.clone())),
+        };
+        self.by_mid.insert(mid.to_string(), self.ops.len());
+        self.ops.push(HistoryOp {
+            key,
+            put,
+            invoke_ms: time::as_millis(now),
+            response_ms: None,
+            result: None,
+            answered_by: None,
+        });
+        self.invoked.push(now);
+        self.responded.push(None);
+    }
+
+    /// The operation of `old` is sent again under `new` (a redirect).
+    pub fn resent(&mut self, old: &str, new: &str) {
+        if let Some(&i) = self.by_mid.get(old) {
+            self.by_mid.insert(new.to_string(), i);
+        }
+    }
+
+    /// The operation sent as `mid`, if known.
+    pub fn op_of(&self, mid: &str) -> Option<Op> {
+        let op = &self.ops[*self.by_mid.get(mid)?];
+        Some(Op::on(&op.key, op.put.as_ref()))
+    }
+
+    /// `ok` for `mid` from `from`; checks the key's history again.
+    pub fn answered(&mut self, now: Time, mid: &str, from: NodeId, value: Option<String>) {
+        let Some(&i) = self.by_mid.get(mid) else {
+            return;
+        };
+        if self.responded[i].is_some() {
+            return;
+        }
+        self.responded[i] = Some(now);
+        let op = &mut self.ops[i];
+        op.response_ms = Some(time::as_millis(now));
+        op.answered_by = Some(from);
+        if op.put.is_none() {
+            op.result = Some(value.unwrap_or_default());
+        }
+        let key = op.key.clone();
+        if self.broken.is_none()
+            && let Err(why) = linearizability::check(&self.operations_on(&key))
+        {
+            self.broken = Some((now, why));
+        }
+    }
+
+    fn operations_on(&self, key: &str) -> Vec<Operation> {
+        (0..self.ops.len())
+            .filter(|&i| self.ops[i].key == key)
+            .filter_map(|i| {
+                let o = &self.ops[i];
+                let invoke = self.invoked[i];
+                Operation::of(
+                    &o.key,
+                    o.put.as_ref(),
+                    invoke,
+                    self.responded[i],
+                    o.result.as_ref(),
+                )
+            })
+            .collect()
+    }
+
+    pub fn ops(&self) -> &[HistoryOp] {
+        &self.ops
+    }
+
+    /// The first time the history had no linearization, and why.
+    pub fn broken(&self) -> Option<&(Time, String)> {
+        self.broken.as_ref()
+    }
+}
+
+/// The nodes a sentence names (`S3` is node 2), in order, once each.
+fn named_nodes(text: &str) -> Vec<NodeId> {
+    let mut nodes = Vec::new();
+    let bytes = text.as_bytes();
+    for (i, _) in text.match_indices('S') {
+        let digits: String = bytes[i + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .map(|&b| b as char)
+            .collect();
+        let before_ok = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        if let (true, Ok(n)) = (before_ok, digits.parse::<NodeId>())
+            && n >= 1
+            && !nodes.contains(&(n - 1))
+        {
+            nodes.push(n - 1);
+        }
+    }
+    nodes
+}
+
+/// The lights, from the cluster's first violation (`at`, "Check: what")
+/// and the history's verdict.
+pub fn lights(violation: Option<(Time, &str)>, history: &History) -> Vec<LightView> {
+    let mut lights: Vec<LightView> = LIGHTS
+        .iter()
+        .map(|name| LightView {
+            name: name.to_string(),
+            ok: true,
+            text: None,
+            at_ms: None,
+            nodes: Vec::new(),
+        })
+        .collect();
+    if let Some((at, text)) = violation {
+        // "at 1.234567 s, event 89: Log Matching: S2 and S4 ..."
+        let what = text.split_once(": ").map_or(text, |(_, rest)| rest);
+        let (check, detail) = what.split_once(": ").unwrap_or(("More checks", what));
+        let i = LIGHTS
+            .iter()
+            .position(|&l| l == check)
+            .unwrap_or(LIGHTS.len() - 1);
+        let light = &mut lights[i];
+        light.ok = false;
+        light.text = Some(if i == LIGHTS.len() - 1 {
+            format!("{check}: {detail}")
+        } else {
+            detail.to_string()
+        });
+        light.at_ms = Some(time::as_millis(at));
+        light.nodes = named_nodes(detail);
+    }
+    if let Some((at, why)) = history.broken() {
+        let light = &mut lights[4];
+        light.ok = false;
+        light.text = Some(format!("the client's history: {why}"));
+        light.at_ms = Some(time::as_millis(*at));
+    }
+    lights
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_violation_lights_its_check_and_names_its_nodes() {
+        let text = "at 1.000000 s, event 9: Log Matching: S2 and S14 differ at index 7";
+        let l = lights(Some((1_000_000, text)), &History::default());
+        assert!(!l[1].ok && l.iter().filter(|l| !l.ok).count() == 1);
+        assert_eq!(l[1].text.as_deref(), Some("S2 and S14 differ at index 7"));
+        assert_eq!(l[1].nodes, vec![1, 13]);
+        let other = "at 1.000000 s, event 9: Lease Exclusion: S1 serves while S3 leads";
+        let l = lights(Some((5, other)), &History::default());
+        assert!(!l[5].ok);
+        assert!(l[5].text.as_deref().unwrap().starts_with("Lease Exclusion"));
+    }
+
+    #[test]
+    fn a_stale_get_breaks_linearizability() {
+        let mut h = History::default();
+        let put = |v: &str| Op::Put {
+            key: "x".into(),
+            value: v.into(),
+        };
+        h.invoked(0, "M1", &put("1"));
+        h.answered(10, "M1", 0, None);
+        h.invoked(20, "M2", &put("2"));
+        h.answered(30, "M2", 0, None);
+        h.invoked(40, "M3", &Op::Get { key: "x".into() });
+        h.answered(50, "M3", 1, Some("1".into()));
+        assert!(h.broken().is_some());
+        assert!(!lights(None, &h)[4].ok);
+    }
+}

@@ -1,0 +1,99 @@
+// The page checks (issue "The page checks", parts 1 and 2): safety lights
+// that stay green while the properties hold, turn red on the first
+// violation with one sentence, pause the run and mark the moment; and bug
+// hunts that plant one of the core's variants and name it when found.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, browser } from './serve.mjs';
+import { encodeRecord } from '../../www/link.js';
+
+async function open(hash, body) {
+  const server = await serve();
+  const b = await browser();
+  try {
+    const page = await b.newPage({ viewport: { width: 1280, height: 720 } });
+    const errors = [];
+    page.on('pageerror', e => errors.push(e.message));
+    await page.goto(`${server.url}${hash}`);
+    await page.waitForFunction(() => window.raftplay && window.raftplay.playground() && !window.raftplay.replaying(), null, { timeout: 30000 });
+    await body(page);
+    assert.deepEqual(errors, [], errors.join('\n'));
+  } finally {
+    await b.close();
+    server.close();
+  }
+}
+
+const lights = page => page.evaluate(() => window.raftplay.lights());
+// A bug hunt as a link: `hunt` picks `Bug::ALL[hunt % 12]`.
+const hunt = (n, options = {}) => `#run=${encodeRecord({ version: 1, options: { nodes: 5, seed: 1, hunt: n, ...options }, actions: [], time: 0 })}`;
+
+test('five lights (and one for the further checks) stay green on the correct core', { timeout: 60000 }, async () => {
+  await open('', async page => {
+    await page.evaluate(() => { const pg = window.raftplay.playground(); pg.setAuto(true); pg.advance(8000); });
+    await page.waitForTimeout(200);
+    const l = await lights(page);
+    assert.deepEqual(l.map(x => x.name), ['Election Safety', 'Log Matching', 'Leader Completeness', 'State Machine Safety', 'Linearizability', 'More checks']);
+    assert.ok(l.every(x => x.ok), JSON.stringify(l));
+    assert.equal(await page.locator('.light.bad').count(), 0);
+    assert.equal(await page.evaluate(() => window.raftplay.hunt()), null);
+  });
+});
+
+test('reads_unchecked: a stale read from a cut-off leader turns Linearizability red, pauses, marks the moment, and names the bug', { timeout: 90000 }, async () => {
+  // reads_unchecked is variant 11; CheckQuorum off so that the cut-off
+  // leader keeps leading, as the bug needs.
+  await open(hunt(11, { check_quorum: false }), async page => {
+    assert.equal(await page.isVisible('#give-up'), true);
+    const at = await page.evaluate(() => {
+      const pg = window.raftplay.playground();
+      pg.advance(2500);
+      const old = pg.nodes().find(n => n.role === 'leader').id;
+      pg.put('x', '1', old);
+      pg.advance(500);
+      pg.partition([[old]]);
+      pg.advance(4000);
+      const now = pg.nodes().find(n => n.role === 'leader' && n.id !== old).id;
+      pg.put('x', '2', now);
+      pg.advance(500);
+      pg.get('x', old);
+      pg.advance(300);
+      return pg.nowMs();
+    });
+    await page.waitForFunction(() => document.querySelector('.light.bad'));
+    const red = (await lights(page)).filter(l => !l.ok);
+    assert.equal(red.length, 1);
+    assert.equal(red[0].name, 'Linearizability');
+    assert.match(red[0].text, /key x have no linearization/);
+    assert.ok(red[0].at_ms <= at);
+    assert.match(await page.textContent('#alarm'), /Linearizability broke at [\d.]+ s/);
+    assert.equal(await page.isVisible('#timeline-mark'), true);
+    assert.match(await page.textContent('#play'), /play/, 'paused');
+    assert.match(await page.textContent('#banner'), /you found it\. The planted bug was reads_unchecked/);
+    await page.click('#alarm-jump');
+    await page.waitForFunction(() => !window.raftplay.replaying());
+    const now = await page.evaluate(() => window.raftplay.playground().nowMs());
+    assert.ok(Math.abs(now - red[0].at_ms) < 1, `jumped to ${now}`);
+  });
+});
+
+test('giving up names the planted bug and its rule', { timeout: 60000 }, async () => {
+  await open(hunt(0), async page => {
+    await page.click('#give-up');
+    const text = await page.textContent('#banner');
+    assert.match(text, /You gave up\. The planted bug was commit_old_terms: it breaks the rule "§5\.4\.2/);
+    assert.match(text, /gradesim chaos --bug commit_old_terms --seed 7/);
+    assert.equal(await page.isVisible('#give-up'), false);
+  });
+});
+
+test('the hunt button plants a bug without saying which', { timeout: 60000 }, async () => {
+  await open('', async page => {
+    await page.click('#hunt');
+    assert.match(await page.textContent('#banner'), /A bug is planted/);
+    assert.doesNotMatch(await page.textContent('#banner'), /commit_old_terms|no_up_to_date_check|reads_unchecked/);
+    const options = await page.evaluate(() => window.raftplay.playground().options());
+    assert.equal(typeof options.hunt, 'number');
+    assert.equal(await page.isVisible('#give-up'), true);
+  });
+});
