@@ -236,6 +236,31 @@ function reveal(why) {
     + `To watch the checks catch it: gradesim chaos --bug ${h.bug.name} --seed ${seed} --seeds 1 --trace`);
 }
 
+// ----- export and import: a run as a file ----------------------------------------
+
+function exportRun() {
+  const blob = new Blob([state.pg.exportRun()], { type: 'application/json' });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = `raftplay-run-${(state.pg.nowMs() / 1000).toFixed(1)}s.json`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  banner('Exported: import it here, or print its events with `gradesim replay FILE`.');
+}
+
+async function importRun(file) {
+  let record;
+  try {
+    record = Playground.parseRun(await file.text());
+    adopt(Playground.restoreAtStart(record));
+  } catch (e) {
+    banner(`${file.name} could not be opened: ${e.message}`);
+    return;
+  }
+  setPlaying(false);
+  replayTo(record.time / 1000, `Opening ${file.name}`, () => banner(`Opened ${file.name}, paused at the moment it was saved.`));
+}
+
 function startHunt() {
   const seed = Math.floor(Math.random() * 2 ** 31);
   if (!fresh({ ...readOptions(), hunt: seed })) return;
@@ -507,6 +532,21 @@ function bindControls() {
     seekTo(Number(li.dataset.timeMs), () => select(node));
   });
   $('hunt').addEventListener('click', startHunt);
+  $('export').addEventListener('click', exportRun);
+  $('import').addEventListener('click', () => $('import-file').click());
+  $('import-file').addEventListener('change', () => {
+    const file = $('import-file').files[0];
+    if (file) importRun(file);
+    $('import-file').value = '';
+  });
+  document.addEventListener('dragover', e => { e.preventDefault(); document.body.classList.add('dropping'); });
+  document.addEventListener('dragleave', () => document.body.classList.remove('dropping'));
+  document.addEventListener('drop', e => {
+    e.preventDefault();
+    document.body.classList.remove('dropping');
+    const file = e.dataTransfer.files[0];
+    if (file) importRun(file);
+  });
   $('give-up').addEventListener('click', () => { if (state.hunt) reveal('You gave up.'); });
   follow($('cluster'), messageTip);
   follow($('logs'), entryTip);

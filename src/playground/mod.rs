@@ -10,6 +10,7 @@
 //! [`crate::sim::Cluster`] and the nodes in it.
 
 pub mod checks;
+pub mod export;
 pub mod model;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -382,6 +382,8 @@ struct AutoClient {
 }
 
 pub struct Playground {
+    /// How many events to keep (the page shows the latest few hundred).
+    event_limit: usize,
     options: PlaygroundOptions,
     cluster: Cluster,
     rng: ChaCha8Rng,
@@ -406,6 +408,7 @@ impl Playground {
         let cluster = Cluster::new(options.cluster_options()?)?;
         let mirrors = vec![Vec::new(); options.nodes];
         Ok(Playground {
+            event_limit: EVENT_LOG,
             rng: ChaCha8Rng::seed_from_u64(options.seed ^ AUTO_RNG_SALT),
             options,
             cluster,
@@ -452,14 +455,21 @@ impl Playground {
         Ok((p, record.time))
     }
 
+    /// Keeps every event from now on, not only the latest few hundred
+    /// (for `gradesim replay`, which prints them all).
+    pub fn keep_every_event(&mut self) {
+        self.event_limit = usize::MAX;
+    }
+
     /// Back to the start of the run, keeping every action and the timeline's
     /// end (to replay forward from there).
     pub fn rewind(&mut self) -> Result<(), String> {
         let actions = std::mem::take(&mut self.actions);
-        let horizon = self.horizon();
+        let (horizon, limit) = (self.horizon(), self.event_limit);
         *self = Playground::new(self.options.clone())?;
         self.actions = actions;
         self.horizon = horizon;
+        self.event_limit = limit;
         Ok(())
     }
 
@@ -888,7 +898,7 @@ impl Playground {
         category: EventCategory,
         node: Option<NodeId>,
     ) {
-        if self.events.len() == EVENT_LOG {
+        if self.events.len() >= self.event_limit {
             self.events.pop_front();
         }
         self.events.push_back(EventView {
@@ -897,7 +907,7 @@ impl Playground {
             category,
             node,
         });
-        self.unread = (self.unread + 1).min(EVENT_LOG);
+        self.unread = (self.unread + 1).min(self.event_limit);
     }
 }
 

@@ -6,6 +6,7 @@
 //! become JavaScript exceptions with a clear message. Times cross in
 //! milliseconds of virtual time. Compiled only for `wasm32`.
 
+use crate::playground::export;
 use crate::playground::model::{Action, Playground as Model, PlaygroundOptions, RunRecord};
 use crate::raft::NodeId;
 use crate::raft::time::{self, Time};
@@ -87,6 +88,19 @@ impl Playground {
         let record: RunRecord = from_js(&record, "saved run")?;
         let (model, _) = Model::restore_at_start(record).map_err(err)?;
         Ok(Playground { model })
+    }
+
+    /// The run as a file (a JSON string): its record and latest events.
+    #[wasm_bindgen(js_name = exportRun)]
+    pub fn export_run(&self) -> Result<String, JsError> {
+        serde_json::to_string_pretty(&export::export(&self.model)).map_err(|e| err(e.to_string()))
+    }
+
+    /// The record in an exported run's text (or a bare record), with a
+    /// clear error for anything else; open it with `restoreAtStart`.
+    #[wasm_bindgen(js_name = parseRun)]
+    pub fn parse_run(text: &str) -> Result<JsValue, JsError> {
+        to_js(&export::parse(text).map_err(err)?)
     }
 
     /// Back to the start, keeping the actions (replay forward with `seek`).

@@ -3,11 +3,13 @@
 //!     gradesim sim <config.json or folder>... [--seed S] [--seeds N] [--json] [--summary] [--trace]
 //!     gradesim udp <config.json or folder>... [--replica PATH] [--runs N] [--time-scale F]
 //!                                             [--seed S] [--json] [--summary] [--echo]
+//!     gradesim replay RUN.json
 //!
 //! Prints one line per run in the grader's style, then `N passed, M failed`;
 //! exits 0 only if every run passed, 2 on bad usage or input.
 
 mod chaos;
+mod replay;
 #[cfg(unix)]
 mod udp;
 
@@ -25,7 +27,8 @@ const USAGE: &str = "usage:
   --commit-notice (both): replicas announce each commit at once (RAFTPLAY_COMMIT_NOTICE=1)
   gradesim chaos [--seed S] [--seeds N] [--nodes K] [--bug NAME] [--drift D]
                  [--read-mode lease|read_index] [--trace]
-  gradesim exam  [--seed S] [--seeds N] [--drift D]";
+  gradesim exam  [--seed S] [--seeds N] [--drift D]
+  gradesim replay RUN.json   (a run exported from the playground: its events, then its lights)";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -105,6 +108,16 @@ fn main() -> ExitCode {
         Some("exam") => Some(chaos::exam as fn(&chaos::ChaosArgs) -> Result<bool, String>),
         _ => None,
     };
+    if args.first().map(String::as_str) == Some("replay") {
+        return match replay::replay(&args[1..]) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("gradesim: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if let Some(command) = hostile {
         return match chaos::parse(&args[1..]).and_then(|a| command(&a)) {
             Ok(true) => ExitCode::SUCCESS,
