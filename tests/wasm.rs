@@ -150,3 +150,62 @@ fn bad_options_raise_errors() {
     let mut p = Playground::new(JsValue::UNDEFINED).unwrap();
     assert!(p.crash(9).is_err());
 }
+
+#[derive(Deserialize, Debug)]
+struct Light {
+    name: String,
+    ok: bool,
+}
+
+#[derive(Deserialize, Debug)]
+struct HistoryOp {
+    key: String,
+    put: Option<String>,
+    response_ms: Option<f64>,
+}
+
+#[derive(Deserialize, Debug)]
+struct Hunted {
+    name: String,
+    rule: String,
+}
+
+#[wasm_bindgen_test]
+fn lights_history_and_hunts_cross_the_boundary() {
+    let mut p = Playground::new(options(6)).unwrap();
+    p.advance(3000.0).unwrap();
+    p.put("x".into(), "1".into(), None).unwrap();
+    p.advance(500.0).unwrap();
+    let lights: Vec<Light> = from_value(p.lights().unwrap()).unwrap();
+    assert_eq!(lights.len(), 6);
+    assert_eq!(lights[0].name, "Election Safety");
+    assert!(lights.iter().all(|l| l.ok));
+    let history: Vec<HistoryOp> = from_value(p.history().unwrap()).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        (history[0].key.as_str(), history[0].put.as_deref()),
+        ("x", Some("1"))
+    );
+    assert!(history[0].response_ms.is_some(), "the put was answered");
+    assert!(p.hunted_bug().unwrap().is_null());
+    let o = js_sys::Object::new();
+    js_sys::Reflect::set(&o, &"hunt".into(), &JsValue::from_f64(0.0)).unwrap();
+    let hunt = Playground::new(o.into()).unwrap();
+    let bug: Hunted = from_value(hunt.hunted_bug().unwrap()).unwrap();
+    assert_eq!(bug.name, "commit_old_terms");
+    assert!(bug.rule.starts_with("§5.4.2"));
+}
+
+#[wasm_bindgen_test]
+fn an_exported_run_parses_back_and_reopens() {
+    let mut p = Playground::new(options(7)).unwrap();
+    p.advance(2000.0).unwrap();
+    p.crash(1).unwrap();
+    p.advance(1000.0).unwrap();
+    let text = p.export_run().unwrap();
+    let record = Playground::parse_run(&text).unwrap();
+    let mut reopened = Playground::restore_at_start(record).unwrap();
+    reopened.seek(p.now_ms()).unwrap();
+    assert_eq!(nodes(&reopened), nodes(&p));
+    assert!(Playground::parse_run("{\"format\": \"other\"}").is_err());
+}
