@@ -3,13 +3,15 @@
 // changed (model.js), and draws it (draw.js). Input goes through act(),
 // which reports refusals and forks.
 import init, { Playground } from './pkg/raftplay.js';
-import { drawCluster, drawLogs, layout, fillLegend, LOSSES } from './draw.js';
+import { drawCluster, drawLogs, drawHistory, layout, fillLegend, LOSSES } from './draw.js';
 import { runHash, runInHash, decodeRecord } from './link.js';
 import { Logs, leaderOf, readFrame, committed } from './model.js';
 import { readOptions, showOptions, showSettings, showNodeCount, HelpDialog } from './controls.js';
 
 const $ = id => document.getElementById(id);
 const EVENTS_SHOWN = 200;
+// The history lane shows this much of the timeline, ms.
+const LANE_MS = 5000;
 // Wall-clock budget per frame for replaying a link or a seek, ms.
 const REPLAY_BUDGET_MS = 25;
 
@@ -291,6 +293,8 @@ function draw(now) {
   state.centres = drawn.centres;
   state.placed = drawn.placed;
   state.logLayout = drawLogs($('logs'), state.nodes, state.logs.byNode);
+  const now_ = pg.nowMs();
+  state.bars = drawHistory($('lane'), pg.historySince(Math.max(0, now_ - LANE_MS)), now_, LANE_MS);
   if (state.hover) state.hover();
   if (!state.seeking) {
     const t = $('timeline');
@@ -548,6 +552,22 @@ function bindControls() {
     if (file) importRun(file);
   });
   $('give-up').addEventListener('click', () => { if (state.hunt) reveal('You gave up.'); });
+  // A click on an operation selects the node that answered it.
+  $('lane').addEventListener('click', e => {
+    const r = $('lane').getBoundingClientRect();
+    const x = e.clientX - r.left, y = e.clientY - r.top;
+    const bar = (state.bars || []).find(b => x >= b.x0 && x <= b.x1 && y >= b.y0 && y <= b.y1);
+    if (bar && bar.op.answered_by !== null) select(bar.op.answered_by);
+  });
+  follow($('lane'), (x, y) => {
+    const bar = (state.bars || []).find(b => x >= b.x0 && x <= b.x1 && y >= b.y0 && y <= b.y1);
+    if (!bar) return null;
+    const o = bar.op;
+    const what = o.put !== null ? `put ${o.key}=${o.put}` : `get ${o.key}`;
+    const answer = o.response_ms === null ? 'unanswered'
+      : `${o.put !== null ? 'ok' : `ok, ${JSON.stringify(o.result)}`} from S${o.answered_by + 1} at ${(o.response_ms / 1000).toFixed(3)} s`;
+    return `${what}, invoked at ${(o.invoke_ms / 1000).toFixed(3)} s: ${answer}`;
+  });
   follow($('cluster'), messageTip);
   follow($('logs'), entryTip);
   const timeline = $('timeline');
@@ -609,6 +629,7 @@ async function main() {
     messageAt: i => state.placed[i] && { x: state.placed[i].x, y: state.placed[i].y },
     logLayout: () => state.logLayout,
     lights: () => state.lights,
+    bars: () => (state.bars || []).map(b => ({ x: (b.x0 + b.x1) / 2, y: (b.y0 + b.y1) / 2, op: b.op })),
     hunt: () => state.hunt,
   };
   requestAnimationFrame(frame);

@@ -1,8 +1,9 @@
 // Browser benchmark: milliseconds per frame spent in WebAssembly calls and in
-// drawing, for a cluster under automatic client load with long logs. Run by
+// drawing (ring, logs, history lane; lights read), for a cluster under
+// automatic client load with long logs. Run by
 // tests/page/bench.mjs in headless Chromium, or open bench.html by hand.
 import init, { Playground } from './pkg/raftplay.js';
-import { drawCluster, drawLogs } from './draw.js';
+import { drawCluster, drawLogs, drawHistory } from './draw.js';
 import { Logs, readFrame } from './model.js';
 
 const params = new URLSearchParams(location.search);
@@ -38,9 +39,12 @@ async function run() {
       nodes: f.nodes, messages: f.messages, cuts: f.cuts,
       nowMs: pg.nowMs(), selected: 0, group: new Set(), electionMaxMs: o.election_timeout_max_ms,
     };
+    pg.lights();
+    const lane = pg.historySince(Math.max(0, view.nowMs - 5000));
     const t1 = performance.now();
     drawCluster(document.getElementById("cluster"), view);
     drawLogs(document.getElementById('logs'), view.nodes, logs.byNode);
+    drawHistory(document.getElementById('lane'), lane, view.nowMs, 5000);
     const t2 = performance.now();
     wasm.push(t1 - t0);
     draw.push(t2 - t1);

@@ -301,3 +301,49 @@ export function drawLogs(canvas, nodes, logs) {
   }
   return { top, left, row, cell, first };
 }
+
+// The client history lane: each operation a bar from invocation to answer
+// (or to now, hatched, while unanswered), in the window [now - spanMs, now],
+// stacked so bars never overlap; the key whose history broke is outlined
+// red. Returns the bars, for clicks: [{x0, x1, y0, y1, op}].
+export function drawHistory(canvas, lane, nowMs, spanMs) {
+  const { ctx, w, h } = fitCanvas(canvas);
+  const left = 4, right = w - 4;
+  const t0 = nowMs - spanMs;
+  const x = t => left + ((t - t0) / spanMs) * (right - left);
+  const rows = 3, rowH = Math.max(8, (h - 4) / rows);
+  const ends = new Array(rows).fill(-Infinity);
+  const bars = [];
+  ctx.font = '10px system-ui';
+  ctx.textBaseline = 'middle';
+  for (const op of lane.ops) {
+    const end = op.response_ms ?? nowMs;
+    const x0 = Math.max(left, x(op.invoke_ms)), x1 = Math.max(x0 + 3, Math.min(right, x(end)));
+    // The first row free at x0 (a bar's label counts as taken space); if
+    // none, the least crowded row, and the bar goes unlabelled.
+    const text = label(op);
+    const width = Math.max(x1 - x0, ctx.measureText(text).width + 4);
+    let row = ends.findIndex(e => e < x0 - 2);
+    const labelled = row >= 0;
+    if (!labelled) row = ends.indexOf(Math.min(...ends));
+    ends[row] = Math.max(ends[row], labelled ? x0 + width : x1);
+    const y0 = 2 + row * rowH, y1 = y0 + rowH - 2;
+    const done = op.response_ms !== null;
+    ctx.fillStyle = done ? (op.put !== null ? '#9fd8b5' : '#a9cdef') : '#e3e5e8';
+    ctx.fillRect(x0, y0, x1 - x0, y1 - y0);
+    if (!done) { ctx.strokeStyle = '#9aa0a6'; ctx.setLineDash([3, 2]); ctx.strokeRect(x0 + 0.5, y0 + 0.5, x1 - x0 - 1, y1 - y0 - 1); ctx.setLineDash([]); }
+    if (lane.broken !== null && op.key === lane.broken) { ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 2; ctx.strokeRect(x0, y0, x1 - x0, y1 - y0); }
+    if (labelled) {
+      ctx.fillStyle = '#1b1f24';
+      ctx.textAlign = 'left';
+      ctx.fillText(text, x0 + 2, (y0 + y1) / 2);
+    }
+    bars.push({ x0, x1, y0, y1, op });
+  }
+  return bars;
+}
+
+function label(op) {
+  if (op.put !== null) return `put ${op.key}=${op.put}`;
+  return op.response_ms === null ? `get ${op.key} …` : `get ${op.key} → ${JSON.stringify(op.result)}`;
+}

@@ -24,6 +24,11 @@ pub const LIGHTS: [&str; 6] = [
     "More checks",
 ];
 
+/// The most operations the history lane is sent per frame.
+pub const LANE_OPS: usize = 150;
+/// The lane does not look back for open operations further than this.
+pub const LANE_LOOKBACK: Time = 60 * time::SECOND;
+
 /// One light as the page draws it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LightView {
@@ -60,6 +65,8 @@ pub struct History {
     responded: Vec<Option<Time>>,
     /// The operation each MID in flight belongs to.
     by_mid: BTreeMap<String, usize>,
+    /// Each key's operations, so that an answer checks only its key.
+    by_key: BTreeMap<String, Vec<usize>>,
     broken: Option<(Time, String)>,
 }
 
@@ -71,6 +78,10 @@ impl History {
             Op::Put { key, value } => (key.clone(), Some(value.clone())),
         };
         self.by_mid.insert(mid.to_string(), self.ops.len());
+        self.by_key
+            .entry(key.clone())
+            .or_default()
+            .push(self.ops.len());
         self.ops.push(HistoryOp {
             key,
             put,
@@ -120,8 +131,10 @@ impl History {
     }
 
     fn operations_on(&self, key: &str) -> Vec<Operation> {
-        (0..self.ops.len())
-            .filter(|&i| self.ops[i].key == key)
+        let indices = self.by_key.get(key).map_or(&[][..], Vec::as_slice);
+        indices
+            .iter()
+            .copied()
             .filter_map(|i| {
                 let o = &self.ops[i];
                 let invoke = self.invoked[i];
@@ -138,6 +151,33 @@ impl History {
 
     pub fn ops(&self) -> &[HistoryOp] {
         &self.ops
+    }
+
+    /// The operations still open at `since`, or invoked after it: what a
+    /// window of the timeline from `since` shows. At most the latest
+    /// [`LANE_OPS`] (a lane a few hundred pixels wide shows no more), and
+    /// none invoked more than [`LANE_LOOKBACK`] before `since`, so that a
+    /// frame's cost does not grow with the run.
+    pub fn since(&self, since: Time) -> Vec<HistoryOp> {
+        let oldest = since.saturating_sub(LANE_LOOKBACK);
+        let mut shown: Vec<HistoryOp> = (0..self.ops.len())
+            .rev()
+            .take_while(|&i| self.invoked[i] >= oldest)
+            .filter(|&i| self.responded[i].is_none_or(|r| r >= since))
+            .take(LANE_OPS)
+            .map(|i| self.ops[i].clone())
+            .collect();
+        shown.reverse();
+        shown
+    }
+
+    /// The key whose history has no linearization, if one.
+    pub fn broken_key(&self) -> Option<String> {
+        let (_, why) = self.broken.as_ref()?;
+        let rest = why.split(" operations on key ").nth(1)?;
+        rest.split(" have no linearization")
+            .next()
+            .map(str::to_string)
     }
 
     /// The first time the history had no linearization, and why.

@@ -817,6 +817,12 @@ impl Playground {
         self.history.ops()
     }
 
+    /// The operations a window of the timeline from `since` shows, and the
+    /// key whose history broke, if one.
+    pub fn history_since(&self, since: Time) -> (Vec<HistoryOp>, Option<String>) {
+        (self.history.since(since), self.history.broken_key())
+    }
+
     /// The key-value map a node has applied.
     pub fn kv(&self, node: NodeId) -> Vec<(String, String)> {
         self.cluster.node(node).map_or_else(Vec::new, |n| {

@@ -287,6 +287,19 @@ impl Playground {
         to_js(&self.model.history())
     }
 
+    /// The operations open at `since_ms` or invoked after it (for the
+    /// history lane), and the key whose history broke: `{ops, broken}`.
+    #[wasm_bindgen(js_name = historySince)]
+    pub fn history_since(&self, since_ms: f64) -> Result<JsValue, JsError> {
+        #[derive(Serialize)]
+        struct Lane {
+            ops: Vec<crate::playground::checks::HistoryOp>,
+            broken: Option<String>,
+        }
+        let (ops, broken) = self.model.history_since(micros(since_ms)?);
+        to_js(&Lane { ops, broken })
+    }
+
     /// In a bug hunt, the planted bug: `{name, rule}` (the page shows it
     /// only once a light turns red or the student gives up); else null.
     #[wasm_bindgen(js_name = huntedBug)]

@@ -70,6 +70,19 @@ test('reads_unchecked: a stale read from a cut-off leader turns Linearizability 
     assert.equal(await page.isVisible('#timeline-mark'), true);
     assert.match(await page.textContent('#play'), /play/, 'paused');
     assert.match(await page.textContent('#banner'), /you found it\. The planted bug was reads_unchecked/);
+    // The history lane shows the stale get, and outlines the broken key.
+    const lane = await page.evaluate(() => window.raftplay.playground().historySince(0));
+    assert.equal(lane.broken, 'x');
+    const stale = lane.ops.find(o => o.key === 'x' && o.put === null);
+    assert.equal(stale.result, '1', 'the get returned the overwritten value');
+    const bars = await page.evaluate(() => window.raftplay.bars());
+    const bar = bars.find(b => b.op.key === 'x' && b.op.put === null);
+    assert.ok(bar, 'the stale get is drawn');
+    const box = await page.locator('#lane').boundingBox();
+    await page.mouse.move(box.x + bar.x, box.y + bar.y);
+    await page.waitForFunction(() => /get x, invoked at [\d.]+ s: ok, "1" from S\d/.test(document.getElementById('tip').textContent));
+    await page.mouse.click(box.x + bar.x, box.y + bar.y);
+    assert.ok((await page.textContent('#inspect-title')).startsWith(`S${bar.op.answered_by + 1}`));
     await page.click('#alarm-jump');
     await page.waitForFunction(() => !window.raftplay.replaying());
     const now = await page.evaluate(() => window.raftplay.playground().nowMs());
