@@ -47,7 +47,7 @@ function speed() {
 
 function showSpeed() {
   const s = speed();
-  $('speed-out').textContent = s >= 0.995 ? '1×' : `1/${Math.round(1 / s)}×`;
+  $('speed-out').textContent = s >= 1.005 ? `${s < 10 ? s.toFixed(1) : Math.round(s)}×` : s >= 0.995 ? '1×' : `1/${Math.round(1 / s)}×`;
 }
 
 function banner(text) {
@@ -69,6 +69,7 @@ function adopt(pg) {
   state.replay = null;
   state.selected = null;
   state.group.clear();
+  renderCuts();
   state.lights = [];
   state.redSeen = new Set();
   const hunted = pg.huntedBug();
@@ -433,9 +434,27 @@ function target() {
   return state.selected !== null ? state.selected : leader();
 }
 
+// Buttons that cut one direction of a link from the selected node.
+function renderCuts() {
+  const row = $('cut-row');
+  row.replaceChildren();
+  const id = state.selected;
+  if (id === null || !state.options) return;
+  row.append('cut link to');
+  for (let to = 0; to < state.options.nodes; to++) {
+    if (to === id) continue;
+    const b = document.createElement('button');
+    b.textContent = `S${to + 1}`;
+    b.title = `drop everything S${id + 1} sends to S${to + 1} until the next heal`;
+    b.addEventListener('click', () => act(pg => pg.cut(id, to)));
+    row.append(b);
+  }
+}
+
 function select(id) {
   state.selected = id !== null && id < state.nodes.length ? id : null;
   state.lastKv = 0;
+  renderCuts();
   drawInspector();
   const box = $('inspect').getBoundingClientRect();
   if (state.selected !== null && (box.top < 0 || box.bottom > window.innerHeight)) {
@@ -475,7 +494,7 @@ function seekTo(ms, then) {
 const keys = {
   ' ': () => setPlaying(!state.playing),
   '.': () => act(pg => { pg.step(); return 0; }),
-  '+': () => { $('speed').value = String(Math.min(100, Number($('speed').value) + 10)); showSpeed(); },
+  '+': () => { $('speed').value = String(Math.min(150, Number($('speed').value) + 10)); showSpeed(); },
   '-': () => { $('speed').value = String(Math.max(0, Number($('speed').value) - 10)); showSpeed(); },
   c: () => { const t = target(); if (t !== null) act(pg => pg.crash(t)); },
   r: () => { if (state.selected !== null) act(pg => pg.restart(state.selected)); },
@@ -576,6 +595,13 @@ function bindControls() {
   $('cluster').addEventListener('click', e => {
     const r = $('cluster').getBoundingClientRect();
     const x = e.clientX - r.left, y = e.clientY - r.top;
+    // A click on a message in flight drops it.
+    const flying = (state.placed || []).find(p => Math.hypot(p.x - x, p.y - y) < 10 && !p.m.lost);
+    if (flying) {
+      const m = flying.m;
+      act(pg => pg.dropMessage(m.from, m.to, m.sent_ms));
+      return;
+    }
     const { radius } = layout(state.nodes.length, r.width, r.height);
     const hit = state.centres.findIndex(c => Math.hypot(c.x - x, c.y - y) <= radius + 8);
     select(hit >= 0 ? hit : null);

@@ -211,6 +211,17 @@ pub enum Action {
         min_ms: f64,
         max_ms: f64,
     },
+    /// Drop one message in flight (`sent_ms`: when it was sent).
+    DropMessage {
+        from: NodeId,
+        to: NodeId,
+        sent_ms: f64,
+    },
+    /// Cut one direction of one link, until the next heal.
+    Cut {
+        from: NodeId,
+        to: NodeId,
+    },
 }
 
 /// An action with the moment it happened: the virtual time, and how many
@@ -606,6 +617,9 @@ impl Playground {
             Action::Crash { node } | Action::Restart { node } | Action::Timeout { node } => {
                 check(*node)
             }
+            Action::DropMessage { from, to, .. } | Action::Cut { from, to } => {
+                check(*from).and_then(|_| check(*to))
+            }
             Action::Put { node, key, .. } | Action::Get { node, key } => {
                 if key.trim().is_empty() {
                     return Err("a key cannot be empty or only spaces".into());
@@ -647,6 +661,10 @@ impl Playground {
             }
             Action::DropRate { rate } => c.set_drop_rate(rate),
             Action::Latency { min_ms, max_ms } => c.set_latency(micros(min_ms), micros(max_ms)),
+            Action::DropMessage { from, to, sent_ms } => {
+                c.drop_in_flight(from, to, micros(sent_ms))
+            }
+            Action::Cut { from, to } => c.cut(from, to),
         };
         self.collect_events();
         result

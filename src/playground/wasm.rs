@@ -224,6 +224,23 @@ impl Playground {
         self.model.act(Action::DropRate { rate }).map_err(err)
     }
 
+    /// Drops the message in flight from `from` to `to` sent at `sent_ms`.
+    #[wasm_bindgen(js_name = dropMessage)]
+    pub fn drop_message(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        sent_ms: f64,
+    ) -> Result<usize, JsError> {
+        let action = Action::DropMessage { from, to, sent_ms };
+        self.model.act(action).map_err(err)
+    }
+
+    /// Cuts one direction of one link (until the next heal).
+    pub fn cut(&mut self, from: NodeId, to: NodeId) -> Result<usize, JsError> {
+        self.model.act(Action::Cut { from, to }).map_err(err)
+    }
+
     #[wasm_bindgen(js_name = setLatency)]
     pub fn set_latency(&mut self, min_ms: f64, max_ms: f64) -> Result<usize, JsError> {
         self.model

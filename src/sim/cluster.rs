@@ -605,6 +605,32 @@ impl Cluster {
         Ok(())
     }
 
+    /// Drops the message in flight from `from` to `to` sent at `sent` (the
+    /// first such, if the network duplicated it): it will not arrive.
+    pub fn drop_in_flight(&mut self, from: NodeId, to: NodeId, sent: Time) -> Result<(), String> {
+        let mut events = std::mem::take(&mut self.queue).into_vec();
+        let found = events.iter_mut().find_map(|e| match &mut e.event {
+            Event::Deliver {
+                envelope,
+                sent: at,
+                loss: loss @ None,
+            } if envelope.from == from && envelope.to == to && *at == sent => Some(loss),
+            _ => None,
+        });
+        let dropped = found.map(|loss| *loss = Some(Loss::Dropped)).is_some();
+        self.queue = events.into();
+        if dropped {
+            Ok(())
+        } else {
+            Err(format!(
+                "no message from S{} to S{} sent at {:.3} s is in flight",
+                from + 1,
+                to + 1,
+                crate::raft::time::as_secs(sent)
+            ))
+        }
+    }
+
     /// Cuts the link from `from` to `to` only.
     pub fn cut(&mut self, from: NodeId, to: NodeId) -> Result<(), String> {
         self.check_id(from)?;

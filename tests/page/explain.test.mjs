@@ -179,3 +179,27 @@ test('a run exports as a file, imports back to the same moment, and gradesim rep
   assert.match(out.stdout, /replayed [\d.]+ s/);
   assert.match(out.stdout, /ok {4}Linearizability/);
 });
+
+test('a click drops a message in flight, one direction of a link can be cut, and speeds go past real time', { timeout: 90000 }, async () => {
+  await withPage(async page => {
+    await drive(page, () => { window.raftplay.playground().put('x', '1', undefined); window.raftplay.playground().advance(2); });
+    const at = await page.evaluate(() => window.raftplay.messageAt(0));
+    const m = await page.evaluate(() => window.raftplay.playground().messages()[0]);
+    const box = await page.locator('#cluster').boundingBox();
+    await page.mouse.click(box.x + at.x, box.y + at.y);
+    const actions = await page.evaluate(() => window.raftplay.playground().record().actions.map(a => a.action));
+    const dropped = actions.find(a => a.do === 'drop_message');
+    assert.ok(dropped, JSON.stringify(actions));
+    assert.deepEqual([dropped.from, dropped.to], [m.from, m.to]);
+    const lost = await page.evaluate(m => window.raftplay.playground().messages().find(x => x.from === m.from && x.to === m.to && x.sent_ms === m.sent_ms), m);
+    assert.equal(lost.lost, 'dropped');
+
+    await page.keyboard.press('1');
+    await page.click('#cut-row button >> text=S2');
+    const cuts = await page.evaluate(() => window.raftplay.playground().cuts());
+    assert.deepEqual(cuts, [[0, 1]], 'only S1 to S2 is cut');
+
+    await page.evaluate(() => { const s = document.getElementById('speed'); s.value = '150'; s.dispatchEvent(new Event('input')); });
+    assert.equal(await page.textContent('#speed-out'), '10×');
+  });
+});
