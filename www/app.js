@@ -7,6 +7,7 @@ import { drawCluster, drawLogs, drawHistory, layout, fillLegend, LOSSES } from '
 import { runHash, runInHash, decodeRecord } from './link.js';
 import { Logs, leaderOf, readFrame, committed } from './model.js';
 import { readOptions, showOptions, showSettings, showNodeCount, HelpDialog } from './controls.js';
+import { SCENARIOS, findScenario, perform, reached } from './scenarios.js';
 
 const $ = id => document.getElementById(id);
 const EVENTS_SHOWN = 200;
@@ -38,6 +39,8 @@ const state = {
   alarm: new Set(),
   // A bug hunt: { bug: {name, rule}, revealed }.
   hunt: null,
+  // A guided scenario: { s, step (next to run), memory, stopAt (ms) }.
+  story: null,
   help: null,
 };
 
@@ -72,6 +75,8 @@ function adopt(pg) {
   renderCuts();
   state.lights = [];
   state.redSeen = new Set();
+  state.story = null;
+  showCard();
   const hunted = pg.huntedBug();
   state.hunt = hunted ? { bug: hunted, revealed: false } : null;
   $('give-up').hidden = !hunted;
@@ -262,6 +267,83 @@ async function importRun(file) {
   }
   setPlaying(false);
   replayTo(record.time / 1000, `Opening ${file.name}`, () => banner(`Opened ${file.name}, paused at the moment it was saved.`));
+}
+
+// ----- guided scenarios ------------------------------------------------------------
+
+function openScenario(name) {
+  const s = findScenario(name);
+  if (!s) {
+    banner(`There is no scenario called ${name}; the scenarios are ${SCENARIOS.map(x => x.name).join(', ')}.`);
+    return false;
+  }
+  if (!fresh(s.options)) return false;
+  state.story = { s, step: 0, memory: {}, stopAt: null };
+  history.replaceState(null, '', `#scenario=${name}`);
+  setPlaying(false);
+  showCard();
+  return true;
+}
+
+function showCard() {
+  const st = state.story;
+  $('card').hidden = !st;
+  if (!st) return;
+  const { s } = st;
+  const running = st.stopAt !== null;
+  // While a step runs, its card stays up.
+  const step = running ? st.step - 1 : st.step;
+  $('card-title').textContent = s.title;
+  const done = step >= s.steps.length;
+  $('card-step').textContent = done ? 'the end' : `step ${step + 1} of ${s.steps.length}${running ? ' (running)' : ''}`;
+  $('card-text').replaceChildren();
+  if (done) {
+    const ok = reached(s, state.pg, state.logs, st.memory);
+    const mark = document.createElement('span');
+    mark.className = ok ? 'ok' : '';
+    mark.textContent = ok ? `Reached: ${s.end.says}.` : `Not reached (you took over): ${s.end.says}.`;
+    $('card-text').append(mark, ' The cluster is yours: act on it, scrub the timeline, or copy the link.');
+  } else {
+    $('card-text').textContent = s.steps[step].say;
+  }
+  $('card-next').disabled = done || running;
+}
+
+// Runs the next step: its actions now, then the story plays for its time.
+function nextStep() {
+  const st = state.story;
+  if (!st || st.step >= st.s.steps.length) return;
+  const step = st.s.steps[st.step];
+  act(pg => { perform(pg, step, st.memory); return 0; });
+  st.stopAt = state.pg.nowMs() + step.run;
+  st.step += 1;
+  setPlaying(true);
+  showCard();
+}
+
+// Each frame: a step that has run its time pauses for the next card.
+function storyFrame() {
+  const st = state.story;
+  if (!st || st.stopAt === null || state.pg.nowMs() < st.stopAt) return;
+  st.stopAt = null;
+  setPlaying(false);
+  refresh(false);
+  showCard();
+}
+
+// Every step at once (for tests): actions, then the step's run.
+function runScenario() {
+  const st = state.story;
+  while (st && st.step < st.s.steps.length) {
+    const step = st.s.steps[st.step];
+    perform(state.pg, step, st.memory);
+    state.pg.advance(step.run);
+    st.step += 1;
+    refresh(false);
+  }
+  st.stopAt = null;
+  showCard();
+  return reached(st.s, state.pg, state.logs, st.memory);
 }
 
 function startHunt() {
@@ -555,6 +637,14 @@ function bindControls() {
     seekTo(Number(li.dataset.timeMs), () => select(node));
   });
   $('hunt').addEventListener('click', startHunt);
+  for (const s of SCENARIOS) $('card-list').add(new Option(s.title, s.name));
+  $('scenarios').addEventListener('click', () => {
+    if (!state.story) openScenario(SCENARIOS[0].name);
+    else $('card').hidden = false;
+  });
+  $('card-list').addEventListener('change', () => { if ($('card-list').value) openScenario($('card-list').value); $('card-list').value = ''; });
+  $('card-next').addEventListener('click', nextStep);
+  $('card-close').addEventListener('click', () => { state.story = null; showCard(); });
   $('export').addEventListener('click', exportRun);
   $('import').addEventListener('click', () => $('import-file').click());
   $('import-file').addEventListener('change', () => {
@@ -623,13 +713,16 @@ function frame(now) {
     stepReplay();
   } else if (state.playing) {
     try {
-      state.pg.advance(dt * speed());
+      const st = state.story;
+      const left = st && st.stopAt !== null ? Math.max(0, st.stopAt - state.pg.nowMs()) : Infinity;
+      state.pg.advance(Math.min(dt * speed(), left));
     } catch (e) {
       setPlaying(false);
       banner(`The simulation stopped: ${e.message}`);
     }
   }
   if (!state.replay) refresh(false);
+  storyFrame();
   draw(now);
   saveUrl(now);
   requestAnimationFrame(frame);
@@ -639,7 +732,12 @@ async function main() {
   await init();
   bindControls();
   showSpeed();
-  if (!openFromUrl()) fresh(readOptions());
+  const scenario = location.hash.match(/^#scenario=(.+)$/);
+  if (scenario) {
+    if (!openScenario(decodeURIComponent(scenario[1]))) fresh(readOptions());
+  } else if (!openFromUrl()) {
+    fresh(readOptions());
+  }
   // Hooks for tests and the curious.
   window.raftplay = {
     playground: () => state.pg,
@@ -657,6 +755,8 @@ async function main() {
     lights: () => state.lights,
     bars: () => (state.bars || []).map(b => ({ x: (b.x0 + b.x1) / 2, y: (b.y0 + b.y1) / 2, op: b.op })),
     hunt: () => state.hunt,
+    runScenario,
+    scenarios: () => SCENARIOS.map(s => s.name),
   };
   requestAnimationFrame(frame);
 }

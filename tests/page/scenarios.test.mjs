@@ -1,0 +1,55 @@
+// Guided scenarios (issue "The page explains", part 3): every scenario
+// opens from its link without errors and reaches its named end state; a
+// story runs step by step from its card.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, browser } from './serve.mjs';
+import { SCENARIOS } from '../../www/scenarios.js';
+
+test('every scenario opens from its link and reaches its end state', { timeout: 300000 }, async () => {
+  assert.ok(SCENARIOS.length >= 10);
+  for (const name of ['figure-7', 'figure-8', 'split-vote']) assert.ok(SCENARIOS.some(s => s.name === name), name);
+  const server = await serve();
+  const b = await browser();
+  try {
+    for (const s of SCENARIOS) {
+      const page = await b.newPage({ viewport: { width: 1280, height: 720 } });
+      const errors = [];
+      page.on('pageerror', e => errors.push(e.message));
+      page.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
+      await page.goto(`${server.url}#scenario=${s.name}`);
+      await page.waitForFunction(() => window.raftplay && window.raftplay.playground());
+      assert.equal(await page.textContent('#card-title'), s.title);
+      const ok = await page.evaluate(() => window.raftplay.runScenario());
+      assert.equal(ok, true, `${s.name} did not reach: ${s.end.says}`);
+      assert.match(await page.textContent('#card-text'), /^Reached:/);
+      assert.deepEqual(errors, [], `${s.name}: ${errors.join('\n')}`);
+      await page.close();
+    }
+  } finally {
+    await b.close();
+    server.close();
+  }
+});
+
+test('a scenario runs step by step from its card, and pauses between steps', { timeout: 120000 }, async () => {
+  const server = await serve();
+  const b = await browser();
+  try {
+    const page = await b.newPage({ viewport: { width: 1280, height: 720 } });
+    await page.goto(`${server.url}#scenario=leader-crash`);
+    await page.waitForFunction(() => window.raftplay && window.raftplay.playground());
+    assert.match(await page.textContent('#card-step'), /step 1 of 4/);
+    await page.evaluate(() => { document.getElementById('speed').value = '150'; document.getElementById('speed').dispatchEvent(new Event('input')); });
+    for (let i = 0; i < 4; i++) {
+      await page.click('#card-next');
+      await page.waitForFunction(() => !document.getElementById('card-next').disabled || /the end/.test(document.getElementById('card-step').textContent), null, { timeout: 60000 });
+    }
+    assert.match(await page.textContent('#card-step'), /the end/);
+    assert.match(await page.textContent('#card-text'), /Reached: a new leader that holds x=1/);
+    assert.match(await page.textContent('#play'), /play/, 'paused at the end');
+  } finally {
+    await b.close();
+    server.close();
+  }
+});

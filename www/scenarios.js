@@ -1,0 +1,208 @@
+// Guided scenarios: short stories on the live model, each opened by a link
+// `#scenario=NAME`. A scenario is data: the options of its cluster, steps
+// (what to watch, the user actions the step performs, and how long it then
+// runs), and the end state it reaches. Node references in actions are
+// resolved when the step runs: "leader" (the current leader), "follower"
+// and "follower2" (the first live followers), or a name a step remembered.
+// The student can take over at any step: play, act, scrub, copy the link.
+
+export const SCENARIOS = [
+  {
+    name: 'first-election',
+    title: 'A first election (§5.2)',
+    options: { nodes: 5, seed: 1 },
+    steps: [
+      { say: 'Five followers, no leader. Each waits a random election timeout (the arc around it). Watch the first arc run out.', run: 450 },
+      { say: 'That node became a (pre-)candidate and asks the others for their votes. Each grants at most one vote per term (§5.2).', run: 200 },
+      { say: 'A majority voted for it: it is the leader of term 1 (crown). Its heartbeats (small squares) reset the others\' timers.', run: 1000 },
+    ],
+    end: { says: 'a leader is elected', expect: [{ leader: true }] },
+  },
+  {
+    name: 'split-vote',
+    title: 'A split vote (§5.2)',
+    options: { nodes: 4, seed: 3, pre_vote: false },
+    steps: [
+      { say: 'Four nodes, without PreVote. Two time out at the same moment: both stand in term 1.', do: [{ do: 'timeout', node: 0 }, { do: 'timeout', node: 2 }], run: 60 },
+      { say: 'Each voter grants the first request it sees; with two candidates neither may reach three of four votes. Nobody wins term 1.', run: 400 },
+      { say: 'Election timeouts are random, so one candidate times out first, stands in the next term, and wins.', run: 2500 },
+    ],
+    end: { says: 'a leader of term 2 or later', expect: [{ leader: true }, { term_at_least: 2 }] },
+  },
+  {
+    name: 'replication',
+    title: 'Log replication and commit (§5.3)',
+    options: { nodes: 5, seed: 1 },
+    steps: [
+      { say: 'A leader is elected first.', run: 1500 },
+      { say: 'A client puts x=1 at the leader: it appends the entry and sends AppendEntries (a square with its entry count) to the followers a majority needs.', do: [{ do: 'put', key: 'x', value: '1', node: null }], run: 40 },
+      { say: 'Followers whose log matches at the previous index append it and reply. Once a majority holds it, the leader commits (solid cell) and answers the client.', run: 400 },
+    ],
+    end: { says: 'x=1 is committed', expect: [{ committed: 'x' }] },
+  },
+  {
+    name: 'leader-crash',
+    title: 'The leader crashes',
+    options: { nodes: 5, seed: 1 },
+    steps: [
+      { say: 'A leader is elected and takes a put.', run: 1500 },
+      { say: 'x=1 commits on a majority.', do: [{ do: 'put', key: 'x', value: '1', node: null }], run: 400 },
+      { say: 'The leader crashes. Its followers stop hearing heartbeats; the first whose timer runs out stands.', do: [{ do: 'crash', node: 'leader', remember: 'old' }], run: 2500 },
+      { say: 'A new leader, elected only with the votes of nodes whose logs are not ahead of its own (§5.4.1), so it holds x=1.', run: 500 },
+    ],
+    end: { says: 'a new leader that holds x=1', expect: [{ leader_is_not: 'old' }, { committed: 'x' }] },
+  },
+  {
+    name: 'minority-leader',
+    title: 'A leader in a minority partition',
+    options: { nodes: 5, seed: 1, check_quorum: false },
+    steps: [
+      { say: 'A leader is elected. (CheckQuorum is off here, so the cut-off leader keeps believing it leads.)', run: 1500 },
+      { say: 'The leader is cut off with one follower: two of five, a minority. A put sent to it is appended but can never commit.', do: [{ do: 'partition', groups: [['leader', 'follower']], remember: 'old' }, { do: 'put', key: 'm', value: '1', node: 'old' }], run: 2500 },
+      { say: 'The majority side elects a new leader in a newer term and goes on.', run: 1000 },
+      { say: 'Healed: the old leader hears the newer term, steps down, and its uncommitted entry is replaced by the new leader\'s log.', do: [{ do: 'heal' }], run: 1500 },
+    ],
+    end: { says: 'the old leader follows the new one', expect: [{ leader_is_not: 'old' }, { follower: 'old' }] },
+  },
+  {
+    name: 'rejoin-disrupts',
+    title: 'A partitioned node rejoins and disrupts the leader (no PreVote)',
+    options: { nodes: 5, seed: 1, pre_vote: false, check_quorum: false },
+    steps: [
+      { say: 'A leader is elected. PreVote is off.', run: 1500 },
+      { say: 'One follower is cut off. It hears no leader, times out again and again, and each time raises its term.', do: [{ do: 'partition', groups: [['follower']], remember: 'lonely' }], run: 4000 },
+      { say: 'Healed: its higher term reaches the leader, which steps down. An election follows for nothing.', do: [{ do: 'heal' }], run: 2000 },
+    ],
+    end: { says: 'the term jumped past the partitioned node\'s', expect: [{ leader: true }, { term_at_least: 4 }] },
+  },
+  {
+    name: 'rejoin-prevote',
+    title: 'The same with PreVote',
+    options: { nodes: 5, seed: 1, pre_vote: true, check_quorum: true },
+    steps: [
+      { say: 'A leader is elected. PreVote is on.', run: 1500 },
+      { say: 'One follower is cut off. It asks for pre-votes, gets none, and so never raises its term.', do: [{ do: 'partition', groups: [['follower']], remember: 'lonely' }], run: 4000 },
+      { say: 'Healed: nothing happens. The leader stays leader of term 1.', do: [{ do: 'heal' }], run: 2000 },
+    ],
+    end: { says: 'the leader and its term are unchanged', expect: [{ leader: true }, { term_at_most: 1 }] },
+  },
+  {
+    name: 'check-quorum',
+    title: 'CheckQuorum: an isolated leader steps down',
+    options: { nodes: 5, seed: 1, check_quorum: true },
+    steps: [
+      { say: 'A leader is elected.', run: 1500 },
+      { say: 'The leader is cut off alone. For an election timeout no majority answers it: it steps down, so clients stop waiting on it.', do: [{ do: 'partition', groups: [['leader']], remember: 'old' }], run: 2500 },
+    ],
+    end: { says: 'the isolated node is no longer leader', expect: [{ not_leader: 'old' }] },
+  },
+  {
+    name: 'lossy-network',
+    title: 'A lossy network: 30% of messages dropped',
+    options: { nodes: 5, seed: 1 },
+    steps: [
+      { say: 'A leader is elected.', run: 1500 },
+      { say: 'Three messages in ten are now lost (they fade with an x) while a client writes. Lost AppendEntries are sent again after a retry timeout; the log still commits.', do: [{ do: 'drop_rate', rate: 0.3 }, { do: 'auto', on: true }], run: 6000 },
+    ],
+    end: { says: 'the log commits despite the losses', expect: [{ leader: true }, { commit_at_least: 5 }] },
+  },
+  {
+    name: 'crash-restart',
+    title: 'Crash and restart: persistent and volatile state',
+    options: { nodes: 5, seed: 1 },
+    steps: [
+      { say: 'A leader is elected and x=1 commits.', do: [], run: 1500 },
+      { say: 'x=1 commits.', do: [{ do: 'put', key: 'x', value: '1', node: null }], run: 500 },
+      { say: 'A follower crashes and restarts. Its term, vote and log were on stable storage and survive; its commit index was volatile and is lost (dashed cells: commit index unknown).', do: [{ do: 'crash', node: 'follower', remember: 'f' }, { do: 'restart', node: 'f' }], run: 5 },
+      { say: 'The leader\'s next AppendEntries tells it the commit index again.', run: 800 },
+    ],
+    end: { says: 'the restarted node knows x=1 is committed', expect: [{ committed_on: ['f', 'x'] }] },
+  },
+  {
+    name: 'figure-7',
+    title: 'Figure 7: a new leader repairs the followers\' logs',
+    options: { nodes: 5, seed: 1, check_quorum: false },
+    steps: [
+      { say: 'A leader is elected and a=1 commits everywhere.', do: [], run: 1500 },
+      { say: 'a=1 commits.', do: [{ do: 'put', key: 'a', value: '1', node: null }], run: 500 },
+      { say: 'The leader is cut off alone and takes two puts that only it will ever hold: extra, uncommitted entries of its term.', do: [{ do: 'partition', groups: [['leader']], remember: 'old' }, { do: 'put', key: 'b', value: '2', node: 'old' }, { do: 'put', key: 'c', value: '3', node: 'old' }], run: 2500 },
+      { say: 'The majority elects a new leader. One of its followers crashes, so it will miss what comes next.', do: [{ do: 'crash', node: 'follower', remember: 'behind' }], run: 200 },
+      { say: 'The new leader writes d=4.', do: [{ do: 'put', key: 'd', value: '4', node: null }], run: 500 },
+      { say: 'Healed and restarted: one follower has extra entries of an old term, one lacks entries. Each AppendEntries rejection backs the leader up (§5.3) until the logs match; the extra entries are dropped.', do: [{ do: 'heal' }, { do: 'restart', node: 'behind' }], run: 2500 },
+    ],
+    end: { says: 'every live log equals the leader\'s', expect: [{ logs_equal: true }] },
+  },
+  {
+    name: 'figure-8',
+    title: 'Figure 8: old entries commit only with one of the current term (§5.4.2)',
+    options: { nodes: 5, seed: 1, check_quorum: false, fanout: 'all' },
+    steps: [
+      { say: 'A leader is elected.', run: 1500 },
+      { say: 'The leader\'s links to three followers are cut: x=1 reaches only one follower, two of five.', do: [{ do: 'cut', from: 'leader', to: 'follower2', remember: 'old' }, { do: 'cut', from: 'old', to: 'follower3' }, { do: 'cut', from: 'old', to: 'follower4' }, { do: 'put', key: 'x', value: '1', node: 'old' }], run: 300 },
+      { say: 'The leader crashes before x=1 reaches a majority. Its entry is of term 1.', do: [{ do: 'crash', node: 'old' }, { do: 'heal' }], run: 2500 },
+      { say: 'Whoever leads next commits x=1 only together with an entry of its own term (its no-op), never by counting term-1 copies; the events say "does not commit" when a majority holds an old entry alone.', run: 1500 },
+    ],
+    end: { says: 'a leader of term 2 or later and a committed log', expect: [{ leader: true }, { term_at_least: 2 }, { commit_at_least: 2 }] },
+  },
+];
+
+export function findScenario(name) {
+  return SCENARIOS.find(s => s.name === name) || null;
+}
+
+// The node a reference names now: a number, "leader", "follower",
+// "followerN" (the N-th live follower, by ID), or a remembered name.
+export function resolve(ref, nodes, memory) {
+  if (typeof ref === 'number' || ref === null || ref === undefined) return ref ?? null;
+  if (ref in memory) return memory[ref];
+  const leader = nodes.find(n => n.alive && n.role === 'leader');
+  if (ref === 'leader') return leader ? leader.id : null;
+  const m = ref.match(/^follower(\d*)$/);
+  if (m) {
+    const followers = nodes.filter(n => n.alive && n.role !== 'leader');
+    const n = followers[(Number(m[1]) || 1) - 1];
+    return n ? n.id : null;
+  }
+  throw new Error(`unknown node reference ${ref}`);
+}
+
+// Performs a step's actions on `pg` (a Playground), resolving references.
+export function perform(pg, step, memory) {
+  for (const action of step.do || []) {
+    const nodes = pg.nodes();
+    const a = { ...action };
+    const name = a.remember;
+    delete a.remember;
+    for (const field of ['node', 'from', 'to']) {
+      if (field in a) a[field] = resolve(a[field], nodes, memory);
+    }
+    if (a.groups) a.groups = a.groups.map(g => g.map(r => resolve(r, nodes, memory)));
+    if (name) memory[name] = a.node ?? a.from ?? a.groups?.[0]?.[0];
+    pg.act(a);
+  }
+}
+
+// Whether the cluster reached the scenario's end state; `logs` are the
+// mirrored logs (model.js).
+export function reached(s, pg, logs, memory) {
+  const nodes = pg.nodes();
+  const leader = nodes.find(n => n.alive && n.role === 'leader');
+  const has = (n, key) => (logs.byNode[n.id]?.keys || []).slice(0, n.commit).some(k => k.startsWith(`${key}=`));
+  return s.end.expect.every(e => {
+    if (e.leader) return !!leader;
+    if (e.term_at_least !== undefined) return Math.max(...nodes.map(n => n.term)) >= e.term_at_least;
+    if (e.term_at_most !== undefined) return Math.max(...nodes.map(n => n.term)) <= e.term_at_most;
+    if (e.committed) return !!leader && has(leader, e.committed);
+    if (e.committed_on) return has(nodes[memory[e.committed_on[0]]], e.committed_on[1]);
+    if (e.leader_is_not) return !!leader && leader.id !== memory[e.leader_is_not];
+    if (e.follower) return nodes[memory[e.follower]].role === 'follower';
+    if (e.not_leader) return nodes[memory[e.not_leader]].role !== 'leader';
+    if (e.commit_at_least !== undefined) return !!leader && leader.commit >= e.commit_at_least;
+    if (e.logs_equal) {
+      const live = nodes.filter(n => n.alive);
+      const text = n => JSON.stringify(logs.byNode[n.id]?.terms || []);
+      return live.every(n => text(n) === text(live[0]));
+    }
+    throw new Error(`unknown end condition ${JSON.stringify(e)}`);
+  });
+}
