@@ -13,7 +13,8 @@
 //!
 //! Commands (nodes are numbered from 1, as S1..Sn):
 //! - `cluster nodes=3 prevote=true checkquorum=true fanout=quorum|all
-//!   read=lease|read_index commit_notice=false batch=64 seed=1 bug=NAME`: a new
+//!   read=lease|read_index commit_notice=false vote_guard=true forward=true
+//!   probe=true batch=64 seed=1 bug=NAME`: a new
 //!   cluster (every key optional), at 1 s, when a node that started at 0 may
 //!   first vote. Election timeouts 1 to 2 s, heartbeats every 100 ms,
 //!   retries after 20 ms, hops of 1 ms for clients.
@@ -130,6 +131,9 @@ impl Runner {
         let pre_vote = flag(args.take_key("prevote"), true)?;
         let check_quorum = flag(args.take_key("checkquorum"), true)?;
         let commit_notice = flag(args.take_key("commit_notice"), false)?;
+        let vote_guard = flag(args.take_key("vote_guard"), true)?;
+        let forward = flag(args.take_key("forward"), true)?;
+        let probe = flag(args.take_key("probe"), true)?;
         let fanout = match args.take_key("fanout") {
             None | Some("quorum") => Fanout::Quorum,
             Some("all") => Fanout::All,
@@ -153,6 +157,9 @@ impl Runner {
             read_mode,
             fanout,
             commit_notice,
+            vote_guard,
+            forward,
+            probe,
             bug,
             max_append_entries: batch.unwrap_or(Config::default().max_append_entries),
             ..Config::default()
@@ -410,6 +417,8 @@ macro_rules! scripts {
 }
 
 scripts!(
+    paper_lost_entry,
+    no_vote_guard,
     commit_held_back,
     stale_vote,
     committed_conflict,

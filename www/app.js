@@ -6,7 +6,7 @@ import init, { Playground } from './pkg/raftplay.js';
 import { drawCluster, drawLogs, drawHistory, layout, fillLegend, LOSSES } from './draw.js';
 import { runHash, runInHash, decodeRecord } from './link.js';
 import { Logs, leaderOf, readFrame, committed } from './model.js';
-import { readOptions, showOptions, showSettings, showNodeCount, HelpDialog } from './controls.js';
+import { readOptions, showOptions, showSettings, showNodeCount, HelpDialog, choosePreset, showPreset, PRESETS } from './controls.js';
 import { SCENARIOS, findScenario, perform, reached } from './scenarios.js';
 
 const $ = id => document.getElementById(id);
@@ -637,6 +637,12 @@ function bindControls() {
     seekTo(Number(li.dataset.timeMs), () => select(node));
   });
   $('hunt').addEventListener('click', startHunt);
+  $('preset').addEventListener('change', () => {
+    choosePreset($('preset').value);
+    banner(`Preset: ${PRESETS[$('preset').value].label}. Press "new cluster" to start one with it (every option applies to new clusters).`);
+  });
+  $('prevote').addEventListener('change', showPreset);
+  $('checkquorum').addEventListener('change', showPreset);
   for (const s of SCENARIOS) $('card-list').add(new Option(s.title, s.name));
   $('scenarios').addEventListener('click', () => {
     if (!state.story) openScenario(SCENARIOS[0].name);

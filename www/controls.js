@@ -7,9 +7,44 @@ const $ = id => document.getElementById(id);
 // the inputs too.
 export const LATENCY_MS = [1, 10000];
 
+// Presets of the switches beyond the paper. They apply through "new
+// cluster", as every option of the form does.
+export const PRESETS = {
+  course: {
+    label: "course replica's defaults",
+    options: { pre_vote: true, check_quorum: true, vote_guard: true, forward: true, probe: true, read_mode: 'lease', fanout: 'quorum', batch: 64 },
+  },
+  paper: {
+    label: 'paper (Figure 2 alone)',
+    // Reads go through ReadIndex here: reads through the log are not built.
+    options: { pre_vote: false, check_quorum: false, vote_guard: false, forward: false, probe: false, read_mode: 'read_index', fanout: 'all', batch: 1 },
+  },
+};
+
+// The switches the form has no box for, as the preset (or a link) set them.
+let extra = { ...PRESETS.course.options };
+
+function presetOf(o) {
+  const same = p => Object.entries(PRESETS[p].options).every(([k, v]) => o[k] === v);
+  return Object.keys(PRESETS).find(same) || 'custom';
+}
+
+export function choosePreset(name) {
+  if (!PRESETS[name]) return;
+  extra = { ...PRESETS[name].options };
+  $('prevote').checked = extra.pre_vote;
+  $('checkquorum').checked = extra.check_quorum;
+}
+
+// After a box changed: which preset the form now matches.
+export function showPreset() {
+  $('preset').value = presetOf(readOptions());
+}
+
 // Options for a new cluster, from the form.
 export function readOptions() {
   return {
+    ...extra,
     nodes: Number($('nodes').value),
     seed: Math.max(0, Math.floor(Number($('seed').value) || 0)),
     latency_min_ms: Number($('lat-min').value),
@@ -26,6 +61,8 @@ export function showOptions(o) {
   $('seed').value = String(o.seed);
   $('prevote').checked = o.pre_vote;
   $('checkquorum').checked = o.check_quorum;
+  for (const k of Object.keys(extra)) extra[k] = o[k];
+  $('preset').value = presetOf(o);
 }
 
 // The settings in effect at the moment shown: drop rate, latency, load.

@@ -55,9 +55,9 @@ export const SCENARIOS = [
   {
     name: 'minority-leader',
     title: 'A leader in a minority partition',
-    options: { nodes: 5, seed: 1, check_quorum: false },
+    options: { nodes: 5, seed: 1, check_quorum: false, forward: false },
     steps: [
-      { say: 'A leader is elected. (CheckQuorum is off here, so the cut-off leader keeps believing it leads.)', run: 1500 },
+      { say: 'A leader is elected. (CheckQuorum is off here, so the cut-off leader keeps believing it leads; forwarding is off, as in the paper, so its lost entries stay lost.)', run: 1500 },
       { say: 'The leader is cut off with one follower: two of five, a minority. A put sent to it is appended but can never commit.', do: [{ do: 'partition', groups: [['leader', 'follower']], remember: 'old' }, { do: 'put', key: 'm', value: '1', node: 'old' }], run: 2500 },
       { say: 'The majority side elects a new leader in a newer term and goes on.', run: 1000 },
       { say: 'Healed: the old leader hears the newer term, steps down, and its uncommitted entry is replaced by the new leader\'s log.', do: [{ do: 'heal' }], run: 1500 },
@@ -121,7 +121,7 @@ export const SCENARIOS = [
   {
     name: 'figure-7',
     title: 'Figure 7: a new leader repairs the followers\' logs',
-    options: { nodes: 5, seed: 1, check_quorum: false },
+    options: { nodes: 5, seed: 1, check_quorum: false, forward: false },
     steps: [
       { say: 'A leader is elected and a=1 commits everywhere.', do: [], run: 1500 },
       { say: 'a=1 commits.', do: [{ do: 'put', key: 'a', value: '1', node: null }], run: 500 },

@@ -46,6 +46,15 @@ pub struct PlaygroundOptions {
     pub fanout: Fanout,
     /// Operations per virtual second of the automatic workload.
     pub auto_rate: f64,
+    /// Beyond the paper, each on in the course replica and off in the
+    /// "paper" preset: the vote guard, forwarding a deposed leader's
+    /// overwritten commands, probing a silent leader.
+    pub vote_guard: bool,
+    pub forward: bool,
+    pub probe: bool,
+    /// Entries per AppendEntries at most (1 sends a new leader's no-op
+    /// apart from older entries, so Figure 8's panel (d) can happen).
+    pub batch: usize,
     /// A bug hunt: this number picks one of the core's planted bugs
     /// ([`Bug::ALL`]) and the page does not say which until a light turns
     /// red or the student gives up. The replica can never run one.
@@ -70,6 +79,10 @@ impl Default for PlaygroundOptions {
             read_mode: ReadMode::Lease,
             fanout: Fanout::Quorum,
             auto_rate: 4.0,
+            vote_guard: true,
+            forward: true,
+            probe: true,
+            batch: Config::default().max_append_entries,
             hunt: None,
         }
     }
@@ -147,6 +160,12 @@ impl PlaygroundOptions {
             "ms",
         )?;
         within("heartbeat_ms", self.heartbeat_ms, TIMER_MS, "ms")?;
+        if !(1..=1_000).contains(&self.batch) {
+            return Err(format!(
+                "batch must be between 1 and 1000 entries, got {}",
+                self.batch
+            ));
+        }
         let latency = latency_range(self.latency_min_ms, self.latency_max_ms)?;
         let raft = Config {
             election_timeout_min: micros(self.election_timeout_min_ms),
@@ -158,6 +177,10 @@ impl PlaygroundOptions {
             read_mode: self.read_mode,
             fanout: self.fanout,
             bug: self.hunted(),
+            vote_guard: self.vote_guard,
+            forward: self.forward,
+            probe: self.probe,
+            max_append_entries: self.batch,
             ..Config::default()
         };
         let options = ClusterOptions {

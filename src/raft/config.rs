@@ -181,6 +181,18 @@ pub struct Config {
     /// (the simulator's trace turns them into sentences). Off in the
     /// replica.
     pub explain: bool,
+    /// The vote guard (thesis §4.2.3): no vote within a minimum election
+    /// timeout of hearing a leader. Beyond Figure 2; off in the paper
+    /// preset.
+    pub vote_guard: bool,
+    /// A deposed leader hands the commands of its overwritten entries to
+    /// the new leader (`Forward`), so their clients still get an answer.
+    /// Beyond the paper, where uncommitted entries are simply lost and the
+    /// client retries; off in the paper preset.
+    pub forward: bool,
+    /// A follower holding client requests asks its leader for a sign of
+    /// life (`Probe`) before redirecting them. Beyond the paper.
+    pub probe: bool,
     /// A deliberately broken rule (tests and the playground only).
     #[serde(default)]
     pub bug: Option<Bug>,
@@ -201,6 +213,9 @@ impl Default for Config {
             fanout: Fanout::Quorum,
             commit_notice: false,
             explain: false,
+            vote_guard: true,
+            forward: true,
+            probe: true,
             bug: None,
         }
     }

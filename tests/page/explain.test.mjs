@@ -203,3 +203,19 @@ test('a click drops a message in flight, one direction of a link can be cut, and
     assert.equal(await page.textContent('#speed-out'), '10×');
   });
 });
+
+test('the paper preset turns every extension off for the next cluster, and the form says which preset is on', { timeout: 60000 }, async () => {
+  await withPage(async page => {
+    assert.equal(await page.inputValue('#preset'), 'course');
+    await page.selectOption('#preset', 'paper');
+    assert.match(await page.textContent('#banner'), /new cluster/);
+    await page.click('#new');
+    const o = await page.evaluate(() => window.raftplay.playground().options());
+    assert.deepEqual(
+      [o.pre_vote, o.check_quorum, o.vote_guard, o.forward, o.probe, o.fanout, o.batch],
+      [false, false, false, false, false, 'all', 1]);
+    assert.equal(await page.inputValue('#preset'), 'paper');
+    await page.check('#prevote');
+    assert.equal(await page.inputValue('#preset'), 'custom');
+  });
+});

@@ -3,8 +3,12 @@
 // story runs step by step from its card.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, browser } from './serve.mjs';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { serve, browser, root } from './serve.mjs';
 import { SCENARIOS } from '../../www/scenarios.js';
+
+const SHOTS = ['split-vote', 'figure-7', 'minority-leader'];
 
 test('every scenario opens from its link and reaches its end state', { timeout: 300000 }, async () => {
   assert.ok(SCENARIOS.length >= 10);
@@ -24,6 +28,11 @@ test('every scenario opens from its link and reaches its end state', { timeout: 
       assert.equal(ok, true, `${s.name} did not reach: ${s.end.says}`);
       assert.match(await page.textContent('#card-text'), /^Reached:/);
       assert.deepEqual(errors, [], `${s.name}: ${errors.join('\n')}`);
+      if (SHOTS.includes(s.name)) { // for the README
+        mkdirSync(join(root, 'target', 'screenshots'), { recursive: true });
+        await page.waitForTimeout(300);
+        await page.screenshot({ path: join(root, 'target', 'screenshots', `${s.name}.png`) });
+      }
       await page.close();
     }
   } finally {

@@ -39,7 +39,8 @@ impl<S: StateMachine> Node<S> {
     /// A node that heard from a live leader recently, or leads itself,
     /// ignores candidates: they would only disturb it.
     pub(super) fn refuses_votes(&self, now: Time) -> bool {
-        let guarded = now < self.vote_guard_until && !self.config.has(Bug::NoVoteGuard);
+        let guard_on = self.config.vote_guard && !self.config.has(Bug::NoVoteGuard);
+        let guarded = guard_on && now < self.vote_guard_until;
         self.is_leader() || guarded
     }
 

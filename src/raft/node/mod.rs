@@ -249,7 +249,7 @@ impl<S: StateMachine> Node<S> {
     /// once per retry timeout), so that held client requests can be
     /// redirected as soon as it answers.
     pub fn probe_leader(&mut self, now: Time) {
-        let Some(leader) = self.leader.filter(|&l| l != self.id) else {
+        let Some(leader) = self.leader.filter(|&l| l != self.id && self.config.probe) else {
             return;
         };
         let retry = self.config.retry_timeout;
@@ -340,7 +340,12 @@ impl<S: StateMachine> Node<S> {
     /// elect a second leader while the first still serves reads.
     pub fn campaign(&mut self, now: Time) {
         if !self.is_leader() {
-            self.election_deadline = now.max(self.vote_guard_until);
+            let guard = if self.config.vote_guard {
+                self.vote_guard_until
+            } else {
+                now
+            };
+            self.election_deadline = now.max(guard);
             self.tick(now);
         }
     }

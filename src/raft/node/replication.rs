@@ -209,6 +209,9 @@ impl<S: StateMachine> Node<S> {
     /// Hands commands this node proposed as leader, whose entries a later
     /// leader overwrote, to that leader.
     pub(super) fn forward_orphans(&mut self, now: Time, removed: Vec<Entry<S::Command>>) {
+        if !self.config.forward {
+            return;
+        }
         let before = self.forwarding.len();
         let orphans = removed
             .into_iter()
