@@ -2,7 +2,7 @@
 // cluster (WebAssembly) by the frame's wall time times the speed, reads what
 // changed (model.js), and draws it (draw.js). Input goes through act(),
 // which reports refusals and forks.
-import init, { Playground } from './pkg/raftplay.js';
+import init, { Playground, GraderRun, graderConfigs, graderConfigText } from './pkg/raftplay.js';
 import { drawCluster, drawLogs, drawHistory, layout, fillLegend, LOSSES } from './draw.js';
 import { runHash, runInHash, decodeRecord } from './link.js';
 import { Logs, leaderOf, readFrame, committed } from './model.js';
@@ -41,6 +41,8 @@ const state = {
   hunt: null,
   // A guided scenario: { s, step (next to run), memory, stopAt (ms) }.
   story: null,
+  // A course grader run: { run (GraderRun), name }.
+  grading: null,
   help: null,
 };
 
@@ -267,6 +269,76 @@ async function importRun(file) {
   }
   setPlaying(false);
   replayTo(record.time / 1000, `Opening ${file.name}`, () => banner(`Opened ${file.name}, paused at the moment it was saved.`));
+}
+
+// ----- the course grader in the page -------------------------------------------------
+
+const TIERS = ['bonus', 'full', 'partial', 'none'];
+const METRICS = ['total_msgs', 'failures', 'duplicates', 'median_latency'];
+
+function openGrader(name) {
+  $('grader').hidden = false;
+  if (name) {
+    if (!graderConfigs().includes(name)) {
+      $('grader-out').textContent = `There is no built-in config ${name}; they are ${graderConfigs().join(', ')}.`;
+      return;
+    }
+    $('grader-config').value = name;
+    runGrader();
+  }
+}
+
+// Starts a run of the chosen config (or file): its metrics count up each
+// frame; at the end, the grader's line as gradesim sim prints it.
+async function runGrader() {
+  const file = $('grader-file').files[0];
+  let name, text;
+  if (file) {
+    name = file.name.replace(/\.json$/, '');
+    text = await file.text();
+  } else {
+    name = $('grader-config').value;
+    text = graderConfigText(name);
+  }
+  if (state.grading) state.grading.run.free();
+  state.grading = null;
+  $('grader-table').tBodies[0].replaceChildren();
+  try {
+    const run = new GraderRun(name, text, Number($('grader-seed').value) || 0);
+    state.grading = { run, name };
+    $('grader-out').textContent = `running ${name}…`;
+  } catch (e) {
+    $('grader-out').textContent = `${name}: cannot run it: ${e.message}`;
+  }
+}
+
+function graderFrame(dt) {
+  const g = state.grading;
+  if (!g) return;
+  const speed = Number($('grader-speed').value);
+  const start = performance.now();
+  let done = false;
+  do {
+    done = g.run.advance(speed === 0 ? 500 : dt * speed);
+  } while (!done && speed === 0 && performance.now() - start < REPLAY_BUDGET_MS);
+  const rows = [];
+  if (done) {
+    const s = g.run.summary();
+    for (const r of s.rows) rows.push([r.metric, r.value, r.tier]);
+    $('grader-out').textContent = `${s.line}${s.failed_checks.length ? `\n    failed checks: ${s.failed_checks.join('; ')}` : ''}`;
+    g.run.free();
+    state.grading = null;
+  } else {
+    const l = g.run.live();
+    const values = [l.total_msgs, l.failures, l.duplicates, l.median_latency.toFixed(6)];
+    METRICS.forEach((m, i) => rows.push([m, String(values[i]), l.tiers[i]]));
+    $('grader-out').textContent = `running ${g.name}: ${(l.now_ms / 1000).toFixed(1)} of ${(l.end_ms / 1000).toFixed(1)} s`;
+  }
+  $('grader-table').tBodies[0].replaceChildren(...rows.map(r => {
+    const tr = document.createElement('tr');
+    for (const c of r) tr.append(Object.assign(document.createElement('td'), { textContent: c }));
+    return tr;
+  }));
 }
 
 // ----- guided scenarios ------------------------------------------------------------
@@ -637,6 +709,11 @@ function bindControls() {
     seekTo(Number(li.dataset.timeMs), () => select(node));
   });
   $('hunt').addEventListener('click', startHunt);
+  for (const n of graderConfigs()) $('grader-config').add(new Option(n, n));
+  $('grader-btn').addEventListener('click', () => openGrader(null));
+  $('grader-run').addEventListener('click', runGrader);
+  $('grader-config').addEventListener('change', () => { $('grader-file').value = ''; });
+  $('grader-close').addEventListener('click', () => { $('grader').hidden = true; });
   $('preset').addEventListener('change', () => {
     choosePreset($('preset').value);
     banner(`Preset: ${PRESETS[$('preset').value].label}. Press "new cluster" to start one with it (every option applies to new clusters).`);
@@ -729,6 +806,7 @@ function frame(now) {
   }
   if (!state.replay) refresh(false);
   storyFrame();
+  graderFrame(dt);
   draw(now);
   saveUrl(now);
   requestAnimationFrame(frame);
@@ -739,7 +817,11 @@ async function main() {
   bindControls();
   showSpeed();
   const scenario = location.hash.match(/^#scenario=(.+)$/);
-  if (scenario) {
+  const grader = location.hash.match(/^#grader=(.+)$/);
+  if (grader) {
+    fresh(readOptions());
+    openGrader(decodeURIComponent(grader[1]));
+  } else if (scenario) {
     if (!openScenario(decodeURIComponent(scenario[1]))) fresh(readOptions());
   } else if (!openFromUrl()) {
     fresh(readOptions());
@@ -763,6 +845,7 @@ async function main() {
     hunt: () => state.hunt,
     runScenario,
     scenarios: () => SCENARIOS.map(s => s.name),
+    grading: () => state.grading !== null,
   };
   requestAnimationFrame(frame);
 }

@@ -17,6 +17,6 @@ pub mod workload;
 
 pub use config::{FaultKind, GraderConfig};
 pub use faults::{BelievedLeader, FaultTarget, apply_fault};
-pub use run::{Outcome, SimOptions, run_sim};
+pub use run::{Live, Outcome, SimOptions, SimRun, run_sim};
 pub use score::{Check, Metric, Score, Tier, median};
 pub use workload::Workload;

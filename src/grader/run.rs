@@ -115,85 +115,169 @@ impl Simulated {
 
 /// Runs one grader config on the simulator.
 pub fn run_sim(config: &GraderConfig, options: &SimOptions) -> Result<Outcome, String> {
-    let cluster = Cluster::new(ClusterOptions {
-        nodes: config.replicas,
-        seed: options.seed,
-        raft: options.raft.clone(),
-        latency: options.latency,
-        drop_rate: config.drops,
-        check_invariants: options.check_invariants,
-        trace: options.trace,
-        pace: options.pace,
-        grader_socket: Some(GraderSocket::COURSE),
-        leader_claims: true,
-        ..ClusterOptions::default()
-    })?;
-    let mut sim = Simulated {
-        cluster,
-        belief: BelievedLeader::default(),
-    };
-    let mut workload = Workload::new(config, options.seed);
-    let mut faults = workload.faults().into_iter().peekable();
-    let end = workload.end_time();
-    let mut packet_storm = false;
-    loop {
-        let cluster = &mut sim.cluster;
-        if cluster.stats.replica_messages >= config.max_packets {
-            packet_storm = true;
-            break;
-        }
-        let next_op = workload.next_op_time().unwrap_or(Time::MAX);
-        let next_fault = faults.peek().map_or(Time::MAX, |f| f.0);
-        let next_event = cluster.next_time().unwrap_or(Time::MAX);
-        let next = next_op.min(next_fault).min(next_event);
-        if next > end {
-            break;
-        }
-        if next_event == next {
-            if let Some(d) = cluster.step() {
-                let alive = cluster.alive();
-                if let Some((to, request)) =
-                    workload.on_response(cluster.now(), d.from, d.response, &alive)
-                {
+    let mut run = SimRun::new(config, options)?;
+    run.run_until(Time::MAX)?;
+    Ok(run.finish())
+}
+
+/// The four metrics as they stand during a run (the page counts them up).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Live {
+    pub now_ms: f64,
+    pub end_ms: f64,
+    pub total_msgs: u64,
+    /// `fail` answers plus requests not answered yet.
+    pub failures: u64,
+    pub duplicates: u64,
+    /// Seconds, over the answers so far.
+    pub median_latency: f64,
+    /// Per metric, in the order of [`super::Metric::ALL`], as if the run
+    /// ended now.
+    pub tiers: [super::Tier; 4],
+    pub done: bool,
+}
+
+/// One grader config on the simulator, run in slices: [`run_sim`] runs it
+/// whole, the page a slice per frame.
+pub struct SimRun {
+    config: GraderConfig,
+    seed: u64,
+    sim: Simulated,
+    workload: Workload,
+    faults: std::iter::Peekable<std::vec::IntoIter<(Time, super::config::FaultKind)>>,
+    end: Time,
+    packet_storm: bool,
+    done: bool,
+}
+
+impl SimRun {
+    pub fn new(config: &GraderConfig, options: &SimOptions) -> Result<Self, String> {
+        let cluster = Cluster::new(ClusterOptions {
+            nodes: config.replicas,
+            seed: options.seed,
+            raft: options.raft.clone(),
+            latency: options.latency,
+            drop_rate: config.drops,
+            check_invariants: options.check_invariants,
+            trace: options.trace,
+            pace: options.pace,
+            grader_socket: Some(GraderSocket::COURSE),
+            leader_claims: true,
+            ..ClusterOptions::default()
+        })?;
+        let workload = Workload::new(config, options.seed);
+        let faults = workload.faults().into_iter().peekable();
+        let end = workload.end_time();
+        Ok(SimRun {
+            config: config.clone(),
+            seed: options.seed,
+            sim: Simulated {
+                cluster,
+                belief: BelievedLeader::default(),
+            },
+            workload,
+            faults,
+            end,
+            packet_storm: false,
+            done: false,
+        })
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        &self.sim.cluster
+    }
+
+    /// Runs the grader's timeline up to `until` (or its end, or a packet
+    /// storm). Returns whether the run is over.
+    pub fn run_until(&mut self, until: Time) -> Result<bool, String> {
+        while !self.done {
+            let (sim, workload) = (&mut self.sim, &mut self.workload);
+            let cluster = &mut sim.cluster;
+            if cluster.stats.replica_messages >= self.config.max_packets {
+                self.packet_storm = true;
+                self.done = true;
+                break;
+            }
+            let next_op = workload.next_op_time().unwrap_or(Time::MAX);
+            let next_fault = self.faults.peek().map_or(Time::MAX, |f| f.0);
+            let next_event = cluster.next_time().unwrap_or(Time::MAX);
+            let next = next_op.min(next_fault).min(next_event);
+            if next > self.end {
+                self.done = true;
+                break;
+            }
+            if next > until {
+                break;
+            }
+            if next_event == next {
+                if let Some(d) = cluster.step() {
+                    let alive = cluster.alive();
+                    if let Some((to, request)) =
+                        workload.on_response(cluster.now(), d.from, d.response, &alive)
+                    {
+                        cluster.request(to, request);
+                    }
+                }
+                sim.watch_wire();
+            } else if next_fault == next {
+                cluster.run_until(next);
+                let (_, kind) = self.faults.next().unwrap();
+                apply_fault(sim, workload, kind)?;
+            } else {
+                cluster.run_until(next);
+                if let Some((to, request)) = workload.generate(next, &cluster.alive()) {
                     cluster.request(to, request);
                 }
             }
-            sim.watch_wire();
-        } else if next_fault == next {
-            cluster.run_until(next);
-            let (_, kind) = faults.next().unwrap();
-            apply_fault(&mut sim, &mut workload, kind)?;
-        } else {
-            cluster.run_until(next);
-            if let Some((to, request)) = workload.generate(next, &cluster.alive()) {
-                cluster.request(to, request);
-            }
+        }
+        Ok(self.done)
+    }
+
+    /// The metrics so far.
+    pub fn live(&self) -> Live {
+        let score = self
+            .workload
+            .score(self.sim.cluster.stats.replica_messages, 0);
+        Live {
+            now_ms: time::as_millis(self.sim.cluster.now().min(self.end)),
+            end_ms: time::as_millis(self.end),
+            total_msgs: score.total_msgs,
+            failures: score.failures,
+            duplicates: score.duplicates,
+            median_latency: score.median_latency,
+            tiers: score.tiers,
+            done: self.done,
         }
     }
-    let cluster = &mut sim.cluster;
-    cluster.run_until(end);
-    let score = workload.score(cluster.stats.replica_messages, 0);
-    // Answers still on their way at the end count for the ledger only.
-    for late in cluster.run_until(end + SETTLE) {
-        workload.late_answer(&late.response);
+
+    /// Scores the run as the grader does, then this project's checks.
+    pub fn finish(mut self) -> Outcome {
+        let (end, config) = (self.end, &self.config);
+        let cluster = &mut self.sim.cluster;
+        cluster.run_until(end);
+        let score = self.workload.score(cluster.stats.replica_messages, 0);
+        // Answers still on their way at the end count for the ledger only.
+        for late in cluster.run_until(end + SETTLE) {
+            self.workload.late_answer(&late.response);
+        }
+        let store = (0..config.replicas as NodeId)
+            .filter_map(|i| cluster.node(i))
+            .max_by_key(|n| n.commit_index())
+            .map(|n| n.state_machine());
+        let history = self.workload.history();
+        let answers = store.map_or(Ok(()), |s| history.check_answers(s));
+        Outcome {
+            name: config.name.clone(),
+            seed: self.seed,
+            score,
+            violation: cluster.violation().map(str::to_string),
+            linearizable: linearizability::check(&history.operations()),
+            answers,
+            virtual_seconds: time::as_secs(end),
+            events: cluster.stats.events,
+            packet_storm: self.packet_storm,
+            socket_drops: None,
+            trace: cluster.trace().iter().map(|e| e.to_string()).collect(),
+        }
     }
-    let store = (0..config.replicas as NodeId)
-        .filter_map(|i| cluster.node(i))
-        .max_by_key(|n| n.commit_index())
-        .map(|n| n.state_machine());
-    let history = workload.history();
-    let answers = store.map_or(Ok(()), |s| history.check_answers(s));
-    Ok(Outcome {
-        name: config.name.clone(),
-        seed: options.seed,
-        score,
-        violation: cluster.violation().map(str::to_string),
-        linearizable: linearizability::check(&history.operations()),
-        answers,
-        virtual_seconds: time::as_secs(end),
-        events: cluster.stats.events,
-        packet_storm,
-        socket_drops: None,
-        trace: cluster.trace().iter().map(|e| e.to_string()).collect(),
-    })
 }

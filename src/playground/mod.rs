@@ -5,12 +5,15 @@
 //!   the page draws; plain Rust, tested natively.
 //! - `wasm`: the wasm-bindgen class over the model, compiled for `wasm32`
 //!   only. It owns the crossing of the boundary and nothing else.
+//! - `grader`: the course grader's configs run in the page (wasm32 only).
 //!
 //! Must not touch the core's rules: everything it shows comes from
 //! [`crate::sim::Cluster`] and the nodes in it.
 
 pub mod checks;
 pub mod export;
+#[cfg(target_arch = "wasm32")]
+pub mod grader;
 pub mod model;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

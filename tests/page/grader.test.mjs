@@ -1,0 +1,62 @@
+// The course grader in the browser (issue "The page checks", part 4): a
+// project config run in the page ends with the line `gradesim sim` prints
+// for the same config and seed; a malformed config names the field.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { serve, browser, root } from './serve.mjs';
+
+async function open(hash, body) {
+  const server = await serve();
+  const b = await browser();
+  try {
+    const page = await b.newPage({ viewport: { width: 1280, height: 720 } });
+    const errors = [];
+    page.on('pageerror', e => errors.push(e.message));
+    await page.goto(`${server.url}${hash}`);
+    await page.waitForFunction(() => window.raftplay && window.raftplay.playground());
+    await body(page);
+    assert.deepEqual(errors, [], errors.join('\n'));
+  } finally {
+    await b.close();
+    server.close();
+  }
+}
+
+for (const name of ['simple', 'crash']) {
+  test(`#grader=${name} ends with the line gradesim sim prints for seed 1`, { timeout: 180000 }, async () => {
+    const out = spawnSync(join(root, 'target', 'release', 'gradesim'), ['sim', join(root, 'configs', `${name}.json`), '--seed', '1'], { encoding: 'utf8' });
+    const expected = out.stdout.split('\n')[0];
+    assert.match(expected, new RegExp(`^${name} +seed 1 `));
+    await open(`#grader=${name}`, async page => {
+      assert.equal(await page.isVisible('#grader'), true);
+      await page.waitForFunction(() => /seed 1 +(PASS|FAIL)/.test(document.getElementById('grader-out').textContent), null, { timeout: 150000 });
+      const line = (await page.textContent('#grader-out')).split('\n')[0];
+      assert.equal(line, expected);
+      const rows = await page.evaluate(() => [...document.querySelectorAll('#grader-table tbody tr')].map(tr => tr.textContent));
+      assert.equal(rows.length, 4);
+    });
+  });
+}
+
+test('a malformed config file gives the field\'s error, as gradesim does', { timeout: 60000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raftplay-'));
+  const bad = join(dir, 'bad.json');
+  const config = JSON.parse(readFileSync(join(root, 'configs', 'simple.json'), 'utf8'));
+  writeFileSync(bad, JSON.stringify({ ...config, mix: 2.0 }));
+  const cli = spawnSync(join(root, 'target', 'release', 'gradesim'), ['sim', bad], { encoding: 'utf8' });
+  // gradesim: bad: <the error naming the field> (path)
+  const said = cli.stderr.split('\n')[0].replace(/^gradesim: bad: /, '').replace(/ \(.*\)$/, '');
+  assert.match(said, /mix/);
+  await open('', async page => {
+    await page.click('#grader-btn');
+    await page.setInputFiles('#grader-file', bad);
+    await page.click('#grader-run');
+    await page.waitForFunction(() => /cannot run it/.test(document.getElementById('grader-out').textContent));
+    const text = await page.textContent('#grader-out');
+    assert.ok(text.includes(said), `${text} does not say ${said}`);
+  });
+});
