@@ -220,6 +220,16 @@ impl GraderConfig {
     }
 
     /// Seconds from start to end of a run.
+    /// The fewest replica-to-replica messages any replica of this design
+    /// could send for this config's puts: each put goes to the followers a
+    /// majority needs and comes back acknowledged (4 messages on 5 nodes
+    /// with quorum fan-out), divided by the share of messages delivered.
+    pub fn message_floor(&self) -> f64 {
+        let puts = self.requests as f64 * (1.0 - self.mix);
+        let followers = (self.replicas / 2) as f64;
+        puts * 2.0 * followers / (1.0 - self.drops)
+    }
+
     pub fn duration(&self) -> f64 {
         self.start_wait + self.lifetime + self.end_wait
     }

@@ -7,9 +7,10 @@ use super::score::Score;
 use super::workload::Workload;
 use crate::raft::time::{self, SECOND, Time};
 use crate::raft::{Config, NodeId};
-use crate::sim::cluster::{Cluster, ClusterOptions, GraderSocket};
+use crate::sim::cluster::{Cause, Cluster, ClusterOptions, GraderSocket};
 use crate::sim::linearizability;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// After the run is scored, the simulator runs this much longer so that
 /// answers already sent reach the ledger.
@@ -65,6 +66,11 @@ pub struct Outcome {
     /// buffer was full, `(at the grader's sockets, at the replicas')`, read
     /// from `/proc/net/udp` at the end of the run (live sockets only).
     pub socket_drops: Option<(u64, u64)>,
+    /// Replica-to-replica messages by what they were for (the simulator
+    /// only: over UDP the grader does not decode them).
+    pub by_cause: BTreeMap<Cause, u64>,
+    /// [`GraderConfig::message_floor`].
+    pub message_floor: f64,
     #[serde(skip)]
     pub trace: Vec<String>,
 }
@@ -277,6 +283,8 @@ impl SimRun {
             events: cluster.stats.events,
             packet_storm: self.packet_storm,
             socket_drops: None,
+            by_cause: cluster.stats.by_cause.clone(),
+            message_floor: config.message_floor(),
             trace: cluster.trace().iter().map(|e| e.to_string()).collect(),
         }
     }

@@ -222,6 +222,53 @@ pub struct Stats {
     pub events: u64,
     /// Datagrams the grader's socket model dropped.
     pub overflowed: u64,
+    /// Replica-to-replica messages by what they were for.
+    pub by_cause: BTreeMap<Cause, u64>,
+}
+
+/// What a replica-to-replica message was for (the grader counts them all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// AppendEntries carrying entries this leader had not sent this
+    /// follower before.
+    NewEntries,
+    /// AppendEntries carrying entries sent before (after a loss, a
+    /// timeout, or a rejection).
+    Resent,
+    Heartbeat,
+    AppendReply,
+    /// RequestVote, PreVote and their answers.
+    Election,
+    Probe,
+    Forward,
+    CommitNotice,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 8] = [
+        Cause::NewEntries,
+        Cause::Resent,
+        Cause::Heartbeat,
+        Cause::AppendReply,
+        Cause::Election,
+        Cause::Probe,
+        Cause::Forward,
+        Cause::CommitNotice,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Cause::NewEntries => "new entries",
+            Cause::Resent => "resent entries",
+            Cause::Heartbeat => "heartbeats",
+            Cause::AppendReply => "append replies",
+            Cause::Election => "elections",
+            Cause::Probe => "probes",
+            Cause::Forward => "forwards",
+            Cause::CommitNotice => "commit notices",
+        }
+    }
 }
 
 /// A response from a replica reaching its client.
@@ -244,6 +291,9 @@ pub struct Cluster {
     claims: Vec<(NodeId, Option<NodeId>)>,
     /// Messages waiting for the driver, with `options.hold_messages`.
     held: Vec<Envelope<Put>>,
+    /// Per (leader, follower, term): the last index sent, to tell new
+    /// entries from resent ones.
+    sent_upto: BTreeMap<(NodeId, NodeId, Term), Index>,
     /// Latest arrival on each replica-to-client link: responses keep their
     /// order on a link, as through the grader's single forwarding loop.
     client_links: BTreeMap<(NodeId, ClientId), Time>,
@@ -290,6 +340,7 @@ impl Cluster {
             network: Network::new(options.latency, options.drop_rate),
             claims: Vec::new(),
             held: Vec::new(),
+            sent_upto: BTreeMap::new(),
             client_links: BTreeMap::new(),
             invariants: options.check_invariants.then(|| Invariants::new(n)),
             violation: None,
@@ -976,6 +1027,8 @@ impl Cluster {
         match action {
             Outgoing::Send { envelope, leader } => {
                 self.stats.replica_messages += 1;
+                let cause = self.cause(&envelope);
+                *self.stats.by_cause.entry(cause).or_default() += 1;
                 if let Message::RequestVoteResponse(r) = &envelope.message
                     && r.granted
                     && !r.pre_vote
@@ -1050,6 +1103,30 @@ impl Cluster {
                     },
                 );
             }
+        }
+    }
+
+    /// What `envelope` is for (see [`Cause`]).
+    fn cause(&mut self, envelope: &Envelope<Put>) -> Cause {
+        match &envelope.message {
+            Message::AppendEntries(a) if a.entries.is_empty() => Cause::Heartbeat,
+            Message::AppendEntries(a) => {
+                let last = a.prev_log_index + a.entries.len() as Index;
+                let key = (envelope.from, envelope.to, envelope.term);
+                let upto = self.sent_upto.entry(key).or_insert(0);
+                let fresh = last > *upto;
+                *upto = (*upto).max(last);
+                if fresh {
+                    Cause::NewEntries
+                } else {
+                    Cause::Resent
+                }
+            }
+            Message::AppendEntriesResponse(_) => Cause::AppendReply,
+            Message::RequestVote(_) | Message::RequestVoteResponse(_) => Cause::Election,
+            Message::Probe => Cause::Probe,
+            Message::Forward { .. } => Cause::Forward,
+            Message::Commit { .. } => Cause::CommitNotice,
         }
     }
 

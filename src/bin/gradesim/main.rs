@@ -14,6 +14,7 @@ mod replay;
 mod udp;
 
 use raftplay::grader::{GraderConfig, Metric, Outcome, SimOptions, Tier, median, run_sim};
+use raftplay::sim::cluster::Cause;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -341,6 +342,20 @@ fn print_summary(outcomes: &[Outcome]) {
             metrics.join("  ")
         );
         println!("    answer latency (ok only): get {get:.6} s, put {put:.6} s");
+        if runs.iter().any(|o| !o.by_cause.is_empty()) {
+            let causes: Vec<String> = Cause::ALL
+                .iter()
+                .map(|c| {
+                    let n = median(runs.iter().map(|o| *o.by_cause.get(c).unwrap_or(&0) as f64));
+                    format!("{} {n}", c.name())
+                })
+                .collect();
+            println!(
+                "    messages by cause (medians): {}; floor {:.0}",
+                causes.join(", "),
+                runs[0].message_floor
+            );
+        }
         println!("    worst: {}", line(worst).replace('\n', "\n    "));
     }
 }

@@ -409,6 +409,8 @@ pub fn run_udp(config: &GraderConfig, options: &UdpOptions) -> Result<Outcome, S
         events: harness.routed,
         packet_storm,
         socket_drops,
+        by_cause: Default::default(),
+        message_floor: config.message_floor(),
         trace: Vec::new(),
     })
 }
