@@ -110,3 +110,58 @@ test('the hunt button plants a bug without saying which', { timeout: 60000 }, as
     assert.equal(await page.isVisible('#give-up'), true);
   });
 });
+
+// Paper timing (no PreVote, no vote guard, no CheckQuorum, ReadIndex reads)
+// so that a forced timeout acts at once and no lease is in play.
+const paper = { nodes: 3, pre_vote: false, vote_guard: false, check_quorum: false, forward: false, read_mode: 'read_index' };
+
+test('no_up_to_date_check: a node without a committed entry is elected, and Leader Completeness turns red', { timeout: 90000 }, async () => {
+  await open(hunt(1, paper), async page => {
+    await page.evaluate(() => {
+      const pg = window.raftplay.playground();
+      pg.advance(2000);
+      const nodes = pg.nodes();
+      const l = nodes.find(n => n.role === 'leader').id;
+      const behind = nodes.find(n => n.id !== l && n.id !== (l + 1) % 3).id;
+      pg.cut(l, behind); // it never hears of x=1
+      pg.put('x', '1', l);
+      pg.advance(300);
+      pg.crash(l);
+      pg.timeout(behind); // the other votes for it: §5.4.1 is off
+      pg.advance(800);
+    });
+    await page.waitForFunction(() => document.querySelector('.light.bad'));
+    const red = (await lights(page)).filter(l => !l.ok);
+    assert.deepEqual(red.map(l => l.name), ['Leader Completeness']);
+    assert.match(red[0].text, /leads term 2 without the entries committed up to index 2/);
+    assert.match(await page.textContent('#banner'), /no_up_to_date_check/);
+  });
+});
+
+test('keep_conflicts: a follower keeps entries that conflict with the leader\'s, and Log Matching turns red', { timeout: 90000 }, async () => {
+  await open(hunt(8, paper), async page => {
+    await page.evaluate(() => {
+      const pg = window.raftplay.playground();
+      pg.advance(2000);
+      const nodes = pg.nodes();
+      const l = nodes.find(n => n.role === 'leader').id;
+      const f = nodes.find(n => n.id !== l).id;
+      pg.partition([[l]]); // the old leader takes three puts it cannot commit
+      pg.put('a', '1', l); pg.put('b', '2', l); pg.put('c', '3', l);
+      pg.advance(200);
+      pg.timeout(f);
+      pg.advance(500);
+      pg.put('d', '4', f);
+      pg.advance(300);
+      pg.heal(); // its entries are overwritten one by one, the rest kept
+      pg.advance(1500);
+      pg.put('e', '5', f);
+      pg.advance(1000);
+    });
+    await page.waitForFunction(() => document.querySelector('.light.bad'));
+    const red = (await lights(page)).filter(l => !l.ok);
+    assert.deepEqual(red.map(l => l.name), ['Log Matching']);
+    assert.ok(red[0].nodes.length >= 1, 'the node is named and ringed');
+    assert.match(await page.textContent('#banner'), /keep_conflicts/);
+  });
+});
