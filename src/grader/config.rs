@@ -27,6 +27,19 @@ pub enum FaultKind {
     PartEnd,
 }
 
+impl FaultKind {
+    /// The name the config format uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::KillLeader => "kill_leader",
+            FaultKind::KillNonLeader => "kill_non_leader",
+            FaultKind::PartEasy => "part_easy",
+            FaultKind::PartHard => "part_hard",
+            FaultKind::PartEnd => "part_end",
+        }
+    }
+}
+
 /// The tier bounds `[a, b, c]` of the four metrics.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -23,6 +23,7 @@ use md5::{Digest, Md5};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The number of clients (`PROTOCOL.md`, "The clients").
@@ -294,11 +295,45 @@ impl History {
     }
 }
 
+/// What the grader made of an answer (for a recording of the run).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// `ok`, and for a get the value expected.
+    Ok,
+    /// A get that returned another value than the last acknowledged put's.
+    WrongValue {
+        got: String,
+        expected: String,
+    },
+    /// Another `ok` to a MID already acknowledged.
+    Duplicate,
+    Redirect,
+    Fail,
+    /// An answer the grader counts as incorrect for another reason.
+    Incorrect {
+        why: String,
+    },
+    /// Still awaited when the run ended.
+    Unanswered,
+}
+
+/// One verdict, with when and for which MID.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Judged {
+    pub at: Time,
+    pub mid: String,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
 /// The grader's clients, tallies and history for one run.
 pub struct Workload {
     clients: Clients,
     tally: Tally,
     history: History,
+    /// Verdicts since the last [`Workload::take_verdicts`].
+    verdicts: Vec<Judged>,
 }
 
 impl Workload {
@@ -307,6 +342,7 @@ impl Workload {
             clients: Clients::new(config, seed),
             tally: Tally::default(),
             history: History::default(),
+            verdicts: Vec::new(),
         }
     }
 
@@ -425,6 +461,27 @@ impl Workload {
         self.tally.incorrect(format!("malformed message: {why}"));
     }
 
+    /// The verdicts since the last call, oldest first.
+    pub fn take_verdicts(&mut self) -> Vec<Judged> {
+        std::mem::take(&mut self.verdicts)
+    }
+
+    /// The MIDs still awaited, as verdicts at `now` (the end of the run).
+    pub fn unanswered(&self, now: Time) -> Vec<Judged> {
+        let waiting = self.clients.waiting.keys();
+        let judged = |mid: &String| Judged {
+            at: now,
+            mid: mid.clone(),
+            verdict: Verdict::Unanswered,
+        };
+        waiting.map(judged).collect()
+    }
+
+    fn judge(&mut self, at: Time, mid: &str, verdict: Verdict) {
+        let mid = mid.to_string();
+        self.verdicts.push(Judged { at, mid, verdict });
+    }
+
     /// A response reached its client. Returns a retry to send, if any.
     pub fn on_response(
         &mut self,
@@ -441,24 +498,31 @@ impl Workload {
         } = response;
         let before = self.history.ledger.answered(client, &mid, &reply);
         let Some(ci) = self.clients.clients.iter().position(|c| c.id == client) else {
-            self.tally
-                .incorrect(format!("response to unknown client {client}"));
+            let why = format!("response to unknown client {client}");
+            self.judge(now, &mid, Verdict::Incorrect { why: why.clone() });
+            self.tally.incorrect(why);
             return None;
         };
         let Some(w) = self.clients.waiting.remove(&mid) else {
             let had_ok = before.is_some_and(|r| r.oks > 0);
             match (had_ok, &reply) {
-                (true, Reply::Ok { .. }) => self.tally.duplicates += 1,
+                (true, Reply::Ok { .. }) => {
+                    self.judge(now, &mid, Verdict::Duplicate);
+                    self.tally.duplicates += 1
+                }
                 (true, _) => {}
-                _ => self
-                    .tally
-                    .incorrect(format!("response {reply:?} to MID {mid} not awaited")),
+                _ => {
+                    let why = format!("response {reply:?} to MID {mid} not awaited");
+                    self.judge(now, &mid, Verdict::Incorrect { why: why.clone() });
+                    self.tally.incorrect(why)
+                }
             }
             return None;
         };
         if w.client != ci {
-            self.tally
-                .incorrect(format!("MID {mid} answered to the wrong client {client}"));
+            let why = format!("MID {mid} answered to the wrong client {client}");
+            self.judge(now, &mid, Verdict::Incorrect { why: why.clone() });
+            self.tally.incorrect(why);
             return None;
         }
         let record = &mut self.history.ops[w.op];
@@ -476,6 +540,9 @@ impl Workload {
             refused => {
                 if refused == Reply::Fail {
                     self.tally.fails += 1;
+                    self.judge(now, &mid, Verdict::Fail);
+                } else {
+                    self.judge(now, &mid, Verdict::Redirect);
                 }
                 let record = &self.history.ops[w.op];
                 let what = Op::on(&record.key, record.put.as_ref());
@@ -499,6 +566,7 @@ impl Workload {
         let key = record.key.clone();
         match record.put.clone() {
             Some(put) => {
+                self.judge(now, mid, Verdict::Ok);
                 self.tally.put_latencies.push(latency);
                 self.tally.puts_acked += 1;
                 let client = &mut self.clients.clients[ci];
@@ -512,6 +580,15 @@ impl Workload {
                 let expected = client.acked.get(&key).cloned().unwrap_or_default();
                 let got = value.unwrap_or_default();
                 self.history.ops[op].result = Some(got.clone());
+                let verdict = if got == expected {
+                    Verdict::Ok
+                } else {
+                    Verdict::WrongValue {
+                        got: got.clone(),
+                        expected: expected.clone(),
+                    }
+                };
+                self.judge(now, mid, verdict);
                 if got != expected {
                     let source = self.history.explain_value(&key, &got);
                     self.tally.incorrect(format!(

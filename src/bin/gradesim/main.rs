@@ -9,6 +9,8 @@
 //! exits 0 only if every run passed, 2 on bad usage or input.
 
 mod chaos;
+#[cfg(unix)]
+mod record;
 mod replay;
 #[cfg(unix)]
 mod udp;
@@ -25,11 +27,13 @@ const USAGE: &str = "usage:
                                           [--no-pace]
   gradesim udp <config.json or folder>... [--replica PATH] [--runs N] [--time-scale F]
                                           [--seed S] [--json] [--summary] [--echo]
+                                          [--record RUN.jsonl]
   --commit-notice (both): replicas announce each commit at once (RAFTPLAY_COMMIT_NOTICE=1)
   gradesim chaos [--seed S] [--seeds N] [--nodes K] [--bug NAME] [--drift D]
                  [--read-mode lease|read_index] [--trace]
   gradesim exam  [--seed S] [--seeds N] [--drift D]
-  gradesim replay RUN.json   (a run exported from the playground: its events, then its lights)";
+  gradesim replay RUN.json   (a run exported from the playground: its events, then its lights)
+  gradesim show RUN.jsonl    (a recording made with udp --record: what it holds)";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -50,6 +54,7 @@ struct Args {
     time_scale: f64,
     commit_notice: bool,
     no_pace: bool,
+    record: Option<PathBuf>,
 }
 
 fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
@@ -66,6 +71,7 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
         time_scale: 1.0,
         commit_notice: false,
         no_pace: false,
+        record: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -85,6 +91,7 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
             (Mode::Sim, "--trace") => a.trace = true,
             (Mode::Sim, "--no-pace") => a.no_pace = true,
             (Mode::Udp, "--echo") => a.echo = true,
+            (Mode::Udp, "--record") => a.record = Some(PathBuf::from(value("--record")?)),
             (Mode::Udp, "--replica") => a.replica = Some(PathBuf::from(value("--replica")?)),
             (Mode::Udp, "--time-scale") => {
                 let v = value("--time-scale")?;
@@ -109,6 +116,17 @@ fn main() -> ExitCode {
         Some("exam") => Some(chaos::exam as fn(&chaos::ChaosArgs) -> Result<bool, String>),
         _ => None,
     };
+    #[cfg(unix)]
+    if args.first().map(String::as_str) == Some("show") {
+        return match record::show(&args[1..]) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("gradesim: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if args.first().map(String::as_str) == Some("replay") {
         return match replay::replay(&args[1..]) {
             Ok(true) => ExitCode::SUCCESS,
@@ -191,6 +209,7 @@ fn run_one(args: &Args, config: &GraderConfig, seed: u64) -> Result<Outcome, Str
                 seed,
                 echo: args.echo,
                 commit_notice: args.commit_notice,
+                record: args.record.clone(),
             };
             udp::run_udp(config, &options)
         }

@@ -9,6 +9,7 @@
 //! simulator. Every process started is killed at the end, on a panic and on
 //! Ctrl-C.
 
+use crate::record::{self, Recorder};
 use raftplay::grader::{BelievedLeader, FaultTarget, GraderConfig, Outcome, Workload, apply_fault};
 use raftplay::kv::Request;
 use raftplay::raft::{NodeId, Time};
@@ -33,6 +34,8 @@ pub struct UdpOptions {
     pub echo: bool,
     /// Launch the replicas with `RAFTPLAY_COMMIT_NOTICE=1`.
     pub commit_notice: bool,
+    /// Write a recording of the run here ([`crate::record`]).
+    pub record: Option<PathBuf>,
 }
 
 /// Process groups of every replica running, for the Ctrl-C handler.
@@ -76,6 +79,7 @@ struct Link {
 }
 
 struct Harness {
+    rec: Option<Arc<Recorder>>,
     links: Vec<Link>,
     died: u64,
     belief: BelievedLeader,
@@ -92,9 +96,11 @@ impl Harness {
         config: &GraderConfig,
         options: &UdpOptions,
         tx: &Sender<Packet>,
+        rec: Option<Arc<Recorder>>,
     ) -> Result<Self, String> {
         let n = config.replicas;
         let mut harness = Harness {
+            rec: rec.clone(),
             links: Vec::with_capacity(n),
             died: 0,
             belief: BelievedLeader::default(),
@@ -114,12 +120,10 @@ impl Harness {
             let open = Arc::new(AtomicBool::new(true));
             spawn_reader(i, Arc::clone(&socket), Arc::clone(&open), tx.clone());
             let peers = (0..n).filter(|&j| j != i).map(|j| wire::id(j as u16));
-            let output = || {
-                if options.echo {
-                    Stdio::inherit()
-                } else {
-                    Stdio::null()
-                }
+            let output = || match (&rec, options.echo) {
+                (Some(_), _) => Stdio::piped(),
+                (None, true) => Stdio::inherit(),
+                (None, false) => Stdio::null(),
             };
             let child = Command::new(&options.replica)
                 .arg(port.to_string())
@@ -135,6 +139,16 @@ impl Harness {
                 .stderr(output())
                 .spawn()
                 .map_err(|e| format!("cannot start {}: {e}", options.replica.display()))?;
+            let mut child = child;
+            if let Some(rec) = &rec {
+                let id = wire::id(i as u16);
+                if let Some(out) = child.stdout.take() {
+                    spawn_printer(id.clone(), "stdout", out, Arc::clone(rec), options.echo);
+                }
+                if let Some(err) = child.stderr.take() {
+                    spawn_printer(id, "stderr", err, Arc::clone(rec), options.echo);
+                }
+            }
             if let Ok(mut groups) = GROUPS.lock() {
                 groups.push(child.id() as i32);
             }
@@ -175,14 +189,52 @@ impl Harness {
 
     fn route(&mut self, from: usize, to: usize, bytes: &[u8]) {
         let lost = self.drops > 0.0 && self.rng.random_bool(self.drops);
-        if !self.cut(from, to) && !lost {
+        let cut = self.cut(from, to);
+        if !cut && !lost {
             self.routed += 1;
             self.send(to, bytes);
+        }
+        if let Some(rec) = &self.rec {
+            let fate = match (cut, lost, self.is_up(to)) {
+                (true, _, _) => "partitioned",
+                (_, true, _) => "dropped",
+                (_, _, false) => "dead",
+                _ => "delivered",
+            };
+            let (src, dst) = (wire::id(from as u16), wire::id(to as u16));
+            rec.datagram(rec.now(), &src, &dst, bytes, fate);
         }
     }
 
     fn request(&mut self, to: NodeId, request: &Request) {
-        self.send(to as usize, &wire::encode_request(to, request));
+        let bytes = wire::encode_request(to, request);
+        self.send(to as usize, &bytes);
+        if let Some(rec) = &self.rec {
+            let fate = if self.is_up(to as usize) {
+                "delivered"
+            } else {
+                "dead"
+            };
+            let (src, dst) = (wire::id(request.client), wire::id(to));
+            rec.datagram(rec.now(), &src, &dst, &bytes, fate);
+        }
+    }
+
+    /// Writes the grader's verdicts since the last call.
+    fn record_verdicts(&self, workload: &mut Workload) {
+        let verdicts = workload.take_verdicts();
+        if let Some(rec) = &self.rec {
+            for v in verdicts {
+                let mut line = serde_json::to_value(&v).unwrap_or_default();
+                line["kind"] = "verdict".into();
+                let at = line["at"].take();
+                line["t"] = at;
+                if let Some(o) = line.as_object_mut() {
+                    o.remove("at");
+                }
+                rec.line(line);
+            }
+        }
     }
 
     /// Handles one datagram from a replica.
@@ -229,6 +281,10 @@ impl Harness {
             }
             Some(d) if clients.contains(&d) => match wire::decode_response(&p.bytes) {
                 Ok(Some(response)) => {
+                    if let Some(rec) = &self.rec {
+                        let at = p.at.saturating_duration_since(start).as_micros() as u64;
+                        rec.datagram(at, &name, &wire::id(d), &p.bytes, "delivered");
+                    }
                     let now = p.at.duration_since(start).as_micros() as Time;
                     let alive = self.alive();
                     if let Some((to, retry)) =
@@ -236,6 +292,7 @@ impl Harness {
                     {
                         self.request(to, &retry);
                     }
+                    self.record_verdicts(workload);
                 }
                 Ok(None) => workload.malformed(format!("from {name}: not an answer to a client")),
                 Err(e) => workload.malformed(format!("from {name}: {e}")),
@@ -332,6 +389,30 @@ fn udp_drops() -> Option<std::collections::BTreeMap<u16, u64>> {
     Some(rows.collect())
 }
 
+/// Forwards a replica's printed lines to the recording (and, with
+/// `--echo`, to stderr).
+fn spawn_printer(
+    id: String,
+    stream: &'static str,
+    pipe: impl std::io::Read + Send + 'static,
+    rec: Arc<Recorder>,
+    echo: bool,
+) {
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if echo {
+                eprintln!("[{id}] {line}");
+            }
+            let t = rec.now();
+            rec.line(serde_json::json!({
+                "kind": "print", "t": t, "replica": id, "stream": stream, "line": line,
+            }));
+        }
+    });
+}
+
 fn spawn_reader(from: usize, socket: Arc<UdpSocket>, open: Arc<AtomicBool>, tx: Sender<Packet>) {
     std::thread::spawn(move || {
         let mut buf = vec![0u8; 65_536];
@@ -354,12 +435,34 @@ fn spawn_reader(from: usize, socket: Arc<UdpSocket>, open: Arc<AtomicBool>, tx: 
 /// Runs one config against real replica processes.
 pub fn run_udp(config: &GraderConfig, options: &UdpOptions) -> Result<Outcome, String> {
     let (tx, rx): (Sender<Packet>, Receiver<Packet>) = mpsc::channel();
-    let mut harness = Harness::launch(config, options, &tx)?;
-    drop(tx);
+    let rec = match &options.record {
+        Some(path) => Some(Arc::new(Recorder::create(path, Instant::now())?)),
+        None => None,
+    };
     let mut workload = Workload::new(config, options.seed);
+    if let Some(rec) = &rec {
+        let unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let mut config_json = serde_json::to_value(config).unwrap_or_default();
+        config_json["name"] = config.name.clone().into();
+        let ids = |r: std::ops::Range<u16>| r.map(wire::id).collect::<Vec<_>>();
+        rec.line(serde_json::json!({
+            "kind": "header", "format": record::FORMAT, "version": record::VERSION,
+            "config": config_json, "seed": options.seed,
+            "replicas": ids(0..config.replicas as u16),
+            "clients": workload.client_ids().into_iter().map(wire::id).collect::<Vec<_>>(),
+            "start": unix_ms,
+        }));
+    }
+    let mut harness = Harness::launch(config, options, &tx, rec.clone())?;
+    drop(tx);
     let mut faults = workload.faults().into_iter().peekable();
     let end = workload.end_time();
     let start = Instant::now();
+    if let Some(rec) = &rec {
+        rec.start_clock(start);
+    }
     let mut packet_storm = false;
     let mut last_reap = start;
     loop {
@@ -375,7 +478,23 @@ pub fn run_udp(config: &GraderConfig, options: &UdpOptions) -> Result<Outcome, S
         }
         if now >= next_fault {
             let (_, kind) = faults.next().expect("peeked");
+            let before = harness.alive();
             apply_fault(&mut harness, &mut workload, kind)?;
+            if let Some(rec) = &rec {
+                let killed: Vec<String> = before
+                    .iter()
+                    .filter(|id| !harness.alive().contains(id))
+                    .map(|&id| wire::id(id))
+                    .collect();
+                let majority = harness
+                    .majority
+                    .as_ref()
+                    .map(|m| m.iter().map(|&id| wire::id(id)).collect::<Vec<_>>());
+                rec.line(serde_json::json!({
+                    "kind": "fault", "t": now, "fault": kind.name(),
+                    "killed": killed, "majority": majority,
+                }));
+            }
             continue;
         }
         if now >= next_op {
@@ -398,6 +517,21 @@ pub fn run_udp(config: &GraderConfig, options: &UdpOptions) -> Result<Outcome, S
     harness.reap();
     let socket_drops = harness.socket_drops();
     let score = workload.score(harness.total_msgs, harness.died);
+    if let Some(rec) = &rec {
+        harness.record_verdicts(&mut workload);
+        for v in workload.unanswered(start.elapsed().as_micros() as Time) {
+            let mut line = serde_json::to_value(&v).unwrap_or_default();
+            line["kind"] = "verdict".into();
+            let at = line["at"].take();
+            line["t"] = at;
+            if let Some(o) = line.as_object_mut() {
+                o.remove("at");
+            }
+            rec.line(line);
+        }
+        rec.line(serde_json::json!({ "kind": "score", "score": score }));
+        rec.finish();
+    }
     Ok(Outcome {
         name: config.name.clone(),
         seed: options.seed,

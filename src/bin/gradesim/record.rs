@@ -1,0 +1,257 @@
+//! Recordings of real runs: `gradesim udp --record FILE` writes everything
+//! the router saw, and `gradesim show FILE` prints a recording's summary.
+//!
+//! The format (version 1) is JSON Lines: one JSON object per line, each
+//! with a `kind`, written as it happens by a thread of its own (flushed at
+//! least every 100 ms), so that a run that ends badly (a replica crash, a
+//! packet storm, Ctrl-C) still leaves a valid file up to its last complete
+//! line. Times `t` are microseconds from the start of the run.
+//!
+//! - `header`: `format` ("raftplay-recording"), `version`, `config` (the
+//!   grader config), `seed`, `replicas` and `clients` (their IDs), `start`
+//!   (Unix time, ms).
+//! - `datagram`: `t`, `src`, `dst`, `json` (the datagram as received) or
+//!   `raw` (its bytes, escaped, if it was not JSON), `fate`: `delivered`,
+//!   `dropped` (the drop rate), `partitioned`, or `dead` (to a killed
+//!   replica). A broadcast is one line per copy.
+//! - `fault`: `t`, `fault` (`kill_leader`, …), and what it did: `killed`
+//!   (a replica) or `majority` (the group kept together).
+//! - `verdict`: `t`, `mid`, `verdict` (`ok`, `wrong_value` with `got` and
+//!   `expected`, `duplicate`, `redirect`, `fail`, `incorrect` with `why`,
+//!   `unanswered` at the end).
+//! - `print`: `t`, `replica`, `stream` (`stdout` or `stderr`), `line`.
+//! - `score`: the grader's score, last.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub const FORMAT: &str = "raftplay-recording";
+pub const VERSION: u32 = 1;
+
+/// What the router hands the writer: as little work as possible on the
+/// routing path (a copy of the bytes), the JSON is made on the writer's
+/// thread.
+enum Item {
+    Line(serde_json::Value),
+    Datagram {
+        t: u64,
+        src: String,
+        dst: String,
+        bytes: Vec<u8>,
+        fate: &'static str,
+    },
+}
+
+/// Writes a recording on its own thread, flushing at least every
+/// [`FLUSH_EVERY`], so that recording does not slow the routing down.
+pub struct Recorder {
+    tx: Mutex<Option<Sender<Item>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    start: Mutex<Instant>,
+}
+
+/// The longest a recorded line waits in memory.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+impl Recorder {
+    pub fn create(path: &Path, start: Instant) -> Result<Recorder, String> {
+        let file = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let (tx, rx) = mpsc::channel::<Item>();
+        let writer = std::thread::spawn(move || {
+            let mut out = BufWriter::new(file);
+            loop {
+                match rx.recv_timeout(FLUSH_EVERY) {
+                    Ok(item) => {
+                        let _ = writeln!(out, "{}", render(item));
+                    }
+                    Err(RecvTimeoutError::Timeout) => {
+                        let _ = out.flush();
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            let _ = out.flush();
+        });
+        Ok(Recorder {
+            tx: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            start: Mutex::new(start),
+        })
+    }
+
+    /// The run starts now (the replicas were launched before).
+    pub fn start_clock(&self, start: Instant) {
+        if let Ok(mut s) = self.start.lock() {
+            *s = start;
+        }
+    }
+
+    /// Microseconds since the start of the run (0 before it).
+    pub fn now(&self) -> u64 {
+        let start = self
+            .start
+            .lock()
+            .map(|s| *s)
+            .unwrap_or_else(|_| Instant::now());
+        Instant::now().saturating_duration_since(start).as_micros() as u64
+    }
+
+    fn send(&self, item: Item) {
+        if let Ok(tx) = self.tx.lock()
+            && let Some(tx) = tx.as_ref()
+        {
+            let _ = tx.send(item);
+        }
+    }
+
+    /// One line (a JSON object with its `kind`).
+    pub fn line(&self, value: serde_json::Value) {
+        self.send(Item::Line(value));
+    }
+
+    /// A datagram as received: its JSON, or its bytes escaped.
+    pub fn datagram(&self, t: u64, src: &str, dst: &str, bytes: &[u8], fate: &'static str) {
+        self.send(Item::Datagram {
+            t,
+            src: src.to_string(),
+            dst: dst.to_string(),
+            bytes: bytes.to_vec(),
+            fate,
+        });
+    }
+
+    /// Writes out everything and closes the file.
+    pub fn finish(&self) {
+        if let Ok(mut tx) = self.tx.lock() {
+            tx.take();
+        }
+        if let Some(writer) = self.writer.lock().ok().and_then(|mut w| w.take()) {
+            let _ = writer.join();
+        }
+    }
+}
+
+fn render(item: Item) -> serde_json::Value {
+    match item {
+        Item::Line(value) => value,
+        Item::Datagram {
+            t,
+            src,
+            dst,
+            bytes,
+            fate,
+        } => {
+            let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                Ok(json) => ("json", json),
+                Err(_) => ("raw", serde_json::Value::String(escape(&bytes))),
+            };
+            let mut line = serde_json::json!({
+                "kind": "datagram", "t": t, "src": src, "dst": dst, "fate": fate,
+            });
+            line[body.0] = body.1;
+            line
+        }
+    }
+}
+
+/// Bytes as text: printable ASCII as is, the rest as `\xNN`.
+fn escape(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            b' '..=b'~' if b != b'\\' => (b as char).to_string(),
+            _ => format!("\\x{b:02x}"),
+        })
+        .collect()
+}
+
+/// `gradesim show FILE`: what a recording holds, in a few lines.
+pub fn show(args: &[String]) -> Result<bool, String> {
+    let [path] = args else {
+        return Err("show needs one file: gradesim show RUN.jsonl".into());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    // A run killed mid-write may leave half a last line: the rest stands.
+    let complete = match text.rfind('\n') {
+        Some(i) => &text[..=i],
+        None => "",
+    };
+    if complete.len() < text.len() {
+        println!("(the last line was cut off when the run ended; ignored)");
+    }
+    let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut header = None;
+    let mut score = None;
+    let mut last_t = 0;
+    for (n, line) in complete.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| format!("{path}: line {}: not JSON ({e})", n + 1))?;
+        let kind = v["kind"].as_str().unwrap_or("?").to_string();
+        last_t = last_t.max(v["t"].as_u64().unwrap_or(0));
+        match kind.as_str() {
+            "header" => {
+                if v["format"] != FORMAT {
+                    return Err(format!("{path}: not a raftplay recording"));
+                }
+                header = Some(v);
+            }
+            "datagram" => {
+                let fate = v["fate"].as_str().unwrap_or("?");
+                let ty = v["json"]["type"].as_str().unwrap_or("not JSON");
+                *counts.entry(format!("datagrams {fate}")).or_default() += 1;
+                *counts.entry(format!("type {ty}")).or_default() += 1;
+            }
+            "verdict" => {
+                let verdict = v["verdict"].as_str().unwrap_or("?");
+                *counts.entry(format!("verdict {verdict}")).or_default() += 1;
+            }
+            "print" => {
+                let who = v["replica"].as_str().unwrap_or("?");
+                *counts.entry(format!("printed by {who}")).or_default() += 1;
+            }
+            "fault" => {
+                let fault = v["fault"].as_str().unwrap_or("?");
+                *counts.entry(format!("fault {fault}")).or_default() += 1;
+            }
+            "score" => score = Some(v),
+            other => return Err(format!("{path}: line {}: unknown kind {other:?}", n + 1)),
+        }
+    }
+    let header = header.ok_or(format!("{path}: no header line"))?;
+    println!(
+        "{} (seed {}), {} replicas, recorded {:.3} s",
+        header["config"]["name"].as_str().unwrap_or("?"),
+        header["seed"],
+        header["replicas"].as_array().map_or(0, Vec::len),
+        last_t as f64 / 1e6
+    );
+    for (what, n) in &counts {
+        println!("  {what}: {n}");
+    }
+    match score {
+        Some(s) => {
+            let passed = s["score"]["passed"].as_bool().unwrap_or(false);
+            println!(
+                "  score: {} total_msgs {} failures {} duplicates {} median_latency {:.6}",
+                if passed { "PASS" } else { "FAIL" },
+                s["score"]["total_msgs"],
+                s["score"]["failures"],
+                s["score"]["duplicates"],
+                s["score"]["median_latency"].as_f64().unwrap_or(0.0)
+            );
+            Ok(passed)
+        }
+        None => {
+            println!("  no score: the run ended before it was scored");
+            Ok(false)
+        }
+    }
+}
