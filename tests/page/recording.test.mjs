@@ -1,0 +1,66 @@
+// A recorded real run replayed in the browser (issue "Your replica in the
+// browser"): it opens by link and by file, marks the wrong gets and jumps
+// to the first, labels a datagram type the student invented, and shows the
+// replicas' prints; a foreign file says so.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { serve, browser, root } from './serve.mjs';
+
+function recording() {
+  const ids = ['0000', '0001', '0002'];
+  const lines = [{ kind: 'header', format: 'raftplay-recording', version: 1, config: { name: 'made-up' }, seed: 7, replicas: ids, clients: ['0013'], start: 0 }];
+  for (let i = 0; i < 200; i++) {
+    const t = 1000 + i * 500;
+    const src = ids[i % 3], dst = ids[(i + 1) % 3];
+    const type = i % 10 === 0 ? 'gossip_hello' : 'append';
+    lines.push({ kind: 'datagram', t, src, dst, fate: i % 7 === 0 ? 'dropped' : 'delivered', json: { src, dst, leader: '0000', type } });
+  }
+  lines.push({ kind: 'print', t: 2000, replica: '0001', stream: 'stdout', line: 'DEBUG: I am a follower' });
+  lines.push({ kind: 'verdict', t: 40000, mid: 'M1', verdict: 'ok' });
+  lines.push({ kind: 'verdict', t: 60000, mid: 'M2', verdict: 'wrong_value', got: '1', expected: '2' });
+  lines.push({ kind: 'score', score: { passed: false, total_msgs: 200, failures: 0, duplicates: 0, median_latency: 0.001 } });
+  return lines.map(l => JSON.stringify(l)).join('\n') + '\n';
+}
+
+test('a recording opens by link and by file, with red marks, custom types and prints', { timeout: 90000 }, async () => {
+  const served = join(root, 'www', 'test-recording.jsonl');
+  writeFileSync(served, recording());
+  const dir = mkdtempSync(join(tmpdir(), 'raftplay-'));
+  const local = join(dir, 'run.jsonl');
+  writeFileSync(local, recording());
+  const bad = join(dir, 'bad.jsonl');
+  writeFileSync(bad, '{"kind": "something"}\n');
+  const server = await serve();
+  const b = await browser();
+  try {
+    const page = await b.newPage({ viewport: { width: 1280, height: 720 } });
+    const errors = [];
+    page.on('pageerror', e => errors.push(e.message));
+    await page.goto(`${server.url}recording.html?record=test-recording.jsonl`);
+    await page.waitForFunction(() => /made-up \(seed 7\), 3 replicas/.test(document.getElementById('title').textContent));
+    assert.match(await page.textContent('#summary'), /200 datagrams, 2 verdicts \(1 red\), 1 printed lines; score: FAIL/);
+    assert.equal(await page.locator('.rec-mark').count(), 1, 'one red mark: the wrong get');
+    await page.click('#first-bad');
+    const s = await page.evaluate(() => window.recording.state());
+    assert.ok(s.t <= 60000 && s.t >= 56000, `jumped to ${s.t}`);
+    // At t = 1 ms + 10 datagrams, the invented type is in flight and labelled.
+    await page.evaluate(() => window.recording.seek(1000 + 500 * 10 + 200));
+    await page.waitForFunction(() => window.recording.placed().some(p => p.type === 'gossip_hello'));
+    await page.evaluate(() => window.recording.seek(3000));
+    await page.waitForFunction(() => /DEBUG: I am a follower/.test(document.getElementById('prints').textContent));
+    assert.match(await page.textContent('#prints'), /\[0001 stdout\]/);
+    // By file too, and a file that is not a recording says so.
+    await page.setInputFiles('#file', local);
+    await page.waitForFunction(() => /Opened run\.jsonl/.test(document.getElementById('banner').textContent));
+    await page.setInputFiles('#file', bad);
+    await page.waitForFunction(() => /could not be opened: no header line: not a raftplay recording/.test(document.getElementById('banner').textContent));
+    assert.deepEqual(errors, []);
+  } finally {
+    await b.close();
+    server.close();
+    unlinkSync(served);
+  }
+});
