@@ -31,7 +31,8 @@ step "install browser" ./scripts/setup.sh browser
 step "wasm-bindgen tests (headless chromium)" env CHROMEDRIVER=/usr/bin/chromedriver \
   wasm-pack test --headless --chrome -- --test wasm
 step "build the page" ./scripts/www.sh
-step "page tests (playwright-core, chromium)" node --test tests/page/
+# One file at a time: parallel browsers on two cores make timings flaky.
+step "page tests (playwright-core, chromium)" node --test --test-concurrency=1 tests/page/
 
 echo
 printf '%s\n' "${results[@]}"
