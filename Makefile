@@ -1,5 +1,6 @@
 # raftplay. `make` builds the course replica ./3700kvstore (the course grader runs it).
 #   make            build ./3700kvstore (release)
+#   make gradesim   build the grader, target/release/gradesim
 #   make run        the main job: build the playground and serve it on localhost
 #   make test       every test suite, installing what they need first
 #   make www        build the playground's WebAssembly package into www/pkg
@@ -7,13 +8,16 @@
 #   make bench      benchmarks
 CARGO ?= cargo
 
-.PHONY: all 3700kvstore run test www grade bench clean
+.PHONY: all 3700kvstore gradesim run test www grade bench clean
 
 all: 3700kvstore
 
 3700kvstore:
 	$(CARGO) build --release --bin 3700kvstore
 	cp target/release/3700kvstore ./3700kvstore
+
+gradesim:
+	$(CARGO) build --release --bin gradesim
 
 run:
 	./scripts/run.sh
