@@ -70,6 +70,15 @@ fn nodes(args: &[&str]) -> Res<Vec<NodeId>> {
     args.iter().map(|a| node(a)).collect()
 }
 
+/// The nodes named, or every node if none is.
+fn named_or_all(ids: &[NodeId], c: &Cluster) -> Vec<NodeId> {
+    if ids.is_empty() {
+        (0..c.len() as NodeId).collect()
+    } else {
+        ids.to_vec()
+    }
+}
+
 /// Held messages matching `from=`, `to=`, `kind=`, up to `count=`.
 struct Filter {
     from: Option<NodeId>,
@@ -223,11 +232,7 @@ impl Runner {
 
     fn status(&mut self, ids: &[NodeId], out: &mut String) -> Res<()> {
         let c = self.cluster()?;
-        let ids: Vec<NodeId> = if ids.is_empty() {
-            (0..c.len() as NodeId).collect()
-        } else {
-            ids.to_vec()
-        };
+        let ids = named_or_all(ids, c);
         for id in ids {
             let name = format!("S{}", id + 1);
             let Some(n) = c.node(id) else {
@@ -255,11 +260,7 @@ impl Runner {
 
     fn logs(&mut self, ids: &[NodeId], out: &mut String) -> Res<()> {
         let c = self.cluster()?;
-        let ids: Vec<NodeId> = if ids.is_empty() {
-            (0..c.len() as NodeId).collect()
-        } else {
-            ids.to_vec()
-        };
+        let ids = named_or_all(ids, c);
         for id in ids {
             let p = c.persistent(id).ok_or("no such node")?;
             let entries: Vec<String> = (1..=p.log.last_index())

@@ -33,15 +33,20 @@ fn a_replica_that_does_not_exist_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no replica found"));
 }
 
+/// A fresh directory of this test process for `name`.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("raftplay-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// `--record` writes a recording (JSON Lines) with the header, every
 /// datagram and its fate, the faults, the verdicts, the replicas' printed
 /// lines and the score; `gradesim show` reads it back.
 #[test]
 fn a_run_is_recorded_and_shown() {
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/crash.json");
-    let dir = std::env::temp_dir().join(format!("raftplay-record-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("run.jsonl");
+    let file = scratch("record").join("run.jsonl");
     let out = Command::new(GRADESIM)
         .args([
             "udp",
@@ -96,9 +101,7 @@ fn a_run_is_recorded_and_shown() {
 #[test]
 fn a_killed_run_leaves_a_valid_recording() {
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/crash.json");
-    let dir = std::env::temp_dir().join(format!("raftplay-killed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("run.jsonl");
+    let file = scratch("killed").join("run.jsonl");
     let mut child = Command::new(GRADESIM)
         .args(["udp", config, "--replica", REPLICA, "--seed", "1"])
         .arg("--record")

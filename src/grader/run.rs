@@ -276,7 +276,7 @@ impl SimRun {
             name: config.name.clone(),
             seed: self.seed,
             score,
-            violation: cluster.violation().map(str::to_string),
+            violation: cluster.violation().map(|v| v.to_string()),
             linearizable: linearizability::check(&history.operations()),
             answers,
             virtual_seconds: time::as_secs(end),

@@ -321,6 +321,8 @@ pub enum Verdict {
 /// One verdict, with when and for which MID.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Judged {
+    /// When, µs from the start (`t`, as every line of a recording).
+    #[serde(rename = "t")]
     pub at: Time,
     pub mid: String,
     #[serde(flatten)]

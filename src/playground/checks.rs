@@ -10,6 +10,7 @@
 use crate::kv::Op;
 use crate::raft::NodeId;
 use crate::raft::time::{self, Time};
+use crate::sim::Violation;
 use crate::sim::linearizability::{self, Operation};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -207,9 +208,9 @@ fn named_nodes(text: &str) -> Vec<NodeId> {
     nodes
 }
 
-/// The lights, from the cluster's first violation (`at`, "Check: what")
-/// and the history's verdict.
-pub fn lights(violation: Option<(Time, &str)>, history: &History) -> Vec<LightView> {
+/// The lights, from the cluster's first violation and the history's
+/// verdict.
+pub fn lights(violation: Option<&Violation>, history: &History) -> Vec<LightView> {
     let mut lights: Vec<LightView> = LIGHTS
         .iter()
         .map(|name| LightView {
@@ -220,23 +221,16 @@ pub fn lights(violation: Option<(Time, &str)>, history: &History) -> Vec<LightVi
             nodes: Vec::new(),
         })
         .collect();
-    if let Some((at, text)) = violation {
-        // "at 1.234567 s, event 89: Log Matching: S2 and S4 ..."
-        let what = text.split_once(": ").map_or(text, |(_, rest)| rest);
-        let (check, detail) = what.split_once(": ").unwrap_or(("More checks", what));
-        let i = LIGHTS
-            .iter()
-            .position(|&l| l == check)
-            .unwrap_or(LIGHTS.len() - 1);
+    if let Some(v) = violation {
+        let i = LIGHTS.iter().position(|&l| l == v.check());
+        let i = i.unwrap_or(LIGHTS.len() - 1);
         let light = &mut lights[i];
         light.ok = false;
-        light.text = Some(if i == LIGHTS.len() - 1 {
-            format!("{check}: {detail}")
-        } else {
-            detail.to_string()
-        });
-        light.at_ms = Some(time::as_millis(at));
-        light.nodes = named_nodes(detail);
+        // The last light stands for every other check: it says which.
+        let other = i == LIGHTS.len() - 1;
+        light.text = Some(if other { &v.what } else { v.detail() }.to_string());
+        light.at_ms = Some(time::as_millis(v.at));
+        light.nodes = named_nodes(v.detail());
     }
     if let Some((at, why)) = history.broken() {
         let light = &mut lights[4];
@@ -253,13 +247,18 @@ mod tests {
 
     #[test]
     fn a_violation_lights_its_check_and_names_its_nodes() {
-        let text = "at 1.000000 s, event 9: Log Matching: S2 and S14 differ at index 7";
-        let l = lights(Some((1_000_000, text)), &History::default());
+        let v = |what: &str| Violation {
+            at: 1_000_000,
+            event: 9,
+            what: what.into(),
+        };
+        let text = v("Log Matching: S2 and S14 differ at index 7");
+        let l = lights(Some(&text), &History::default());
         assert!(!l[1].ok && l.iter().filter(|l| !l.ok).count() == 1);
         assert_eq!(l[1].text.as_deref(), Some("S2 and S14 differ at index 7"));
         assert_eq!(l[1].nodes, vec![1, 13]);
-        let other = "at 1.000000 s, event 9: Lease Exclusion: S1 serves while S3 leads";
-        let l = lights(Some((5, other)), &History::default());
+        let other = v("Lease Exclusion: S1 serves while S3 leads");
+        let l = lights(Some(&other), &History::default());
         assert!(!l[5].ok);
         assert!(l[5].text.as_deref().unwrap().starts_with("Lease Exclusion"));
     }

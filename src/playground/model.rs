@@ -849,8 +849,7 @@ impl Playground {
     /// The safety lights (see [`checks::lights`]).
     pub fn lights(&self) -> Vec<LightView> {
         let c = &self.cluster;
-        let violation = c.violation_at().zip(c.violation());
-        checks::lights(violation, &self.history)
+        checks::lights(c.violation(), &self.history)
     }
 
     /// The client's operations, oldest first.

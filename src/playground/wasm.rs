@@ -335,6 +335,6 @@ impl Playground {
 
     /// The first safety property broken, if any.
     pub fn violation(&self) -> Option<String> {
-        self.model.cluster().violation().map(str::to_string)
+        self.model.cluster().violation().map(|v| v.to_string())
     }
 }

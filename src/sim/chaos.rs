@@ -446,10 +446,9 @@ impl World {
     fn verdict(&self) -> Option<Failure> {
         let end = self.cluster.now();
         if let Some(v) = self.cluster.violation() {
-            let at = self.cluster.violation_at().unwrap_or(end);
             return Some(Failure {
-                check: check_name(v),
-                at,
+                check: v.check().to_string(),
+                at: v.at,
                 detail: v.to_string(),
             });
         }
@@ -486,11 +485,8 @@ impl World {
 
 /// The property named in a violation ("at 1.2 s, event 3: Log Matching: ...",
 /// or "Log Matching: ...").
-fn check_name(violation: &str) -> String {
-    let text = match violation.split_once(", event ") {
-        Some((_, rest)) => rest.split_once(": ").map_or(rest, |(_, t)| t),
-        None => violation,
-    };
+/// The check a failure's text names ("Client Answers: MID x").
+fn check_name(text: &str) -> String {
     text.split(':').next().unwrap_or(text).trim().to_string()
 }
 
@@ -710,8 +706,16 @@ mod tests {
 
     #[test]
     fn check_names_come_from_the_violation_text() {
-        let v = "at 1.500000 s, event 42: Log Matching: S2 has an entry";
-        assert_eq!(check_name(v), "Log Matching");
+        let v = crate::sim::Violation {
+            at: 1_500_000,
+            event: 42,
+            what: "Log Matching: S2 has an entry".into(),
+        };
+        assert_eq!(v.check(), "Log Matching");
+        assert_eq!(
+            v.to_string(),
+            "at 1.500000 s, event 42: Log Matching: S2 has an entry"
+        );
         assert_eq!(check_name("Client Answers: MID x"), "Client Answers");
     }
 

@@ -226,6 +226,38 @@ pub struct Stats {
     pub by_cause: BTreeMap<Cause, u64>,
 }
 
+/// The first safety property found broken.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// Virtual time.
+    pub at: Time,
+    /// How many events had run.
+    pub event: u64,
+    /// The check's own words: "Log Matching: S2 has ...".
+    pub what: String,
+}
+
+impl Violation {
+    /// The check that broke ("Log Matching").
+    pub fn check(&self) -> &str {
+        self.what
+            .split_once(':')
+            .map_or(&self.what, |(c, _)| c.trim())
+    }
+
+    /// What the check says broke, without its name.
+    pub fn detail(&self) -> &str {
+        self.what.split_once(": ").map_or(&self.what, |(_, d)| d)
+    }
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = crate::raft::time::as_secs(self.at);
+        write!(f, "at {at:.6} s, event {}: {}", self.event, self.what)
+    }
+}
+
 /// What a replica-to-replica message was for (the grader counts them all).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -298,8 +330,7 @@ pub struct Cluster {
     /// order on a link, as through the grader's single forwarding loop.
     client_links: BTreeMap<(NodeId, ClientId), Time>,
     invariants: Option<Invariants>,
-    violation: Option<String>,
-    violation_at: Option<Time>,
+    violation: Option<Violation>,
     /// The node whose timeout [`Cluster::timeout`] is forcing right now.
     forced: Option<NodeId>,
     /// Votes granted so far (not pre-votes), and the latest voter.
@@ -344,7 +375,6 @@ impl Cluster {
             client_links: BTreeMap::new(),
             invariants: options.check_invariants.then(|| Invariants::new(n)),
             violation: None,
-            violation_at: None,
             forced: None,
             votes: (0, None),
             stale_append: None,
@@ -438,17 +468,13 @@ impl Cluster {
             .max_by_key(|&i| self.node(i).map(|n| n.term()))
     }
     /// The first safety property found broken, with when and where.
-    pub fn violation(&self) -> Option<&str> {
-        self.violation.as_deref()
+    pub fn violation(&self) -> Option<&Violation> {
+        self.violation.as_ref()
     }
     /// How many votes (not pre-votes) have been granted, and the latest
     /// voter.
     pub fn votes_granted(&self) -> (u64, Option<NodeId>) {
         self.votes
-    }
-    /// When the first violation happened (virtual time).
-    pub fn violation_at(&self) -> Option<Time> {
-        self.violation_at
     }
     pub fn trace(&self) -> &[TraceEvent] {
         &self.trace
@@ -982,9 +1008,8 @@ impl Cluster {
 
     fn violate(&mut self, what: String) {
         if self.violation.is_none() && self.invariants.is_some() {
-            let at = crate::raft::time::as_secs(self.now);
-            self.violation_at = Some(self.now);
-            self.violation = Some(format!("at {at:.6} s, event {}: {what}", self.stats.events));
+            let (at, event) = (self.now, self.stats.events);
+            self.violation = Some(Violation { at, event, what });
         }
     }
 

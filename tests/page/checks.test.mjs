@@ -4,25 +4,14 @@
 // hunts that plant one of the core's variants and name it when found.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, browser } from './serve.mjs';
+import { withPage } from './serve.mjs';
 import { encodeRecord } from '../../www/link.js';
 
-async function open(hash, body) {
-  const server = await serve();
-  const b = await browser();
-  try {
-    const page = await b.newPage({ viewport: { width: 1280, height: 720 } });
-    const errors = [];
-    page.on('pageerror', e => errors.push(e.message));
-    await page.goto(`${server.url}${hash}`);
-    await page.waitForFunction(() => window.raftplay && window.raftplay.playground() && !window.raftplay.replaying(), null, { timeout: 30000 });
-    await body(page);
-    assert.deepEqual(errors, [], errors.join('\n'));
-  } finally {
-    await b.close();
-    server.close();
-  }
-}
+// The page at `hash`, once a link it holds has replayed.
+const open = (hash, body) => withPage(hash, async page => {
+  await page.waitForFunction(() => !window.raftplay.replaying(), null, { timeout: 30000 });
+  await body(page);
+});
 
 const lights = page => page.evaluate(() => window.raftplay.lights());
 // A bug hunt as a link: `hunt` picks `Bug::ALL[hunt % 12]`.

@@ -4,25 +4,14 @@
 // moves the timeline there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, browser } from './serve.mjs';
+import { withPage as openPage } from './serve.mjs';
 
-async function withPage(body) {
-  const server = await serve();
-  const b = await browser();
-  try {
-    const page = await b.newPage({ viewport: { width: 1280, height: 720 } });
-    const errors = [];
-    page.on('pageerror', e => errors.push(e.message));
-    await page.goto(server.url);
-    await page.waitForFunction(() => window.raftplay && window.raftplay.leader() !== null, null, { timeout: 30000 });
-    await page.evaluate(() => document.getElementById('play').click());
-    await body(page);
-    assert.deepEqual(errors, [], errors.join('\n'));
-  } finally {
-    await b.close();
-    server.close();
-  }
-}
+// The playground once a leader is elected, paused.
+const withPage = body => openPage('', async page => {
+  await page.waitForFunction(() => window.raftplay.leader() !== null, null, { timeout: 30000 });
+  await page.evaluate(() => document.getElementById('play').click());
+  await body(page);
+});
 
 const events = page => page.evaluate(() => [...document.querySelectorAll('#events li')].map(li => li.textContent));
 // Runs the model as the user's actions would, then lets the page read it.

@@ -7,24 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { serve, browser, root } from './serve.mjs';
+import { withPage as open, root } from './serve.mjs';
 
-async function open(hash, body) {
-  const server = await serve();
-  const b = await browser();
-  try {
-    const page = await b.newPage({ viewport: { width: 1280, height: 720 } });
-    const errors = [];
-    page.on('pageerror', e => errors.push(e.message));
-    await page.goto(`${server.url}${hash}`);
-    await page.waitForFunction(() => window.raftplay && window.raftplay.playground());
-    await body(page);
-    assert.deepEqual(errors, [], errors.join('\n'));
-  } finally {
-    await b.close();
-    server.close();
-  }
-}
 
 for (const name of ['simple', 'crash']) {
   test(`#grader=${name} ends with the line gradesim sim prints for seed 1`, { timeout: 180000 }, async () => {

@@ -34,3 +34,24 @@ export async function browser() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }
+
+// Serves the page, opens `path` (relative to the server's URL) in a fresh
+// browser, waits for the playground, and runs `body(page, { server,
+// browser })`; fails on any page error, and closes everything whatever
+// happens.
+export async function withPage(path, body, { viewport = { width: 1280, height: 720 } } = {}) {
+  const server = await serve();
+  const b = await browser();
+  try {
+    const page = await b.newPage({ viewport });
+    const errors = [];
+    page.on('pageerror', e => errors.push(e.message));
+    await page.goto(`${server.url}${path}`);
+    await page.waitForFunction(() => window.raftplay && window.raftplay.playground(), null, { timeout: 30000 });
+    await body(page, { server, browser: b });
+    if (errors.length) throw new Error(`page errors:\n${errors.join('\n')}`);
+  } finally {
+    await b.close();
+    server.close();
+  }
+}

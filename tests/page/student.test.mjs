@@ -3,25 +3,12 @@
 // its fix.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, browser } from './serve.mjs';
+import { withPage as openPage } from './serve.mjs';
 import { encodeRecord } from '../../www/link.js';
 
-async function withPage(viewport, body, hash = '') {
-  const server = await serve();
-  const b = await browser();
-  try {
-    const page = await b.newPage({ viewport: viewport || { width: 1280, height: 720 } });
-    const errors = [];
-    page.on('pageerror', e => errors.push(e.message));
-    await page.goto(`${server.url}${hash}`);
-    await page.waitForFunction(() => window.raftplay && window.raftplay.playground(), null, { timeout: 30000 });
-    await body(page, server, b);
-    assert.deepEqual(errors, [], errors.join('\n'));
-  } finally {
-    await b.close();
-    server.close();
-  }
-}
+// The page at `hash` (1280x720 unless `viewport`), as serve.mjs opens it.
+const withPage = (viewport, body, hash = '') =>
+  openPage(hash, (page, { server, browser }) => body(page, server, browser), viewport ? { viewport } : {});
 
 const ready = page => page.waitForFunction(() => window.raftplay.leader() !== null && !window.raftplay.replaying(), null, { timeout: 30000 });
 const pause = page => page.evaluate(() => { if (document.getElementById('play').textContent.includes('pause')) document.getElementById('play').click(); });

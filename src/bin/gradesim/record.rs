@@ -22,6 +22,7 @@
 //! - `print`: `t`, `replica`, `stream` (`stdout` or `stderr`), `line`.
 //! - `score`: the grader's score, last.
 
+use raftplay::grader::workload::Judged;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -112,6 +113,13 @@ impl Recorder {
     /// One line (a JSON object with its `kind`).
     pub fn line(&self, value: serde_json::Value) {
         self.send(Item::Line(value));
+    }
+
+    /// The grader's verdict on an answer.
+    pub fn verdict(&self, judged: &Judged) {
+        let mut line = serde_json::to_value(judged).unwrap_or_default();
+        line["kind"] = "verdict".into();
+        self.line(line);
     }
 
     /// A datagram as received: its JSON, or its bytes escaped.

@@ -224,15 +224,8 @@ impl Harness {
     fn record_verdicts(&self, workload: &mut Workload) {
         let verdicts = workload.take_verdicts();
         if let Some(rec) = &self.rec {
-            for v in verdicts {
-                let mut line = serde_json::to_value(&v).unwrap_or_default();
-                line["kind"] = "verdict".into();
-                let at = line["at"].take();
-                line["t"] = at;
-                if let Some(o) = line.as_object_mut() {
-                    o.remove("at");
-                }
-                rec.line(line);
+            for v in &verdicts {
+                rec.verdict(v);
             }
         }
     }
@@ -520,14 +513,7 @@ pub fn run_udp(config: &GraderConfig, options: &UdpOptions) -> Result<Outcome, S
     if let Some(rec) = &rec {
         harness.record_verdicts(&mut workload);
         for v in workload.unanswered(start.elapsed().as_micros() as Time) {
-            let mut line = serde_json::to_value(&v).unwrap_or_default();
-            line["kind"] = "verdict".into();
-            let at = line["at"].take();
-            line["t"] = at;
-            if let Some(o) = line.as_object_mut() {
-                o.remove("at");
-            }
-            rec.line(line);
+            rec.verdict(&v);
         }
         rec.line(serde_json::json!({ "kind": "score", "score": score }));
         rec.finish();
