@@ -768,16 +768,18 @@ function bindControls() {
   $('cluster').addEventListener('click', e => {
     const r = $('cluster').getBoundingClientRect();
     const x = e.clientX - r.left, y = e.clientY - r.top;
-    // A click on a message in flight drops it.
+    // A click on a node selects it, even when a message is just leaving or
+    // reaching it (a leader's heartbeats sit on its centre as they leave).
+    const hit = nodeAt(x, y);
+    if (hit >= 0) return select(hit);
+    // A click on a message in flight, between the nodes, drops it.
     const flying = (state.placed || []).find(p => Math.hypot(p.x - x, p.y - y) < 10 && !p.m.lost);
     if (flying) {
       const m = flying.m;
       act(pg => pg.dropMessage(m.from, m.to, m.sent_ms));
       return;
     }
-    const { radius } = layout(state.nodes.length, r.width, r.height);
-    const hit = state.centres.findIndex(c => Math.hypot(c.x - x, c.y - y) <= radius + 8);
-    select(hit >= 0 ? hit : null);
+    select(null);
   });
   document.addEventListener('keydown', e => {
     if (state.help.isOpen) return state.help.handleKey(e);
@@ -787,6 +789,13 @@ function bindControls() {
     const f = keys[e.key];
     if (f) { e.preventDefault(); f(); }
   });
+}
+
+// The node under a point of the cluster canvas, or -1.
+function nodeAt(x, y) {
+  const r = $('cluster').getBoundingClientRect();
+  const { radius } = layout(state.nodes.length, r.width, r.height);
+  return state.centres.findIndex(c => Math.hypot(c.x - x, c.y - y) <= radius + 8);
 }
 
 function frame(now) {
@@ -839,6 +848,9 @@ async function main() {
     },
     committed: key => committed(state.nodes, state.logs, key),
     messageAt: i => state.placed[i] && { x: state.placed[i].x, y: state.placed[i].y },
+    // Messages drawn between the nodes, where a click drops them.
+    droppable: () => (state.placed || []).filter(p => !p.m.lost && nodeAt(p.x, p.y) < 0)
+      .map(p => ({ x: p.x, y: p.y, from: p.m.from, to: p.m.to, sent_ms: p.m.sent_ms })),
     logLayout: () => state.logLayout,
     lights: () => state.lights,
     bars: () => (state.bars || []).map(b => ({ x: (b.x0 + b.x1) / 2, y: (b.y0 + b.y1) / 2, op: b.op })),
