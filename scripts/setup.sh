@@ -3,6 +3,7 @@
 #   scripts/setup.sh wasm      the wasm32 target and wasm-pack
 #   scripts/setup.sh browser   Debian's chromium and chromium-driver, and the
 #                              npm packages of the page tests
+#   scripts/setup.sh python    python3, for the Python replica the tests record
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,10 +23,16 @@ browser() {
     as_root apt-get update
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
   fi
-  command -v python3 >/dev/null || as_root apt-get install -y python3
+  python
   if [ ! -d tests/page/node_modules/playwright-core ]; then
     (cd tests/page && npm ci --no-audit --no-fund)
   fi
+}
+
+python() {
+  command -v python3 >/dev/null && return
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y python3
 }
 
 for what in "$@"; do "$what"; done

@@ -14,6 +14,7 @@ step() { # name, command...
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
 
 step "make (builds ./3700kvstore)" make
+step "install python (a test records a Python replica)" ./scripts/setup.sh python
 step "cargo test" cargo test --release
 step "chaos (1000 seeds, correct core)" ./target/release/gradesim chaos --seed 1 --seeds 1000
 step "exam (every bug variant, 100 seeds each)" ./target/release/gradesim exam --seed 1 --seeds 100

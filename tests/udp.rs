@@ -40,51 +40,65 @@ fn scratch(name: &str) -> std::path::PathBuf {
     dir
 }
 
-/// `--record` writes a recording (JSON Lines) with the header, every
-/// datagram and its fate, the faults, the verdicts, the replicas' printed
-/// lines and the score; `gradesim show` reads it back.
-#[test]
-fn a_run_is_recorded_and_shown() {
-    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/crash.json");
-    let file = scratch("record").join("run.jsonl");
+/// Runs `gradesim udp CONFIG --replica REPLICA --record` (shortened, seed 1)
+/// and returns the recording's lines, each parsed as JSON.
+fn record(config: &str, replica: &std::path::Path, name: &str) -> Vec<serde_json::Value> {
+    let config = format!("{}/configs/{config}.json", env!("CARGO_MANIFEST_DIR"));
+    let file = scratch(name).join("run.jsonl");
     let out = Command::new(GRADESIM)
-        .args([
-            "udp",
-            config,
-            "--replica",
-            REPLICA,
-            "--time-scale",
-            "0.2",
-            "--seed",
-            "1",
-        ])
+        .args(["udp", &config, "--time-scale", "0.3", "--seed", "1"])
+        .arg("--replica")
+        .arg(replica)
         .arg("--record")
         .arg(&file)
         .env("RAFTPLAY_LOG", "1")
         .output()
         .unwrap();
+    // A failing replica makes gradesim exit 1; anything else is an error.
     assert!(
-        out.status.success(),
+        matches!(out.status.code(), Some(0 | 1)),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let text = std::fs::read_to_string(&file).unwrap();
-    let lines: Vec<serde_json::Value> = text
-        .lines()
+    text.lines()
         .map(|l| serde_json::from_str(l).expect("every line is JSON"))
-        .collect();
+        .collect()
+}
+
+/// How many lines of a recording match `kind` and, if given, `field` = `value`.
+fn count(lines: &[serde_json::Value], kind: &str, field: Option<(&str, &str)>) -> usize {
+    let matches = |l: &&serde_json::Value| {
+        l["kind"] == kind && field.is_none_or(|(f, v)| l[f] == v || l["json"][f] == v)
+    };
+    lines.iter().filter(matches).count()
+}
+
+/// `--record` writes a recording (JSON Lines) with the header, every
+/// datagram and its fate, the faults, the verdicts, the replicas' printed
+/// lines and the score; `gradesim show` reads it back.
+#[test]
+fn a_run_is_recorded_and_shown() {
+    let lines = record("crash", REPLICA.as_ref(), "record");
     assert_eq!(lines[0]["kind"], "header");
     assert_eq!(lines[0]["format"], "raftplay-recording");
-    let kinds = |k: &str| lines.iter().filter(|l| l["kind"] == k).count();
-    assert!(kinds("datagram") > 100);
-    assert_eq!(kinds("fault"), 2, "kill_non_leader and kill_leader");
-    assert!(kinds("verdict") > 10);
-    assert!(kinds("print") > 0, "the replicas' stderr lines");
+    assert!(count(&lines, "datagram", None) > 100);
+    assert_eq!(
+        count(&lines, "fault", None),
+        2,
+        "kill_non_leader and kill_leader"
+    );
+    assert!(count(&lines, "verdict", None) > 10);
+    assert!(
+        count(&lines, "print", None) > 0,
+        "the replicas' stderr lines"
+    );
     assert_eq!(lines.last().unwrap()["kind"], "score");
-    let dead = lines
-        .iter()
-        .any(|l| l["kind"] == "datagram" && l["fate"] == "dead");
-    assert!(dead, "datagrams to a killed replica are marked dead");
+    assert!(
+        count(&lines, "datagram", Some(("fate", "dead"))) > 0,
+        "datagrams to a killed replica are marked dead"
+    );
+    let file = scratch("record").join("run.jsonl");
     let show = Command::new(GRADESIM)
         .arg("show")
         .arg(&file)
@@ -94,6 +108,39 @@ fn a_run_is_recorded_and_shown() {
     assert!(show.status.success(), "{shown}");
     assert!(shown.starts_with("crash (seed 1), 5 replicas"), "{shown}");
     assert!(shown.contains("score: PASS"), "{shown}");
+}
+
+/// `examples/instant_replica` answers without replicating: after the
+/// partition the clients reach replicas that never saw the puts, and the
+/// recording holds the grader's wrong-value verdicts and a failing score.
+#[test]
+fn a_replica_that_does_not_replicate_is_recorded_with_its_wrong_gets() {
+    let examples = std::path::Path::new(GRADESIM)
+        .parent()
+        .unwrap()
+        .join("examples");
+    let lines = record("partition", &examples.join("instant_replica"), "instant");
+    assert!(count(&lines, "verdict", Some(("verdict", "wrong_value"))) > 0);
+    assert_eq!(lines.last().unwrap()["kind"], "score");
+    assert_eq!(lines.last().unwrap()["score"]["passed"], false);
+}
+
+/// A student's replica in Python (tests/fixtures/buggy_replica.py): its own
+/// message type and its debug prints are in the recording, beside the
+/// grader's verdicts.
+#[test]
+fn a_python_replica_is_recorded_with_its_own_messages_and_prints() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/buggy_replica.py"
+    );
+    let lines = record("partition", fixture.as_ref(), "python");
+    assert!(count(&lines, "datagram", Some(("type", "gossip"))) > 10);
+    let prints = lines.iter().filter(|l| l["kind"] == "print");
+    let texts: Vec<&str> = prints.filter_map(|l| l["line"].as_str()).collect();
+    assert!(texts.iter().any(|t| t.contains("gossiping")), "{texts:?}");
+    assert!(count(&lines, "verdict", Some(("verdict", "ok"))) > 10);
+    assert_eq!(lines.last().unwrap()["kind"], "score");
 }
 
 /// A run that ends badly (here, interrupted as Ctrl-C would) leaves a

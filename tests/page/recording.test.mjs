@@ -4,7 +4,8 @@
 // replicas' prints; a foreign file says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, unlinkSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { serve, browser, root } from './serve.mjs';
@@ -62,5 +63,53 @@ test('a recording opens by link and by file, with red marks, custom types and pr
     await b.close();
     server.close();
     unlinkSync(served);
+  }
+});
+
+// Real runs of two replicas that are not ours in spirit, recorded by
+// gradesim udp: the instant replica's wrong gets are marked and the jump
+// lands on the first; the Python replica's own `gossip` type and its debug
+// prints are drawn.
+function recordReal(replica, name) {
+  const file = join(root, 'www', `test-${name}.jsonl`);
+  const out = spawnSync(join(root, 'target', 'release', 'gradesim'), [
+    'udp', join(root, 'configs', 'partition.json'), '--replica', replica,
+    '--time-scale', '0.3', '--seed', '1', '--record', file,
+  ], { encoding: 'utf8' });
+  assert.ok(out.status === 0 || out.status === 1, out.stderr);
+  return { file, lines: readFileSync(file, 'utf8').trim().split('\n').map(l => JSON.parse(l)) };
+}
+
+test('real recordings of the instant replica and a Python replica replay with their wrong gets, types and prints', { timeout: 120000 }, async () => {
+  const instant = recordReal(join(root, 'target', 'release', 'examples', 'instant_replica'), 'instant');
+  const python = recordReal(join(root, 'tests', 'fixtures', 'buggy_replica.py'), 'python');
+  const firstWrong = instant.lines.find(l => l.kind === 'verdict' && l.verdict === 'wrong_value');
+  assert.ok(firstWrong, 'the instant replica gave a wrong get');
+  const gossip = python.lines.find(l => l.kind === 'datagram' && l.json && l.json.type === 'gossip');
+  assert.ok(gossip, 'the Python replica gossiped');
+  const server = await serve();
+  const b = await browser();
+  try {
+    const page = await b.newPage({ viewport: { width: 1280, height: 720 } });
+    const errors = [];
+    page.on('pageerror', e => errors.push(e.message));
+    await page.goto(`${server.url}recording.html?record=test-instant.jsonl`);
+    await page.waitForFunction(() => /partition \(seed 1\), 5 replicas/.test(document.getElementById('title').textContent));
+    assert.ok(await page.locator('.rec-mark').count() >= 1, 'red marks at the wrong gets');
+    await page.click('#first-bad');
+    const s = await page.evaluate(() => window.recording.state());
+    assert.ok(s.t <= firstWrong.t && s.t >= firstWrong.t - 5000, `jumped to ${s.t}, the first wrong get is at ${firstWrong.t}`);
+
+    await page.goto(`${server.url}recording.html?record=test-python.jsonl`);
+    await page.waitForFunction(() => /partition \(seed 1\), 5 replicas/.test(document.getElementById('title').textContent));
+    await page.evaluate(t => window.recording.seek(t), gossip.t + 50);
+    await page.waitForFunction(() => window.recording.placed().some(p => p.type === 'gossip'));
+    await page.waitForFunction(() => /gossiping/.test(document.getElementById('prints').textContent));
+    assert.deepEqual(errors, []);
+  } finally {
+    await b.close();
+    server.close();
+    unlinkSync(instant.file);
+    unlinkSync(python.file);
   }
 });
