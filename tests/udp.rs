@@ -1,5 +1,6 @@
 //! `gradesim udp` running the built `3700kvstore` as real processes on the
-//! project's scenario configs (shortened), asserting every grader check.
+//! project's scenario configs (shortened), asserting every grader check;
+//! recordings of real and simulated runs.
 
 use std::process::Command;
 
@@ -172,4 +173,55 @@ fn a_killed_run_leaves_a_valid_recording() {
         "{shown}"
     );
     assert!(shown.contains("datagrams delivered"), "{shown}");
+}
+
+/// `gradesim sim --record` writes the same format from the simulator, and
+/// recording does not change the run: the same score line as without it.
+#[test]
+fn a_simulated_run_is_recorded_in_the_same_format() {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/crash.json");
+    let file = scratch("sim-record").join("run.jsonl");
+    let sim = |record: bool| {
+        let mut c = Command::new(GRADESIM);
+        c.args(["sim", config, "--seed", "4"]);
+        if record {
+            c.arg("--record").arg(&file);
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(sim(true), sim(false));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    assert_eq!(lines[0]["format"], "raftplay-recording");
+    assert_eq!(lines[0]["source"], "sim");
+    let faults: Vec<_> = lines.iter().filter(|l| l["kind"] == "fault").collect();
+    assert_eq!(faults.len(), 2, "kill_non_leader and kill_leader");
+    assert!(
+        faults
+            .iter()
+            .all(|f| f["killed"].as_array().unwrap().len() == 1)
+    );
+    assert!(count(&lines, "datagram", Some(("type", "append"))) > 100);
+    assert!(count(&lines, "datagram", Some(("type", "put"))) > 10);
+    assert!(count(&lines, "datagram", Some(("fate", "dead"))) > 0);
+    assert!(count(&lines, "verdict", Some(("verdict", "ok"))) > 10);
+    let score = &lines.last().unwrap()["score"];
+    assert_eq!(score["passed"], true);
+    let datagrams = lines.iter().filter(|l| l["kind"] == "datagram");
+    let replica_msgs = datagrams
+        .filter(|l| {
+            let is_replica = |f: &str| l[f].as_str().is_some_and(|id| id < "0005");
+            is_replica("src") && is_replica("dst")
+        })
+        .count();
+    assert_eq!(Some(replica_msgs as u64), score["total_msgs"].as_u64());
 }

@@ -66,7 +66,8 @@ function colourOf(type) {
 function load(rec, name) {
   state.rec = rec;
   state.t = 0;
-  $('title').textContent = `${rec.header.config.name} (seed ${rec.header.seed}), ${rec.replicas.length} replicas`;
+  const simulated = rec.header.source === 'sim' ? ', simulated' : '';
+  $('title').textContent = `${rec.header.config.name} (seed ${rec.header.seed}), ${rec.replicas.length} replicas${simulated}`;
   const bad = rec.verdicts.filter(v => BAD.has(v.verdict));
   const s = rec.score;
   $('summary').textContent = `${rec.datagrams.length} datagrams, ${rec.verdicts.length} verdicts (${bad.length} red), ${rec.prints.length} printed lines; `

@@ -27,6 +27,8 @@ pub struct SimOptions {
     /// Replicas pace their datagrams ([`crate::pace`]); off shows what
     /// bursts do to the grader's sockets.
     pub pace: bool,
+    /// Keep what a recording holds ([`SimRun::take_recorded`]).
+    pub record: bool,
 }
 
 impl Default for SimOptions {
@@ -38,6 +40,7 @@ impl Default for SimOptions {
             check_invariants: true,
             trace: false,
             pace: true,
+            record: false,
         }
     }
 }
@@ -88,6 +91,8 @@ impl Outcome {
 struct Simulated {
     cluster: Cluster,
     belief: BelievedLeader,
+    /// The group kept together by the current partition.
+    majority: Option<Vec<NodeId>>,
 }
 
 impl FaultTarget for Simulated {
@@ -104,9 +109,11 @@ impl FaultTarget for Simulated {
         self.cluster.crash(id)
     }
     fn split(&mut self, majority: &[NodeId]) -> Result<(), String> {
+        self.majority = Some(majority.to_vec());
         self.cluster.partition(&[majority.to_vec()])
     }
     fn heal(&mut self) {
+        self.majority = None;
         self.cluster.heal()
     }
 }
@@ -143,6 +150,25 @@ pub struct Live {
     pub done: bool,
 }
 
+/// A fault the grader applied, for a recording.
+#[derive(Clone, Debug)]
+pub struct AppliedFault {
+    pub at: Time,
+    pub kind: super::config::FaultKind,
+    pub killed: Vec<NodeId>,
+    /// The group kept together, while partitioned.
+    pub majority: Option<Vec<NodeId>>,
+}
+
+/// What a recording of a simulated run holds, since the last
+/// [`SimRun::take_recorded`] (with [`SimOptions::record`]).
+#[derive(Clone, Debug, Default)]
+pub struct Recorded {
+    pub datagrams: Vec<crate::sim::cluster::Wired>,
+    pub faults: Vec<AppliedFault>,
+    pub verdicts: Vec<super::workload::Judged>,
+}
+
 /// One grader config on the simulator, run in slices: [`run_sim`] runs it
 /// whole, the page a slice per frame.
 pub struct SimRun {
@@ -154,6 +180,9 @@ pub struct SimRun {
     end: Time,
     packet_storm: bool,
     done: bool,
+    /// With [`SimOptions::record`]: faults applied since the last
+    /// [`SimRun::take_recorded`].
+    faults_applied: Option<Vec<AppliedFault>>,
 }
 
 impl SimRun {
@@ -169,6 +198,7 @@ impl SimRun {
             pace: options.pace,
             grader_socket: Some(GraderSocket::COURSE),
             leader_claims: true,
+            wire_log: options.record,
             ..ClusterOptions::default()
         })?;
         let workload = Workload::new(config, options.seed);
@@ -180,12 +210,14 @@ impl SimRun {
             sim: Simulated {
                 cluster,
                 belief: BelievedLeader::default(),
+                majority: None,
             },
             workload,
             faults,
             end,
             packet_storm: false,
             done: false,
+            faults_applied: options.record.then(Vec::new),
         })
     }
 
@@ -227,8 +259,19 @@ impl SimRun {
                 sim.watch_wire();
             } else if next_fault == next {
                 cluster.run_until(next);
-                let (_, kind) = self.faults.next().unwrap();
+                let (at, kind) = self.faults.next().unwrap();
+                let before = sim.cluster.alive();
                 apply_fault(sim, workload, kind)?;
+                if let Some(applied) = &mut self.faults_applied {
+                    let alive = sim.cluster.alive();
+                    let killed = before.into_iter().filter(|id| !alive.contains(id));
+                    applied.push(AppliedFault {
+                        at,
+                        kind,
+                        killed: killed.collect(),
+                        majority: sim.majority.clone(),
+                    });
+                }
             } else {
                 cluster.run_until(next);
                 if let Some((to, request)) = workload.generate(next, &cluster.alive()) {
@@ -237,6 +280,30 @@ impl SimRun {
             }
         }
         Ok(self.done)
+    }
+
+    /// What a recording holds since the last call: empty unless
+    /// [`SimOptions::record`]. The verdicts are the workload's, so take
+    /// them here or nowhere.
+    pub fn take_recorded(&mut self) -> Recorded {
+        let Some(faults) = &mut self.faults_applied else {
+            return Recorded::default();
+        };
+        Recorded {
+            datagrams: self.sim.cluster.take_wire(),
+            faults: std::mem::take(faults),
+            verdicts: self.workload.take_verdicts(),
+        }
+    }
+
+    /// The grader's clients' IDs.
+    pub fn client_ids(&self) -> Vec<crate::kv::ClientId> {
+        self.workload.client_ids()
+    }
+
+    /// The requests still awaited, as verdicts at the end of the run.
+    pub fn unanswered(&self) -> Vec<super::workload::Judged> {
+        self.workload.unanswered(self.end)
     }
 
     /// The metrics so far.

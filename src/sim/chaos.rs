@@ -176,6 +176,7 @@ pub fn run(options: &ChaosOptions) -> Result<ChaosRun, String> {
         hold_messages: false,
         check_invariants: true,
         trace: options.trace,
+        wire_log: false,
     };
     let mut world = World {
         cluster: Cluster::new(cluster_options)?,

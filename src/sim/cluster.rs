@@ -18,6 +18,7 @@ use crate::pace::Pacer;
 use crate::raft::{
     Config, Envelope, Index, Message, Node, NodeId, Persistent, RoleKind, Term, Time,
 };
+use crate::wire;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Ordering;
@@ -59,6 +60,9 @@ pub struct ClusterOptions {
     pub hold_messages: bool,
     pub check_invariants: bool,
     pub trace: bool,
+    /// Keep every datagram, encoded as on the course's wire, for
+    /// [`Cluster::take_wire`] (`gradesim sim --record`).
+    pub wire_log: bool,
 }
 
 /// A socket the grader reads in one loop: it holds `capacity` datagrams and
@@ -98,6 +102,7 @@ impl Default for ClusterOptions {
             pace: true,
             grader_socket: None,
             leader_claims: false,
+            wire_log: false,
             hold_messages: false,
             check_invariants: true,
             trace: false,
@@ -303,6 +308,21 @@ impl Cause {
     }
 }
 
+/// A datagram as the grader's router would see it, encoded as on the
+/// course's wire (with `options.wire_log`). Its fate is decided when it is
+/// sent: `delivered`, `dropped`, `partitioned`, `dead` (the receiver is
+/// down), or `overflow` (the grader's socket for the sender was full; a
+/// real router never sees those).
+#[derive(Clone, Debug)]
+pub struct Wired {
+    /// When it left its sender.
+    pub t: Time,
+    pub src: String,
+    pub dst: String,
+    pub bytes: Vec<u8>,
+    pub fate: &'static str,
+}
+
 /// A response from a replica reaching its client.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Delivered {
@@ -339,6 +359,9 @@ pub struct Cluster {
     /// and term.
     stale_append: Option<(NodeId, Term)>,
     trace: Vec<TraceEvent>,
+    /// With `options.wire_log`: datagrams since the last
+    /// [`Cluster::take_wire`].
+    wire: Vec<Wired>,
     pub stats: Stats,
 }
 
@@ -379,6 +402,7 @@ impl Cluster {
             votes: (0, None),
             stale_append: None,
             trace: Vec::new(),
+            wire: Vec::new(),
             stats: Stats::default(),
             options,
         };
@@ -582,8 +606,43 @@ impl Cluster {
         Ok(())
     }
 
+    /// The datagrams sent since the last call, in send order (empty unless
+    /// `options.wire_log`).
+    pub fn take_wire(&mut self) -> Vec<Wired> {
+        std::mem::take(&mut self.wire)
+    }
+
+    fn log_wire(
+        &mut self,
+        t: Time,
+        (src, dst): (String, String),
+        bytes: Vec<u8>,
+        loss: Option<Loss>,
+    ) {
+        let fate = match loss {
+            None => "delivered",
+            Some(Loss::Dropped) => "dropped",
+            Some(Loss::Partitioned) => "partitioned",
+            Some(Loss::Dead | Loss::SenderCrashed) => "dead",
+            Some(Loss::Overflow) => "overflow",
+        };
+        let wired = Wired {
+            t,
+            src,
+            dst,
+            bytes,
+            fate,
+        };
+        self.wire.push(wired);
+    }
+
     /// A client request to replica `to`: never lost, arrives after one hop.
     pub fn request(&mut self, to: NodeId, request: Request) {
+        if self.options.wire_log {
+            let ends = (wire::id(request.client), wire::id(to));
+            let dead = (!self.is_alive(to)).then_some(Loss::Dead);
+            self.log_wire(self.now, ends, wire::encode_request(to, &request), dead);
+        }
         let delay = self.network.delay(&mut self.rng);
         self.schedule(self.now + delay, Event::Request { to, request });
     }
@@ -1069,6 +1128,12 @@ impl Cluster {
                 self.note_leader(from, leader);
                 let fate = self.network.fate(&mut self.rng, from, envelope.to);
                 let loss = if overflow { Some(Loss::Overflow) } else { fate };
+                if self.options.wire_log {
+                    let dead = (!self.is_alive(envelope.to)).then_some(Loss::Dead);
+                    let ends = (wire::id(from), wire::id(envelope.to));
+                    let bytes = wire::encode_envelope(&envelope, leader);
+                    self.log_wire(depart, ends, bytes, loss.or(dead));
+                }
                 if self.options.trace {
                     self.record(TraceKind::Send {
                         envelope: envelope.clone(),
@@ -1109,6 +1174,11 @@ impl Cluster {
             Outgoing::Explain(_) => {}
             Outgoing::Respond(response) => {
                 self.note_leader(from, response.leader);
+                if self.options.wire_log {
+                    let ends = (wire::id(from), wire::id(response.client));
+                    let bytes = wire::encode_response(from, &response);
+                    self.log_wire(depart, ends, bytes, overflow.then_some(Loss::Overflow));
+                }
                 if overflow {
                     return;
                 }

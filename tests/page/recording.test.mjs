@@ -4,7 +4,7 @@
 // replicas' prints; a foreign file says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, unlinkSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, unlinkSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -80,11 +80,12 @@ function recordReal(replica, name) {
   return { file, lines: readFileSync(file, 'utf8').trim().split('\n').map(l => JSON.parse(l)) };
 }
 
-test('real recordings of the instant replica and a Python replica replay with their wrong gets, types and prints', { timeout: 120000 }, async () => {
+test('real recordings of the instant replica and a Python replica replay with their wrong gets, types and prints; a simulated one too', { timeout: 120000 }, async () => {
   const instant = recordReal(join(root, 'target', 'release', 'examples', 'instant_replica'), 'instant');
   const python = recordReal(join(root, 'tests', 'fixtures', 'buggy_replica.py'), 'python');
   const firstWrong = instant.lines.find(l => l.kind === 'verdict' && l.verdict === 'wrong_value');
   assert.ok(firstWrong, 'the instant replica gave a wrong get');
+  const simFile = join(root, 'www', 'test-sim.jsonl');
   const gossip = python.lines.find(l => l.kind === 'datagram' && l.json && l.json.type === 'gossip');
   assert.ok(gossip, 'the Python replica gossiped');
   const server = await serve();
@@ -105,11 +106,21 @@ test('real recordings of the instant replica and a Python replica replay with th
     await page.evaluate(t => window.recording.seek(t), gossip.t + 50);
     await page.waitForFunction(() => window.recording.placed().some(p => p.type === 'gossip'));
     await page.waitForFunction(() => /gossiping/.test(document.getElementById('prints').textContent));
+
+    // A simulated run, recorded by gradesim sim, opens with the same loader.
+    const sim = spawnSync(join(root, 'target', 'release', 'gradesim'), [
+      'sim', join(root, 'configs', 'crash.json'), '--seed', '2', '--record', simFile,
+    ], { encoding: 'utf8' });
+    assert.equal(sim.status, 0, sim.stdout + sim.stderr);
+    await page.goto(`${server.url}recording.html?record=test-sim.jsonl`);
+    await page.waitForFunction(() => /crash \(seed 2\), 5 replicas, simulated/.test(document.getElementById('title').textContent));
+    assert.match(await page.textContent('#summary'), /score: PASS/);
     assert.deepEqual(errors, []);
   } finally {
     await b.close();
     server.close();
     unlinkSync(instant.file);
     unlinkSync(python.file);
+    rmSync(simFile, { force: true });
   }
 });

@@ -9,7 +9,6 @@
 //! exits 0 only if every run passed, 2 on bad usage or input.
 
 mod chaos;
-#[cfg(unix)]
 mod record;
 mod replay;
 #[cfg(unix)]
@@ -24,7 +23,7 @@ use std::time::Instant;
 
 const USAGE: &str = "usage:
   gradesim sim <config.json or folder>... [--seed S] [--seeds N] [--json] [--summary] [--trace]
-                                          [--no-pace]
+                                          [--no-pace] [--record RUN.jsonl]
   gradesim udp <config.json or folder>... [--replica PATH] [--runs N] [--time-scale F]
                                           [--seed S] [--json] [--summary] [--echo]
                                           [--record RUN.jsonl]
@@ -33,7 +32,8 @@ const USAGE: &str = "usage:
                  [--read-mode lease|read_index] [--trace]
   gradesim exam  [--seed S] [--seeds N] [--drift D]
   gradesim replay RUN.json   (a run exported from the playground: its events, then its lights)
-  gradesim show RUN.jsonl    (a recording made with udp --record: what it holds)";
+  gradesim show RUN.jsonl    (a recording made with --record: what it holds)
+  --record (both) records one run: one config, one seed or run";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -91,7 +91,7 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
             (Mode::Sim, "--trace") => a.trace = true,
             (Mode::Sim, "--no-pace") => a.no_pace = true,
             (Mode::Udp, "--echo") => a.echo = true,
-            (Mode::Udp, "--record") => a.record = Some(PathBuf::from(value("--record")?)),
+            (_, "--record") => a.record = Some(PathBuf::from(value("--record")?)),
             (Mode::Udp, "--replica") => a.replica = Some(PathBuf::from(value("--replica")?)),
             (Mode::Udp, "--time-scale") => {
                 let v = value("--time-scale")?;
@@ -106,6 +106,9 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
     if a.paths.is_empty() {
         return Err("no config given".into());
     }
+    if a.record.is_some() && a.runs > 1 {
+        return Err("--record records one run: drop --seeds/--runs".into());
+    }
     Ok(a)
 }
 
@@ -116,7 +119,6 @@ fn main() -> ExitCode {
         Some("exam") => Some(chaos::exam as fn(&chaos::ChaosArgs) -> Result<bool, String>),
         _ => None,
     };
-    #[cfg(unix)]
     if args.first().map(String::as_str) == Some("show") {
         return match record::show(&args[1..]) {
             Ok(true) => ExitCode::SUCCESS,
@@ -200,7 +202,10 @@ fn run_one(args: &Args, config: &GraderConfig, seed: u64) -> Result<Outcome, Str
             };
             options.raft.commit_notice = args.commit_notice;
             options.pace = !args.no_pace;
-            run_sim(config, &options)
+            match &args.record {
+                Some(path) => record::run_sim(config, &options, path),
+                None => run_sim(config, &options),
+            }
         }
         #[cfg(unix)]
         Mode::Udp => {
@@ -220,6 +225,12 @@ fn run_one(args: &Args, config: &GraderConfig, seed: u64) -> Result<Outcome, Str
 
 fn run(args: &Args) -> Result<bool, String> {
     let mut configs = GraderConfig::load_all(&args.paths)?;
+    if args.record.is_some() && configs.len() > 1 {
+        return Err(format!(
+            "--record records one run, and {} configs were given",
+            configs.len()
+        ));
+    }
     if args.mode == Mode::Udp {
         replica_path(&args.replica)?;
         #[cfg(unix)]

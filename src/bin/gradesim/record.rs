@@ -7,22 +7,37 @@
 //! packet storm, Ctrl-C) still leaves a valid file up to its last complete
 //! line. Times `t` are microseconds from the start of the run.
 //!
-//! - `header`: `format` ("raftplay-recording"), `version`, `config` (the
+//! - `header`: `format` ("raftplay-recording"), `version`, `source`
+//!   (`udp` for real processes, `sim` for the simulator), `config` (the
 //!   grader config), `seed`, `replicas` and `clients` (their IDs), `start`
-//!   (Unix time, ms).
+//!   (Unix time, ms; `null` for a simulated run).
 //! - `datagram`: `t`, `src`, `dst`, `json` (the datagram as received) or
 //!   `raw` (its bytes, escaped, if it was not JSON), `fate`: `delivered`,
 //!   `dropped` (the drop rate), `partitioned`, or `dead` (to a killed
-//!   replica). A broadcast is one line per copy.
+//!   replica). A broadcast is one line per copy. From the simulator
+//!   (`gradesim sim --record`), `t` is when the datagram left its sender,
+//!   its fate is decided then, and `overflow` marks one the grader's full
+//!   socket lost (a real router never sees those).
 //! - `fault`: `t`, `fault` (`kill_leader`, …), and what it did: `killed`
 //!   (a replica) or `majority` (the group kept together).
 //! - `verdict`: `t`, `mid`, `verdict` (`ok`, `wrong_value` with `got` and
 //!   `expected`, `duplicate`, `redirect`, `fail`, `incorrect` with `why`,
 //!   `unanswered` at the end).
-//! - `print`: `t`, `replica`, `stream` (`stdout` or `stderr`), `line`.
+//! - `print`: `t`, `replica`, `stream` (`stdout` or `stderr`), `line`
+//!   (none from the simulator).
 //! - `score`: the grader's score, last.
 
+// The wall clock and raw datagrams serve `udp` mode, Unix only.
+#![cfg_attr(not(unix), allow(dead_code))]
+
+use raftplay::grader::config::FaultKind;
+use raftplay::grader::run::{Recorded, SimRun};
 use raftplay::grader::workload::Judged;
+use raftplay::grader::{GraderConfig, Outcome, SimOptions};
+use raftplay::kv::ClientId;
+use raftplay::raft::NodeId;
+use raftplay::raft::time::{MILLISECOND, Time};
+use raftplay::wire;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -141,6 +156,94 @@ impl Recorder {
         if let Some(writer) = self.writer.lock().ok().and_then(|mut w| w.take()) {
             let _ = writer.join();
         }
+    }
+}
+
+/// The header line: what was run. `start` is the Unix time (ms) of a real
+/// run, `None` for a simulated one.
+pub fn header(
+    config: &GraderConfig,
+    seed: u64,
+    clients: &[ClientId],
+    start: Option<u64>,
+) -> serde_json::Value {
+    let mut config_json = serde_json::to_value(config).unwrap_or_default();
+    config_json["name"] = config.name.clone().into();
+    let replicas: Vec<String> = (0..config.replicas as NodeId).map(wire::id).collect();
+    let clients: Vec<String> = clients.iter().map(|&c| wire::id(c)).collect();
+    serde_json::json!({
+        "kind": "header", "format": FORMAT, "version": VERSION,
+        "source": if start.is_some() { "udp" } else { "sim" },
+        "config": config_json, "seed": seed,
+        "replicas": replicas, "clients": clients, "start": start,
+    })
+}
+
+/// A fault line: what the grader did at `t`, whom it killed, and the group
+/// kept together while partitioned.
+pub fn fault(
+    t: Time,
+    kind: FaultKind,
+    killed: &[NodeId],
+    majority: Option<&[NodeId]>,
+) -> serde_json::Value {
+    let ids = |ids: &[NodeId]| ids.iter().map(|&id| wire::id(id)).collect::<Vec<_>>();
+    serde_json::json!({
+        "kind": "fault", "t": t, "fault": kind.name(),
+        "killed": ids(killed), "majority": majority.map(ids),
+    })
+}
+
+/// How much virtual time a recorded simulation runs between two writes.
+const SIM_SLICE: Time = 10 * MILLISECOND;
+
+/// `gradesim sim --record FILE`: one simulated run, written in the same
+/// format as `udp --record`, so that the viewer has one loader.
+pub fn run_sim(
+    config: &GraderConfig,
+    options: &SimOptions,
+    path: &Path,
+) -> Result<Outcome, String> {
+    let rec = Recorder::create(path, Instant::now())?;
+    let options = SimOptions {
+        record: true,
+        ..options.clone()
+    };
+    let mut run = SimRun::new(config, &options)?;
+    rec.line(header(config, options.seed, &run.client_ids(), None));
+    let mut until = 0;
+    loop {
+        until += SIM_SLICE;
+        let done = run.run_until(until)?;
+        write_recorded(&rec, run.take_recorded());
+        if done {
+            break;
+        }
+    }
+    for v in run.unanswered() {
+        rec.verdict(&v);
+    }
+    let outcome = run.finish();
+    rec.line(serde_json::json!({ "kind": "score", "score": outcome.score }));
+    rec.finish();
+    Ok(outcome)
+}
+
+fn write_recorded(rec: &Recorder, recorded: Recorded) {
+    for d in recorded.datagrams {
+        rec.send(Item::Datagram {
+            t: d.t,
+            src: d.src,
+            dst: d.dst,
+            bytes: d.bytes,
+            fate: d.fate,
+        });
+    }
+    for f in &recorded.faults {
+        rec.line(fault(f.at, f.kind, &f.killed, f.majority.as_deref()));
+    }
+    for v in &recorded.verdicts {
+        rec.verdict(v);
     }
 }
 

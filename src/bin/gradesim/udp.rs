@@ -437,16 +437,13 @@ pub fn run_udp(config: &GraderConfig, options: &UdpOptions) -> Result<Outcome, S
         let unix_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let mut config_json = serde_json::to_value(config).unwrap_or_default();
-        config_json["name"] = config.name.clone().into();
-        let ids = |r: std::ops::Range<u16>| r.map(wire::id).collect::<Vec<_>>();
-        rec.line(serde_json::json!({
-            "kind": "header", "format": record::FORMAT, "version": record::VERSION,
-            "config": config_json, "seed": options.seed,
-            "replicas": ids(0..config.replicas as u16),
-            "clients": workload.client_ids().into_iter().map(wire::id).collect::<Vec<_>>(),
-            "start": unix_ms,
-        }));
+        let clients = workload.client_ids();
+        rec.line(record::header(
+            config,
+            options.seed,
+            &clients,
+            Some(unix_ms),
+        ));
     }
     let mut harness = Harness::launch(config, options, &tx, rec.clone())?;
     drop(tx);
@@ -474,19 +471,17 @@ pub fn run_udp(config: &GraderConfig, options: &UdpOptions) -> Result<Outcome, S
             let before = harness.alive();
             apply_fault(&mut harness, &mut workload, kind)?;
             if let Some(rec) = &rec {
-                let killed: Vec<String> = before
-                    .iter()
-                    .filter(|id| !harness.alive().contains(id))
-                    .map(|&id| wire::id(id))
+                let alive = harness.alive();
+                let killed: Vec<_> = before
+                    .into_iter()
+                    .filter(|id| !alive.contains(id))
                     .collect();
-                let majority = harness
-                    .majority
-                    .as_ref()
-                    .map(|m| m.iter().map(|&id| wire::id(id)).collect::<Vec<_>>());
-                rec.line(serde_json::json!({
-                    "kind": "fault", "t": now, "fault": kind.name(),
-                    "killed": killed, "majority": majority,
-                }));
+                rec.line(record::fault(
+                    now,
+                    kind,
+                    &killed,
+                    harness.majority.as_deref(),
+                ));
             }
             continue;
         }
