@@ -305,7 +305,9 @@ export function drawLogs(canvas, nodes, logs) {
 // The client history lane: each operation a bar from invocation to answer
 // (or to now, hatched, while unanswered), in the window [now - spanMs, now],
 // stacked so bars never overlap; the key whose history broke is outlined
-// red. Returns the bars, for clicks: [{x0, x1, y0, y1, op}].
+// red, and so is an operation marked `bad` (a recording's wrong get or
+// fail, labelled with what was `expected`). Returns the bars, for clicks:
+// [{x0, x1, y0, y1, op}].
 export function drawHistory(canvas, lane, nowMs, spanMs) {
   const { ctx, w, h } = fitCanvas(canvas);
   const left = 4, right = w - 4;
@@ -329,8 +331,9 @@ export function drawHistory(canvas, lane, nowMs, spanMs) {
     ends[row] = Math.max(ends[row], labelled ? x0 + width : x1);
     const y0 = 2 + row * rowH, y1 = y0 + rowH - 2;
     const done = op.response_ms !== null;
-    ctx.fillStyle = done ? (op.put !== null ? '#9fd8b5' : '#a9cdef') : '#e3e5e8';
+    ctx.fillStyle = op.bad ? '#f5b7b1' : op.verdict === 'redirect' ? '#f3e3a1' : done ? (op.put !== null ? '#9fd8b5' : '#a9cdef') : '#e3e5e8';
     ctx.fillRect(x0, y0, x1 - x0, y1 - y0);
+    if (op.bad) { ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 2; ctx.strokeRect(x0, y0, x1 - x0, y1 - y0); }
     if (!done) { ctx.strokeStyle = '#9aa0a6'; ctx.setLineDash([3, 2]); ctx.strokeRect(x0 + 0.5, y0 + 0.5, x1 - x0 - 1, y1 - y0 - 1); ctx.setLineDash([]); }
     if (lane.broken !== null && op.key === lane.broken) { ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 2; ctx.strokeRect(x0, y0, x1 - x0, y1 - y0); }
     if (labelled) {
@@ -344,6 +347,8 @@ export function drawHistory(canvas, lane, nowMs, spanMs) {
 }
 
 function label(op) {
+  if (op.verdict === 'redirect') return `${op.put !== null ? 'put' : 'get'} ${op.key}: redirect`;
+  if (op.verdict === 'wrong_value') return `get ${op.key} → ${JSON.stringify(op.result)}, expected ${JSON.stringify(op.expected)}`;
   if (op.put !== null) return `put ${op.key}=${op.put}`;
   return op.response_ms === null ? `get ${op.key} …` : `get ${op.key} → ${JSON.stringify(op.result)}`;
 }

@@ -4,12 +4,14 @@
 // found a wrong get, a duplicate or an unanswered request, and the
 // replicas' own prints aligned to the timeline. Knows the recording format
 // (README, "Recording a real run"); no WebAssembly.
-import { fitCanvas, layout, PALETTE } from './draw.js';
+import { fitCanvas, layout, PALETTE, drawHistory } from './draw.js';
 
 const $ = id => document.getElementById(id);
 // A datagram is drawn in flight for this much recorded time, µs.
 const FLIGHT_US = 3000;
 const BAD = new Set(['wrong_value', 'duplicate', 'unanswered', 'incorrect']);
+// The history lane shows this much recorded time up to the moment, ms.
+const LANE_SPAN_MS = 400;
 
 const state = { rec: null, t: 0, playing: false, last: null, placed: [] };
 
@@ -42,7 +44,38 @@ export function parseRecording(text) {
   rec.datagrams.sort(byT); rec.prints.sort(byT); rec.verdicts.sort(byT);
   rec.end = Math.max(1, ...[rec.datagrams, rec.prints, rec.verdicts, rec.faults].map(l => (l.length ? l[l.length - 1].t : 0)));
   rec.replicas = rec.header.replicas;
+  rec.requests = requestsOf(rec);
   return rec;
+}
+
+// Each client request (by MID) as the history lane draws it: from its first
+// send to the grader's last verdict on it (a redirect, unless the MID is
+// answered again later), with the request's and the answer's JSON.
+export function requestsOf(rec) {
+  const clients = new Set(rec.header.clients || []);
+  const byMid = new Map();
+  for (const d of rec.datagrams) {
+    const mid = d.json && d.json.MID;
+    if (typeof mid !== 'string') continue;
+    if (clients.has(d.src) && !byMid.has(mid)) {
+      const put = d.json.type === 'put' ? String(d.json.value) : null;
+      byMid.set(mid, { mid, client: d.src, key: String(d.json.key), put, invoke_ms: d.t / 1000, response_ms: null, result: null, verdict: null, request: d.json, answer: null });
+    } else if (clients.has(d.dst) && byMid.has(mid)) {
+      byMid.get(mid).answer = d.json;
+    }
+  }
+  for (const v of rec.verdicts) {
+    const op = byMid.get(v.mid);
+    if (!op) continue;
+    if (v.verdict === 'duplicate') { op.duplicate = true; continue; }
+    op.verdict = v.verdict;
+    if (v.verdict === 'unanswered') continue;
+    op.response_ms = v.t / 1000;
+    op.result = v.verdict === 'wrong_value' ? v.got : (op.answer && op.answer.value);
+    op.bad = BAD.has(v.verdict) || v.verdict === 'fail';
+    op.expected = v.expected;
+  }
+  return [...byMid.values()];
 }
 
 // The first index of `list` (sorted by t) with t >= t0.
@@ -83,6 +116,26 @@ function load(rec, name) {
   $('first-bad').disabled = !bad.length;
   $('first-bad').onclick = () => { state.t = Math.max(0, bad[0].t - FLIGHT_US); state.playing = false; showPlay(); };
   banner(`Opened ${name}.`);
+}
+
+// One line per request for the panel under the ring.
+function describeRequest(op) {
+  const what = op.put !== null ? `put ${op.key}=${op.put}` : `get ${op.key}`;
+  const verdict = op.verdict === 'wrong_value'
+    ? `wrong value: got ${JSON.stringify(op.result)}, expected ${JSON.stringify(op.expected)}`
+    : (op.verdict ?? 'not answered yet');
+  return `${op.client}: ${what} (MID ${op.mid}), sent ${(op.invoke_ms / 1000).toFixed(6)} s: ${verdict}`
+    + `${op.duplicate ? ', answered twice' : ''}\nrequest ${JSON.stringify(op.request)}\nanswer  ${op.answer ? JSON.stringify(op.answer) : '-'}`;
+}
+
+// The next datagram after the moment shown.
+function step() {
+  const rec = state.rec;
+  if (!rec) return;
+  const i = lowerBound(rec.datagrams, state.t + 1);
+  state.t = i < rec.datagrams.length ? rec.datagrams[i].t : rec.end;
+  state.playing = false;
+  showPlay();
 }
 
 function showPlay() { $('play').textContent = state.playing ? '❚❚ pause' : '▶ play'; }
@@ -135,12 +188,18 @@ function draw() {
   // Replicas: dead ones grey, the leader they claim below, a red ring if
   // two or more claim to lead at once.
   const dead = new Set(rec.faults.filter(f => f.t <= state.t).flatMap(f => f.killed || []));
+  // The latest partition fault before t: its majority, or null once healed.
+  const split = rec.faults.filter(f => f.t <= state.t && f.fault.startsWith('part_')).pop();
+  const majority = split && split.majority ? new Set(split.majority) : null;
   for (const id of rec.replicas) {
     const { x, y } = at(id);
     ctx.beginPath(); ctx.arc(x, y, radius, 0, 2 * Math.PI);
     ctx.fillStyle = dead.has(id) ? '#e3e5e8' : '#eef4fa'; ctx.fill();
     ctx.lineWidth = claimed.has(id) ? 5 : 2;
+    // Cut off from the majority by a partition: a dashed outline.
+    if (majority && !majority.has(id)) ctx.setLineDash([6, 4]);
     ctx.strokeStyle = claimed.size > 1 && claimed.has(id) ? '#c0392b' : '#0072B2'; ctx.stroke();
+    ctx.setLineDash([]);
     ctx.fillStyle = '#1b1f24'; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
     ctx.font = `bold ${Math.round(radius * 0.5)}px system-ui`;
     ctx.fillText(id, x, y);
@@ -148,10 +207,22 @@ function draw() {
     const l = leaders.get(id);
     ctx.fillText(dead.has(id) ? 'killed' : `leader: ${l === undefined ? '?' : l}`, x, y + radius + 14);
   }
+  if (majority) {
+    ctx.fillStyle = '#5b6570'; ctx.textAlign = 'left'; ctx.font = '12px system-ui';
+    ctx.fillText(`partitioned: ${[...rec.replicas].filter(id => !majority.has(id)).join(', ')} cut off from ${[...majority].join(', ')}`, 8, h - 10);
+  }
   if (claimed.size > 1) {
     ctx.fillStyle = '#c0392b'; ctx.textAlign = 'left'; ctx.font = 'bold 12px system-ui';
     ctx.fillText(`${[...claimed].join(' and ')} claim to lead at once`, 8, 16);
   }
+  // What the lane knows at the moment shown: answers still to come are not
+  // drawn yet.
+  const nowMs = state.t / 1000;
+  const ops = rec.requests
+    .filter(o => o.invoke_ms <= nowMs && (o.response_ms === null || o.response_ms >= nowMs - LANE_SPAN_MS))
+    .map(o => (o.response_ms !== null && o.response_ms > nowMs ? { ...o, response_ms: null, result: null, verdict: null, bad: false } : o));
+  const lane = { ops, broken: null };
+  state.bars = drawHistory($('lane'), lane, nowMs, LANE_SPAN_MS);
   $('timeline').value = String(Math.round(state.t));
   $('now').textContent = `${(state.t / 1e6).toFixed(3)} s`;
   // The prints up to now, the latest last.
@@ -189,7 +260,22 @@ async function openText(text, name) {
 }
 
 function main() {
-  $('play').addEventListener('click', () => { state.playing = !state.playing; showPlay(); });
+  const play = () => { if (state.rec) { state.playing = !state.playing; showPlay(); } };
+  $('play').addEventListener('click', play);
+  $('step').addEventListener('click', step);
+  document.addEventListener('keydown', e => {
+    if (e.target instanceof HTMLInputElement && e.target.type === 'file') return;
+    const jump = { ArrowLeft: -10000, ArrowRight: 10000 }[e.key];
+    if (e.key === ' ') { e.preventDefault(); play(); }
+    else if (e.key === '.') step();
+    else if (jump && state.rec) { e.preventDefault(); state.t = Math.max(0, Math.min(state.rec.end, state.t + jump)); }
+  });
+  $('lane').addEventListener('click', e => {
+    const r = $('lane').getBoundingClientRect();
+    const x = e.clientX - r.left, y = e.clientY - r.top;
+    const hit = (state.bars || []).find(b => x >= b.x0 - 2 && x <= b.x1 + 2 && y >= b.y0 && y <= b.y1);
+    if (hit) $('datagram').textContent = describeRequest(hit.op);
+  });
   $('timeline').addEventListener('input', () => { state.t = Number($('timeline').value); state.playing = false; showPlay(); });
   $('file').addEventListener('change', async () => { const f = $('file').files[0]; if (f) openText(await f.text(), f.name); });
   document.addEventListener('dragover', e => e.preventDefault());
@@ -209,6 +295,7 @@ function main() {
   window.recording = {
     state: () => ({ t: state.t, end: state.rec && state.rec.end, playing: state.playing }),
     placed: () => state.placed.map(p => ({ x: p.x, y: p.y, type: typeOf(p.d) })),
+    bars: () => (state.bars || []).map(b => ({ x: (b.x0 + b.x1) / 2, y: (b.y0 + b.y1) / 2, mid: b.op.mid, verdict: b.op.verdict })),
     seek: t => { state.t = t; },
   };
   requestAnimationFrame(frame);

@@ -100,6 +100,24 @@ test('real recordings of the instant replica and a Python replica replay with th
     await page.click('#first-bad');
     const s = await page.evaluate(() => window.recording.state());
     assert.ok(s.t <= firstWrong.t && s.t >= firstWrong.t - 5000, `jumped to ${s.t}, the first wrong get is at ${firstWrong.t}`);
+    // A moment after, the wrong get is a red bar in the history lane; a
+    // click on it says what was expected.
+    await page.evaluate(t => window.recording.seek(t + 1000), firstWrong.t);
+    await page.waitForFunction(mid => window.recording.bars().some(b => b.mid === mid), firstWrong.mid);
+    const bar = (await page.evaluate(() => window.recording.bars())).find(b => b.mid === firstWrong.mid);
+    assert.equal(bar.verdict, 'wrong_value');
+    const lane = await page.locator('#lane').boundingBox();
+    await page.mouse.click(lane.x + bar.x, lane.y + bar.y);
+    assert.match(await page.textContent('#datagram'), new RegExp(`MID ${firstWrong.mid}\\), sent [\\d.]+ s: wrong value: got "", expected "\\w+"`));
+    // Step goes to the next datagram; space plays and pauses.
+    const before = (await page.evaluate(() => window.recording.state())).t;
+    await page.click('#step');
+    const after = (await page.evaluate(() => window.recording.state())).t;
+    const next = instant.lines.filter(l => l.kind === 'datagram' && l.t > before).map(l => l.t).sort((a, b) => a - b)[0];
+    assert.equal(after, next, 'step lands on the next datagram');
+    await page.keyboard.press(' ');
+    assert.equal((await page.evaluate(() => window.recording.state())).playing, true);
+    await page.keyboard.press(' ');
 
     await page.goto(`${server.url}recording.html?record=test-python.jsonl`);
     await page.waitForFunction(() => /partition \(seed 1\), 5 replicas/.test(document.getElementById('title').textContent));
