@@ -15,12 +15,32 @@ fn replicas_pass_the_grader_over_real_udp() {
         .arg("udp")
         .args(&configs)
         .args(["--replica", REPLICA, "--time-scale", "0.3", "--seed", "1"])
+        .arg("--summary")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.ends_with("4 passed, 0 failed\n"), "{stdout}");
+    // Where the messages went, decoded from the wire: every config has new
+    // entries and their replies, and none is of another protocol.
+    let causes: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("messages by cause (medians): "))
+        .collect();
+    assert_eq!(causes.len(), 4, "{stdout}");
+    for line in causes {
+        let count = |name: &str| -> f64 {
+            let at = line
+                .find(name)
+                .unwrap_or_else(|| panic!("{name} in {line}"));
+            let rest = &line[at + name.len() + 1..];
+            rest.split([',', ';']).next().unwrap().parse().unwrap()
+        };
+        assert!(count("new entries") > 0.0, "{line}");
+        assert!(count("append replies") > 0.0, "{line}");
+        assert_eq!(count("other"), 0.0, "{line}");
+    }
 }
 
 #[test]

@@ -69,8 +69,9 @@ pub struct Outcome {
     /// buffer was full, `(at the grader's sockets, at the replicas')`, read
     /// from `/proc/net/udp` at the end of the run (live sockets only).
     pub socket_drops: Option<(u64, u64)>,
-    /// Replica-to-replica messages by what they were for (the simulator
-    /// only: over UDP the grader does not decode them).
+    /// Replica-to-replica messages by what they were for (over UDP,
+    /// decoded from the wire: another design's messages count as
+    /// [`Cause::Other`]).
     pub by_cause: BTreeMap<Cause, u64>,
     /// [`GraderConfig::message_floor`].
     pub message_floor: f64,

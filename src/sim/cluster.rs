@@ -10,6 +10,8 @@
 //! playground, a test) sends requests with [`Cluster::request`] and receives
 //! responses from [`Cluster::step`].
 
+pub use super::causes::Cause;
+use super::causes::Causes;
 use super::invariants::Invariants;
 use super::network::{Loss, Network};
 use super::trace::{TraceEvent, TraceKind};
@@ -263,51 +265,6 @@ impl std::fmt::Display for Violation {
     }
 }
 
-/// What a replica-to-replica message was for (the grader counts them all).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Cause {
-    /// AppendEntries carrying entries this leader had not sent this
-    /// follower before.
-    NewEntries,
-    /// AppendEntries carrying entries sent before (after a loss, a
-    /// timeout, or a rejection).
-    Resent,
-    Heartbeat,
-    AppendReply,
-    /// RequestVote, PreVote and their answers.
-    Election,
-    Probe,
-    Forward,
-    CommitNotice,
-}
-
-impl Cause {
-    pub const ALL: [Cause; 8] = [
-        Cause::NewEntries,
-        Cause::Resent,
-        Cause::Heartbeat,
-        Cause::AppendReply,
-        Cause::Election,
-        Cause::Probe,
-        Cause::Forward,
-        Cause::CommitNotice,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Cause::NewEntries => "new entries",
-            Cause::Resent => "resent entries",
-            Cause::Heartbeat => "heartbeats",
-            Cause::AppendReply => "append replies",
-            Cause::Election => "elections",
-            Cause::Probe => "probes",
-            Cause::Forward => "forwards",
-            Cause::CommitNotice => "commit notices",
-        }
-    }
-}
-
 /// A datagram as the grader's router would see it, encoded as on the
 /// course's wire (with `options.wire_log`). Its fate is decided when it is
 /// sent: `delivered`, `dropped`, `partitioned`, `dead` (the receiver is
@@ -343,9 +300,8 @@ pub struct Cluster {
     claims: Vec<(NodeId, Option<NodeId>)>,
     /// Messages waiting for the driver, with `options.hold_messages`.
     held: Vec<Envelope<Put>>,
-    /// Per (leader, follower, term): the last index sent, to tell new
-    /// entries from resent ones.
-    sent_upto: BTreeMap<(NodeId, NodeId, Term), Index>,
+    /// What each replica message was for.
+    causes: Causes,
     /// Latest arrival on each replica-to-client link: responses keep their
     /// order on a link, as through the grader's single forwarding loop.
     client_links: BTreeMap<(NodeId, ClientId), Time>,
@@ -394,7 +350,7 @@ impl Cluster {
             network: Network::new(options.latency, options.drop_rate),
             claims: Vec::new(),
             held: Vec::new(),
-            sent_upto: BTreeMap::new(),
+            causes: Causes::default(),
             client_links: BTreeMap::new(),
             invariants: options.check_invariants.then(|| Invariants::new(n)),
             violation: None,
@@ -1111,7 +1067,7 @@ impl Cluster {
         match action {
             Outgoing::Send { envelope, leader } => {
                 self.stats.replica_messages += 1;
-                let cause = self.cause(&envelope);
+                let cause = self.causes.classify(&envelope);
                 *self.stats.by_cause.entry(cause).or_default() += 1;
                 if let Message::RequestVoteResponse(r) = &envelope.message
                     && r.granted
@@ -1198,30 +1154,6 @@ impl Cluster {
                     },
                 );
             }
-        }
-    }
-
-    /// What `envelope` is for (see [`Cause`]).
-    fn cause(&mut self, envelope: &Envelope<Put>) -> Cause {
-        match &envelope.message {
-            Message::AppendEntries(a) if a.entries.is_empty() => Cause::Heartbeat,
-            Message::AppendEntries(a) => {
-                let last = a.prev_log_index + a.entries.len() as Index;
-                let key = (envelope.from, envelope.to, envelope.term);
-                let upto = self.sent_upto.entry(key).or_insert(0);
-                let fresh = last > *upto;
-                *upto = (*upto).max(last);
-                if fresh {
-                    Cause::NewEntries
-                } else {
-                    Cause::Resent
-                }
-            }
-            Message::AppendEntriesResponse(_) => Cause::AppendReply,
-            Message::RequestVote(_) | Message::RequestVoteResponse(_) => Cause::Election,
-            Message::Probe => Cause::Probe,
-            Message::Forward { .. } => Cause::Forward,
-            Message::Commit { .. } => Cause::CommitNotice,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The deterministic world a cluster runs in, and the checks that watch it.
 //!
 //! - [`cluster`]: virtual time, network, crashes, restarts, partitions.
+//! - [`causes`]: what each replica message was for.
 //! - [`network`]: latency, drops, partitions and cut links.
 //! - [`invariants`]: Raft's safety properties, checked after every event.
 //! - [`linearizability`]: a per-key check of a client history.
@@ -16,6 +17,7 @@
 //! Everything here is deterministic: one seed, one run.
 
 pub mod answers;
+pub mod causes;
 pub mod chaos;
 pub mod cluster;
 pub mod fuzzing;

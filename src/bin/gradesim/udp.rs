@@ -13,10 +13,12 @@ use crate::record::{self, Recorder};
 use raftplay::grader::{BelievedLeader, FaultTarget, GraderConfig, Outcome, Workload, apply_fault};
 use raftplay::kv::Request;
 use raftplay::raft::{NodeId, Time};
+use raftplay::sim::causes::{Cause, Causes};
 use raftplay::sim::linearizability;
 use raftplay::wire;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -89,6 +91,10 @@ struct Harness {
     rng: ChaCha8Rng,
     total_msgs: u64,
     routed: u64,
+    /// Replica-to-replica messages by what they were for, decoded from
+    /// the wire after they were routed.
+    causes: Causes,
+    by_cause: BTreeMap<Cause, u64>,
 }
 
 impl Harness {
@@ -109,6 +115,8 @@ impl Harness {
             rng: ChaCha8Rng::seed_from_u64(options.seed ^ DROP_RNG_SALT),
             total_msgs: 0,
             routed: 0,
+            causes: Causes::default(),
+            by_cause: BTreeMap::new(),
         };
         for i in 0..n {
             let socket = UdpSocket::bind(("127.0.0.1", 0)).map_err(|e| format!("bind: {e}"))?;
@@ -267,10 +275,14 @@ impl Harness {
                 for to in (0..n).filter(|&to| to != from) {
                     self.route(from, to, &p.bytes);
                 }
+                for to in (0..n).filter(|&to| to != from) {
+                    self.classify(to, &p.bytes);
+                }
             }
             Some(d) if (d as usize) < n => {
                 self.total_msgs += 1;
                 self.route(from, d as usize, &p.bytes);
+                self.classify(d as usize, &p.bytes);
             }
             Some(d) if clients.contains(&d) => match wire::decode_response(&p.bytes) {
                 Ok(Some(response)) => {
@@ -292,6 +304,17 @@ impl Harness {
             },
             Some(d) => workload.malformed(format!("from {name}: unknown dst {}", wire::id(d))),
         }
+    }
+
+    /// Counts a routed replica message by what it was for: this project's
+    /// protocol decoded as its replica would, anything else as "other".
+    fn classify(&mut self, to: usize, bytes: &[u8]) {
+        let n = self.links.len();
+        let cause = match wire::decode_for_replica(bytes, to as NodeId, |id| (id as usize) < n) {
+            Ok(wire::Incoming::Peer { envelope }) => self.causes.classify(&envelope),
+            _ => Cause::Other,
+        };
+        *self.by_cause.entry(cause).or_default() += 1;
     }
 
     /// Datagrams the kernel dropped for full receive buffers, at the
@@ -524,7 +547,7 @@ pub fn run_udp(config: &GraderConfig, options: &UdpOptions) -> Result<Outcome, S
         events: harness.routed,
         packet_storm,
         socket_drops,
-        by_cause: Default::default(),
+        by_cause: harness.by_cause.clone(),
         message_floor: config.message_floor(),
         trace: Vec::new(),
     })
