@@ -283,3 +283,44 @@ fn a_key_of_spaces_is_refused() {
     };
     assert!(p.act(put).unwrap_err().contains("only spaces"));
 }
+
+/// The checks go on after the first violation: under forget_voted_for
+/// (planted bug 7) a restart first breaks Persistent State, and then the
+/// vote given twice makes two leaders of one term: each check's first
+/// violation has its light.
+#[test]
+fn the_checks_go_on_after_the_first_violation() {
+    let mut p = Playground::new(
+        serde_json::from_str(
+            r#"{"nodes": 3, "seed": 1, "hunt": 7, "pre_vote": false, "vote_guard": false,
+                "check_quorum": false, "forward": false, "read_mode": "read_index"}"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let ms = |p: &mut Playground, d: u64| p.advance_to(p.now() + d * 1000).unwrap();
+    ms(&mut p, 2000);
+    let old = leader(&p).unwrap();
+    let others: Vec<u16> = (0..3).filter(|&n| n != old).collect();
+    let (x, y) = (others[0], others[1]);
+    p.act(Action::Cut { from: x, to: y }).unwrap();
+    p.act(Action::Timeout { node: x }).unwrap();
+    while p.nodes()[old as usize].voted_for != Some(x) {
+        ms(&mut p, 1);
+    }
+    p.act(Action::Crash { node: old }).unwrap();
+    p.act(Action::Restart { node: old }).unwrap();
+    p.act(Action::Timeout { node: y }).unwrap();
+    ms(&mut p, 300);
+    let red: Vec<(String, String)> = p
+        .lights()
+        .into_iter()
+        .filter(|l| !l.ok)
+        .map(|l| (l.name, l.text.unwrap_or_default()))
+        .collect();
+    assert_eq!(red.len(), 2, "{red:?}");
+    assert_eq!(red[0].0, "Election Safety");
+    assert!(red[0].1.ends_with("both lead term 2"), "{red:?}");
+    assert_eq!(red[1].0, "More checks");
+    assert!(red[1].1.starts_with("Persistent State: "), "{red:?}");
+}

@@ -223,15 +223,18 @@ function readLights() {
     span.title = l.ok ? `${l.name}: holds` : `${l.name}: ${l.text}`;
     return span;
   }));
-  const red = lights.find(l => !l.ok);
+  // The checks go on after one breaks: the alarm tells the latest.
+  const reds = lights.filter(l => !l.ok);
+  const red = reds.reduce((a, l) => (a === null || l.at_ms > a.at_ms ? l : a), null);
   state.alarm = new Set(red ? red.nodes : []);
   $('timeline-mark').hidden = !red;
   $('alarm').hidden = !red;
   if (!red) return;
   $('alarm-text').textContent = `${red.name} broke at ${(red.at_ms / 1000).toFixed(3)} s: ${red.text}`;
   $('alarm-jump').onclick = () => seekTo(red.at_ms);
-  if (!state.redSeen.has(red.name)) { // the first time: stop and say it
-    state.redSeen.add(red.name);
+  const fresh = reds.filter(l => !state.redSeen.has(l.name));
+  if (fresh.length) { // the first time each breaks: stop and say it
+    fresh.forEach(l => state.redSeen.add(l.name));
     setPlaying(false);
     if (state.hunt && !state.hunt.revealed) reveal('A light turned red: you found it.');
   }

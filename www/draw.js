@@ -304,8 +304,8 @@ export function drawLogs(canvas, nodes, logs) {
 
 // The client history lane: each operation a bar from invocation to answer
 // (or to now, hatched, while unanswered), in the window [now - spanMs, now],
-// stacked so bars never overlap; the key whose history broke is outlined
-// red, and so is an operation marked `bad` (a recording's wrong get or
+// stacked so bars never overlap; the smallest set of operations that
+// cannot be ordered is outlined red, and so is an operation marked `bad` (a recording's wrong get or
 // fail, labelled with what was `expected`). Returns the bars, for clicks:
 // [{x0, x1, y0, y1, op}].
 export function drawHistory(canvas, lane, nowMs, spanMs) {
@@ -335,7 +335,7 @@ export function drawHistory(canvas, lane, nowMs, spanMs) {
     ctx.fillRect(x0, y0, x1 - x0, y1 - y0);
     if (op.bad) { ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 2; ctx.strokeRect(x0, y0, x1 - x0, y1 - y0); }
     if (!done) { ctx.strokeStyle = '#9aa0a6'; ctx.setLineDash([3, 2]); ctx.strokeRect(x0 + 0.5, y0 + 0.5, x1 - x0 - 1, y1 - y0 - 1); ctx.setLineDash([]); }
-    if (lane.broken !== null && op.key === lane.broken) { ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 2; ctx.strokeRect(x0, y0, x1 - x0, y1 - y0); }
+    if (op.unorderable) { ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 2; ctx.strokeRect(x0, y0, x1 - x0, y1 - y0); }
     if (labelled) {
       ctx.fillStyle = '#1b1f24';
       ctx.textAlign = 'left';

@@ -56,6 +56,9 @@ pub struct HistoryOp {
     pub result: Option<String>,
     /// Who answered it.
     pub answered_by: Option<NodeId>,
+    /// One of the smallest set of operations that cannot be ordered, once
+    /// the history has no linearization.
+    pub unorderable: bool,
 }
 
 /// The client's operations and the Linearizability verdict.
@@ -68,7 +71,16 @@ pub struct History {
     by_mid: BTreeMap<String, usize>,
     /// Each key's operations, so that an answer checks only its key.
     by_key: BTreeMap<String, Vec<usize>>,
-    broken: Option<(Time, String)>,
+    broken: Option<Broken>,
+}
+
+/// The first moment the history had no linearization.
+#[derive(Clone, Debug)]
+struct Broken {
+    at: Time,
+    key: String,
+    /// Why, from the smallest set of operations that cannot be ordered.
+    why: String,
 }
 
 impl History {
@@ -90,6 +102,7 @@ impl History {
             response_ms: None,
             result: None,
             answered_by: None,
+            unorderable: false,
         });
         self.invoked.push(now);
         self.responded.push(None);
@@ -124,30 +137,47 @@ impl History {
             op.result = Some(value.unwrap_or_default());
         }
         let key = op.key.clone();
-        if self.broken.is_none()
-            && let Err(why) = linearizability::check(&self.operations_on(&key))
-        {
-            self.broken = Some((now, why));
+        if self.broken.is_none() {
+            self.check_key(now, key);
         }
     }
 
-    fn operations_on(&self, key: &str) -> Vec<Operation> {
+    /// Checks `key`'s history; if it has no linearization, finds the
+    /// smallest set of its operations that cannot be ordered, marks them
+    /// and says why.
+    fn check_key(&mut self, now: Time, key: String) {
+        let (indices, ops) = self.operations_on(&key);
+        if linearizability::check(&ops).is_ok() {
+            return;
+        }
+        let set = linearizability::unorderable(&ops);
+        for &i in &set {
+            self.ops[indices[i]].unorderable = true;
+        }
+        let culprits: Vec<&Operation> = set.iter().map(|&i| &ops[i]).collect();
+        let why = linearizability::why_unorderable(&culprits);
+        self.broken = Some(Broken { at: now, key, why });
+    }
+
+    /// The operations on `key` that tell something (not unanswered gets),
+    /// with their indices in `ops`.
+    fn operations_on(&self, key: &str) -> (Vec<usize>, Vec<Operation>) {
         let indices = self.by_key.get(key).map_or(&[][..], Vec::as_slice);
         indices
             .iter()
-            .copied()
-            .filter_map(|i| {
+            .filter_map(|&i| {
                 let o = &self.ops[i];
                 let invoke = self.invoked[i];
-                Operation::of(
+                let op = Operation::of(
                     &o.key,
                     o.put.as_ref(),
                     invoke,
                     self.responded[i],
                     o.result.as_ref(),
-                )
+                )?;
+                Some((i, op))
             })
-            .collect()
+            .unzip()
     }
 
     pub fn ops(&self) -> &[HistoryOp] {
@@ -174,16 +204,13 @@ impl History {
 
     /// The key whose history has no linearization, if one.
     pub fn broken_key(&self) -> Option<String> {
-        let (_, why) = self.broken.as_ref()?;
-        let rest = why.split(" operations on key ").nth(1)?;
-        rest.split(" have no linearization")
-            .next()
-            .map(str::to_string)
+        self.broken.as_ref().map(|b| b.key.clone())
     }
 
-    /// The first time the history had no linearization, and why.
-    pub fn broken(&self) -> Option<&(Time, String)> {
-        self.broken.as_ref()
+    /// The first time the history had no linearization, and why (from the
+    /// smallest set of operations that cannot be ordered).
+    pub fn broken(&self) -> Option<(Time, &str)> {
+        self.broken.as_ref().map(|b| (b.at, b.why.as_str()))
     }
 }
 
@@ -208,9 +235,9 @@ fn named_nodes(text: &str) -> Vec<NodeId> {
     nodes
 }
 
-/// The lights, from the cluster's first violation and the history's
-/// verdict.
-pub fn lights(violation: Option<&Violation>, history: &History) -> Vec<LightView> {
+/// The lights, from the first violation of each of the cluster's checks
+/// and the history's verdict.
+pub fn lights(violations: &[Violation], history: &History) -> Vec<LightView> {
     let mut lights: Vec<LightView> = LIGHTS
         .iter()
         .map(|name| LightView {
@@ -221,10 +248,13 @@ pub fn lights(violation: Option<&Violation>, history: &History) -> Vec<LightView
             nodes: Vec::new(),
         })
         .collect();
-    if let Some(v) = violation {
+    for v in violations {
         let i = LIGHTS.iter().position(|&l| l == v.check());
         let i = i.unwrap_or(LIGHTS.len() - 1);
         let light = &mut lights[i];
+        if !light.ok {
+            continue; // "More checks": the first of them
+        }
         light.ok = false;
         // The last light stands for every other check: it says which.
         let other = i == LIGHTS.len() - 1;
@@ -235,8 +265,8 @@ pub fn lights(violation: Option<&Violation>, history: &History) -> Vec<LightView
     if let Some((at, why)) = history.broken() {
         let light = &mut lights[4];
         light.ok = false;
-        light.text = Some(format!("the client's history: {why}"));
-        light.at_ms = Some(time::as_millis(*at));
+        light.text = Some(format!("the client's history cannot be ordered: {why}"));
+        light.at_ms = Some(time::as_millis(at));
     }
     lights
 }
@@ -253,13 +283,13 @@ mod tests {
             what: what.into(),
         };
         let text = v("Log Matching: S2 and S14 differ at index 7");
-        let l = lights(Some(&text), &History::default());
+        let l = lights(std::slice::from_ref(&text), &History::default());
         assert!(!l[1].ok && l.iter().filter(|l| !l.ok).count() == 1);
         assert_eq!(l[1].text.as_deref(), Some("S2 and S14 differ at index 7"));
         assert_eq!(l[1].nodes, vec![1, 13]);
         let other = v("Lease Exclusion: S1 serves while S3 leads");
-        let l = lights(Some(&other), &History::default());
-        assert!(!l[5].ok);
+        let l = lights(&[other, text], &History::default());
+        assert!(!l[5].ok && !l[1].ok, "each check's light");
         assert!(l[5].text.as_deref().unwrap().starts_with("Lease Exclusion"));
     }
 
@@ -276,7 +306,11 @@ mod tests {
         h.answered(30, "M2", 0, None);
         h.invoked(40, "M3", &Op::Get { key: "x".into() });
         h.answered(50, "M3", 1, Some("1".into()));
-        assert!(h.broken().is_some());
-        assert!(!lights(None, &h)[4].ok);
+        let (_, why) = h.broken().unwrap();
+        assert!(why.starts_with("get x returned \"1\""), "{why}");
+        assert!(!lights(&[], &h)[4].ok);
+        assert_eq!(h.broken_key().as_deref(), Some("x"));
+        let marked: Vec<bool> = h.ops().iter().map(|o| o.unorderable).collect();
+        assert_eq!(marked, [true, true, true], "put 1, put 2 and the stale get");
     }
 }

@@ -431,7 +431,8 @@ pub struct Playground {
     events: VecDeque<EventView>,
     unread: usize,
     mirrors: Vec<Vec<Term>>,
-    violation_reported: bool,
+    /// How many of the cluster's violations the events list already has.
+    violations_reported: usize,
     /// The client's operations (to re-send a redirected one, and for the
     /// Linearizability light).
     history: History,
@@ -459,7 +460,7 @@ impl Playground {
             events: VecDeque::new(),
             unread: 0,
             mirrors,
-            violation_reported: false,
+            violations_reported: 0,
             history: History::default(),
         })
     }
@@ -849,7 +850,7 @@ impl Playground {
     /// The safety lights (see [`checks::lights`]).
     pub fn lights(&self) -> Vec<LightView> {
         let c = &self.cluster;
-        checks::lights(c.violation(), &self.history)
+        checks::lights(c.violations(), &self.history)
     }
 
     /// The client's operations, oldest first.
@@ -930,9 +931,12 @@ impl Playground {
             let text = e.kind.to_string();
             self.push_event(e.time, &text, category, subject(&e.kind));
         }
-        if let (Some(v), false) = (self.cluster.violation(), self.violation_reported) {
-            self.violation_reported = true;
-            let text = format!("SAFETY VIOLATION: {v}");
+        let fresh: Vec<String> = self.cluster.violations()[self.violations_reported..]
+            .iter()
+            .map(|v| format!("SAFETY VIOLATION: {v}"))
+            .collect();
+        self.violations_reported += fresh.len();
+        for text in fresh {
             self.push_event(self.now(), &text, EventCategory::Safety, None);
         }
     }

@@ -306,7 +306,10 @@ pub struct Cluster {
     /// order on a link, as through the grader's single forwarding loop.
     client_links: BTreeMap<(NodeId, ClientId), Time>,
     invariants: Option<Invariants>,
-    violation: Option<Violation>,
+    /// The first violation of each check, in the order they happened: the
+    /// checks go on after one breaks, so that a student who continues sees
+    /// what else it leads to.
+    violations: Vec<Violation>,
     /// The node whose timeout [`Cluster::timeout`] is forcing right now.
     forced: Option<NodeId>,
     /// Votes granted so far (not pre-votes), and the latest voter.
@@ -353,7 +356,7 @@ impl Cluster {
             causes: Causes::default(),
             client_links: BTreeMap::new(),
             invariants: options.check_invariants.then(|| Invariants::new(n)),
-            violation: None,
+            violations: Vec::new(),
             forced: None,
             votes: (0, None),
             stale_append: None,
@@ -449,7 +452,11 @@ impl Cluster {
     }
     /// The first safety property found broken, with when and where.
     pub fn violation(&self) -> Option<&Violation> {
-        self.violation.as_ref()
+        self.violations.first()
+    }
+    /// The first violation of each check broken so far, oldest first.
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
     }
     /// How many votes (not pre-votes) have been granted, and the latest
     /// voter.
@@ -1013,7 +1020,7 @@ impl Cluster {
     }
 
     fn check_store(&mut self, id: NodeId, applied: Index, digest: u64) {
-        let (Some(inv), None) = (&mut self.invariants, &self.violation) else {
+        let Some(inv) = &mut self.invariants else {
             return;
         };
         if let Err(e) = inv.observe_store(id, applied, digest) {
@@ -1022,14 +1029,16 @@ impl Cluster {
     }
 
     fn violate(&mut self, what: String) {
-        if self.violation.is_none() && self.invariants.is_some() {
-            let (at, event) = (self.now, self.stats.events);
-            self.violation = Some(Violation { at, event, what });
+        let (at, event) = (self.now, self.stats.events);
+        let v = Violation { at, event, what };
+        let seen = self.violations.iter().any(|w| w.check() == v.check());
+        if !seen && self.invariants.is_some() {
+            self.violations.push(v);
         }
     }
 
     fn check(&mut self, id: NodeId) {
-        let (Some(inv), None) = (&mut self.invariants, &self.violation) else {
+        let Some(inv) = &mut self.invariants else {
             return;
         };
         let node = self.slots[id as usize].server.as_ref().map(Server::node);

@@ -162,6 +162,123 @@ fn zones(ops: &[&Operation]) -> Option<Result<(), String>> {
     Some(Ok(()))
 }
 
+/// The smallest set of `history`'s operations (all on one key) that still
+/// has no linearization: operations are dropped one at a time while the
+/// rest still fails, so that no single one of those left can go (a put
+/// stays while a get left reads its value, so that the set never blames a
+/// get for a value "no put wrote"). Indices into `history`, in order;
+/// empty if it is linearizable.
+pub fn unorderable(history: &[Operation]) -> Vec<usize> {
+    if check(history).is_ok() {
+        return Vec::new();
+    }
+    let mut keep: Vec<usize> = (0..history.len()).collect();
+    // Until a pass drops nothing: a put kept for a get dropped later in
+    // the pass may go on the next.
+    while drop_one_pass(history, &mut keep) {}
+    keep
+}
+
+/// One pass of [`unorderable`]; whether it dropped anything.
+fn drop_one_pass(history: &[Operation], keep: &mut Vec<usize>) -> bool {
+    let before = keep.len();
+    let mut i = 0;
+    while i < keep.len() {
+        let candidate = &history[keep[i]];
+        let read = |k: &usize| matches!((&candidate.kind, &history[*k].kind), (Kind::Put(v), Kind::Get(r)) if v == r);
+        let without: Vec<Operation> = keep
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(_, &k)| history[k].clone())
+            .collect();
+        if !keep.iter().any(read) && check(&without).is_err() {
+            keep.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+    keep.len() < before
+}
+
+/// Why a set of operations on one key (as [`unorderable`] finds it) cannot
+/// be ordered, in one sentence with their times.
+pub fn why_unorderable(ops: &[&Operation]) -> String {
+    let secs = |t: u64| format!("{:.3} s", t as f64 / 1e6);
+    let put_of = |v: &str| {
+        ops.iter()
+            .find(|o| matches!(&o.kind, Kind::Put(x) if x == v))
+            .copied()
+    };
+    // `a` completed before `b` began.
+    let before = |a: &Operation, b: &Operation| a.response.is_some_and(|r| r < b.invoke);
+    // The put of `v` (or the initial "") completed before `b` began.
+    let written_before =
+        |v: &str, b: &Operation| v.is_empty() || put_of(v).is_some_and(|p| before(p, b));
+    for g in ops {
+        let (Kind::Get(v), Some(done)) = (&g.kind, g.response) else {
+            continue;
+        };
+        let key = &g.key;
+        if !v.is_empty() && put_of(v).is_none() {
+            return format!("get {key} returned {v:?}, which no put wrote");
+        }
+        // A newer put completed before the get began.
+        for q in ops {
+            if let Kind::Put(w) = &q.kind
+                && w != v
+                && before(q, g)
+                && written_before(v, q)
+            {
+                return format!(
+                    "get {key} returned {v:?} (invoked at {}), but put {key}={w} had completed at {}, after {}",
+                    secs(g.invoke),
+                    secs(q.response.unwrap_or(0)),
+                    if v.is_empty() {
+                        "the key was empty".to_string()
+                    } else {
+                        format!("put {key}={v} completed")
+                    },
+                );
+            }
+        }
+        // An earlier get already returned a newer value.
+        for h in ops {
+            if let Kind::Get(w) = &h.kind
+                && w != v
+                && before(h, g)
+                && put_of(w).is_some_and(|pw| written_before(v, pw))
+            {
+                return format!(
+                    "get {key} returned {v:?} (invoked at {}), but an earlier get had already returned the newer {w:?} at {}",
+                    secs(g.invoke),
+                    secs(h.response.unwrap_or(0)),
+                );
+            }
+        }
+        let _ = done;
+    }
+    let list: Vec<String> = ops
+        .iter()
+        .map(|o| {
+            let span = format!(
+                "{}..{}",
+                secs(o.invoke),
+                o.response.map_or("unanswered".into(), secs)
+            );
+            match &o.kind {
+                Kind::Put(v) => format!("put {}={v} [{span}]", o.key),
+                Kind::Get(v) => format!("get {} -> {v:?} [{span}]", o.key),
+            }
+        })
+        .collect();
+    format!(
+        "no order of these {} operations explains every get: {}",
+        ops.len(),
+        list.join(", ")
+    )
+}
+
 struct Search<'a> {
     ops: Vec<&'a Operation>,
     /// Operations with a response: the search ends when all are placed.
@@ -321,5 +438,39 @@ mod tests {
             op(3, Some(4), get("")),
         ];
         assert!(check(&h).is_err());
+    }
+
+    #[test]
+    fn the_smallest_unorderable_set_is_the_stale_get_and_the_put_it_missed() {
+        let h = [
+            op(0, Some(10), put("1")),
+            op(5, Some(6), get("")),
+            op(20, Some(30), put("2")),
+            op(31, Some(32), get("2")),
+            op(40, Some(50), get("1")),
+            op(41, Some(42), get("2")),
+        ];
+        let set = unorderable(&h);
+        assert_eq!(set, vec![0, 2, 4], "put 1, put 2, the get of 1 after both");
+        let ops: Vec<&Operation> = set.iter().map(|&i| &h[i]).collect();
+        assert_eq!(
+            why_unorderable(&ops),
+            "get k returned \"1\" (invoked at 0.000 s), but put k=2 had completed at 0.000 s, after put k=1 completed"
+        );
+        assert!(
+            unorderable(&h[..4]).is_empty(),
+            "linearizable without the stale get"
+        );
+    }
+
+    #[test]
+    fn a_get_of_the_initial_value_after_a_put_completed_needs_two() {
+        let h = [op(0, Some(10), put("1")), op(20, Some(30), get(""))];
+        assert_eq!(unorderable(&h), vec![0, 1]);
+        let ops: Vec<&Operation> = h.iter().collect();
+        assert!(
+            why_unorderable(&ops)
+                .starts_with("get k returned \"\" (invoked at 0.000 s), but put k=1 had completed")
+        );
     }
 }

@@ -53,7 +53,7 @@ test('reads_unchecked: a stale read from a cut-off leader turns Linearizability 
     const red = (await lights(page)).filter(l => !l.ok);
     assert.equal(red.length, 1);
     assert.equal(red[0].name, 'Linearizability');
-    assert.match(red[0].text, /key x have no linearization/);
+    assert.match(red[0].text, /the client's history cannot be ordered: get x returned "1" \(invoked at [\d.]+ s\), but put x=2 had completed at [\d.]+ s, after put x=1 completed/);
     assert.ok(red[0].at_ms <= at);
     assert.match(await page.textContent('#alarm'), /Linearizability broke at [\d.]+ s/);
     assert.equal(await page.isVisible('#timeline-mark'), true);
@@ -64,6 +64,10 @@ test('reads_unchecked: a stale read from a cut-off leader turns Linearizability 
     assert.equal(lane.broken, 'x');
     const stale = lane.ops.find(o => o.key === 'x' && o.put === null);
     assert.equal(stale.result, '1', 'the get returned the overwritten value');
+    // The smallest set that cannot be ordered is marked: both puts and the
+    // stale get, nothing else.
+    const marked = lane.ops.filter(o => o.unorderable).map(o => o.put ?? `get ${o.result}`);
+    assert.deepEqual(marked, ['1', '2', 'get 1']);
     const bars = await page.evaluate(() => window.raftplay.bars());
     const bar = bars.find(b => b.op.key === 'x' && b.op.put === null);
     assert.ok(bar, 'the stale get is drawn');
@@ -152,5 +156,67 @@ test('keep_conflicts: a follower keeps entries that conflict with the leader\'s,
     assert.deepEqual(red.map(l => l.name), ['Log Matching']);
     assert.ok(red[0].nodes.length >= 1, 'the node is named and ringed');
     assert.match(await page.textContent('#banner'), /keep_conflicts/);
+  });
+});
+
+test('forget_voted_for: a restarted voter votes twice in one term, and Election Safety turns red', { timeout: 90000 }, async () => {
+  await open(hunt(7, paper), async page => {
+    await page.evaluate(() => {
+      const pg = window.raftplay.playground();
+      pg.advance(2000);
+      const nodes = pg.nodes();
+      const old = nodes.find(n => n.role === 'leader').id;
+      const [x, y] = nodes.filter(n => n.id !== old).map(n => n.id);
+      pg.cut(x, y); // y never hears x's new term
+      pg.timeout(x); // x asks the old leader for its vote in the next term
+      for (let i = 0; i < 300 && pg.nodes()[old].voted_for !== x; i++) pg.advance(1);
+      pg.crash(old); // the voter restarts without its vote (the bug)
+      pg.restart(old);
+      pg.timeout(y); // y asks in the same term, and gets that vote again
+      pg.advance(300);
+    });
+    // First the restart breaks a further check (the vote was not kept);
+    // the checks go on, and the second leader of the term turns Election
+    // Safety red.
+    await page.waitForFunction(() => document.querySelector('.light.bad[data-check="Election Safety"]'));
+    const red = (await lights(page)).filter(l => !l.ok);
+    assert.deepEqual(red.map(l => l.name), ['Election Safety', 'More checks']);
+    assert.match(red[0].text, /S\d and S\d both lead term \d+/);
+    assert.equal(red[0].nodes.length, 2, 'both leaders are ringed');
+    assert.match(red[1].text, /^Persistent State: S\d restarted with term \d+, vote none/);
+    assert.match(await page.textContent('#alarm-text'), /^Election Safety broke at/);
+    assert.match(await page.textContent('#banner'), /forget_voted_for/);
+  });
+});
+
+test('uncapped_follower_commit: a follower commits its stale entries past what the leader sent, and State Machine Safety turns red', { timeout: 90000 }, async () => {
+  // One entry per AppendEntries, so that the leader's commit index runs
+  // ahead of what one message vouches for.
+  await open(hunt(5, { ...paper, batch: 1 }), async page => {
+    await page.evaluate(() => {
+      const pg = window.raftplay.playground();
+      pg.advance(2000);
+      const nodes = pg.nodes();
+      const a = nodes.find(n => n.role === 'leader').id;
+      const b = nodes.find(n => n.id !== a).id;
+      pg.put('x', '1', a); pg.put('y', '1', a); // committed, of a's term
+      pg.advance(500);
+      pg.partition([[a]]); // a takes three puts it cannot commit
+      pg.put('a', '1', a); pg.put('b', '1', a); pg.put('c', '1', a);
+      pg.advance(200);
+      pg.timeout(b); // b leads the next term and commits three others
+      pg.advance(500);
+      pg.put('d', '2', b); pg.put('e', '2', b); pg.put('f', '2', b);
+      pg.advance(500);
+      pg.heal(); // a matches an old entry, and commits its stale ones past it
+      pg.advance(1500);
+    });
+    await page.waitForFunction(() => document.querySelector('.light.bad'));
+    const red = (await lights(page)).filter(l => !l.ok);
+    assert.equal(red[0].name, 'State Machine Safety');
+    assert.match(red[0].text, /the stores of S\d and S\d differ after applying \d+ entries/);
+    assert.equal(red[0].nodes.length, 2, 'both nodes are ringed');
+    assert.match(await page.textContent('#alarm-text'), /^State Machine Safety broke at/);
+    assert.match(await page.textContent('#banner'), /uncapped_follower_commit/);
   });
 });
