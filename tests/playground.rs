@@ -324,3 +324,26 @@ fn the_checks_go_on_after_the_first_violation() {
     assert_eq!(red[1].0, "More checks");
     assert!(red[1].1.starts_with("Persistent State: "), "{red:?}");
 }
+
+/// A partition cuts what is on the wire too: a message in flight across the
+/// new cut is lost, one within a group still arrives.
+#[test]
+fn a_partition_loses_the_messages_in_flight_across_it() {
+    let mut p = fresh(3);
+    p.advance_to(3 * SECOND).unwrap();
+    let l = leader(&p).unwrap();
+    put_x(&mut p);
+    // The request reaches the leader (one hop), which sends AppendEntries.
+    while !p.messages().iter().any(|m| m.from == l && m.entries > 0) {
+        p.advance_to(p.now() + 1_000).unwrap();
+    }
+    p.act(Action::Partition {
+        groups: vec![vec![l]],
+    })
+    .unwrap();
+    for m in p.messages() {
+        let across = (m.from == l) != (m.to == l);
+        let lost = m.lost == Some(raftplay::sim::Loss::Partitioned);
+        assert_eq!(across, lost, "{m:?}");
+    }
+}

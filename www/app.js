@@ -44,6 +44,8 @@ const state = {
   // A course grader run: { run (GraderRun), name }.
   grading: null,
   help: null,
+  // The message the pointer last rested on, described until it moves.
+  watched: null,
 };
 
 function speed() {
@@ -406,10 +408,11 @@ function storyFrame() {
   showCard();
 }
 
-// Every step at once (for tests): actions, then the step's run.
-function runScenario() {
+// Every step at once, or the next `count` (for tests): actions, then the
+// step's run. Returns whether the end state is reached.
+function runScenario(count = Infinity) {
   const st = state.story;
-  while (st && st.step < st.s.steps.length) {
+  for (let i = 0; i < count && st && st.step < st.s.steps.length; i++) {
     const step = st.s.steps[st.step];
     perform(state.pg, step, st.memory);
     state.pg.advance(step.run);
@@ -529,16 +532,25 @@ function tip(text, e) {
 }
 
 // The message in flight under the pointer, in words.
+// The message under the pointer, in words. A message once hovered stays
+// described until the pointer moves (`state.watched`), and once it has
+// arrived the tip adds what its arrival caused: the receiver's events at
+// that moment.
 function messageTip(x, y) {
   let best = null, dist = 12;
   for (const p of state.placed || []) {
     const d = Math.hypot(p.x - x, p.y - y);
     if (d < dist) { best = p.m; dist = d; }
   }
-  if (!best) return null;
-  const m = best;
+  if (best) state.watched = best;
+  const m = state.watched;
+  if (!m) return null;
   const fate = m.lost ? `\nwill not arrive: ${LOSSES[m.lost]}` : '';
-  return `S${m.from + 1} → S${m.to + 1}: ${m.text}, term ${m.term}\nsent ${(m.sent_ms / 1000).toFixed(3)} s, arrives ${(m.arrives_ms / 1000).toFixed(3)} s${fate}`;
+  const text = `S${m.from + 1} → S${m.to + 1}: ${m.text}, term ${m.term}\nsent ${(m.sent_ms / 1000).toFixed(3)} s, arrives ${(m.arrives_ms / 1000).toFixed(3)} s${fate}`;
+  if (m.lost || state.pg.nowMs() < m.arrives_ms) return text;
+  const caused = state.pg.recentEvents().filter(e => e.node === m.to && Math.abs(e.time_ms - m.arrives_ms) < 1e-6);
+  const what = caused.length ? caused.map(e => `  ${e.text}`).join('\n') : '  nothing the event list tells';
+  return `${text}\non arrival:\n${what}`;
 }
 
 // The log entry under the pointer, in words.
@@ -560,10 +572,11 @@ function follow(canvas, describe) {
   canvas.addEventListener('mousemove', e => {
     const r = canvas.getBoundingClientRect();
     const x = e.clientX - r.left, y = e.clientY - r.top;
+    state.watched = null;
     state.hover = () => tip(describe(x, y), e);
     state.hover();
   });
-  canvas.addEventListener('mouseleave', () => { state.hover = null; tip(null); });
+  canvas.addEventListener('mouseleave', () => { state.hover = null; state.watched = null; tip(null); });
 }
 
 // ----- acting ----------------------------------------------------------------------

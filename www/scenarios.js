@@ -3,8 +3,36 @@
 // (what to watch, the user actions the step performs, and how long it then
 // runs), and the end state it reaches. Node references in actions are
 // resolved when the step runs: "leader" (the current leader), "follower"
-// and "follower2" (the first live followers), or a name a step remembered.
+// and "follower2" (the first live followers), or a name a step remembered
+// (`remember` on an action, or `{do: 'name', node, as}`). Besides the
+// user's actions a step may `{do: 'await', leader: ref}`: the model runs
+// on, a millisecond at a time, until that node leads (at most `max_ms`), so
+// that the next action happens at that very moment.
 // The student can take over at any step: play, act, scrub, copy the link.
+
+// Figure 8's first panels, shared by its three scenarios: five nodes, the
+// paper's rules, one entry per AppendEntries (so that a new leader's no-op
+// travels apart from older entries); `extra` options (the unsafe one plants
+// the bug that turns §5.4.2 off), then the scenario's own last steps. With
+// `e`, panel (c) lets A's no-op reach D too.
+function figure8(name, title, extra, last, end, e = false) {
+  const paper = { nodes: 5, seed: 1, pre_vote: false, check_quorum: false, vote_guard: false, forward: false, probe: false, read_mode: 'read_index', batch: 1 };
+  const name5 = [['leader', 'A'], ['follower1', 'B'], ['follower2', 'C'], ['follower3', 'D'], ['follower4', 'E']]
+    .map(([node, as]) => ({ do: 'name', node, as }));
+  return [{
+    name,
+    title,
+    options: { ...paper, ...extra },
+    steps: [
+      { say: 'Five nodes under the paper\'s rules alone. A leader is elected; call the nodes A (the leader) to E.', run: 1500 },
+      { say: '(a) A\'s links to C, D and E are cut: x=1 reaches only B. It is on two of five logs, in A\'s term.', do: [...name5, { do: 'cut', from: 'A', to: 'C' }, { do: 'cut', from: 'A', to: 'D' }, { do: 'cut', from: 'A', to: 'E' }, { do: 'put', key: 'x', value: '1', node: 'A' }], run: 300 },
+      { say: '(b) A crashes. E, which never got x=1, times out and wins with the votes of C and D, whose logs are no longer than its own. Its links out are cut the moment it leads, so its entries (its no-op and y=2) stay on its log alone.', do: [{ do: 'crash', node: 'A' }, { do: 'heal' }, { do: 'timeout', node: 'E' }, { do: 'await', leader: 'E', max_ms: 3000 }, { do: 'cut', from: 'E', to: 'B' }, { do: 'cut', from: 'E', to: 'C' }, { do: 'cut', from: 'E', to: 'D' }, { do: 'put', key: 'y', value: '2', node: 'E' }], run: 300 },
+      { say: `(c) E crashes; A restarts and, timing out twice, asks in a term nobody has voted in yet: B, C and D elect it. It sends x=1 on to C, so A, B and C hold it: a majority. It is still not committed, for it is of an older term (§5.4.2). A's links to B${e ? '' : ' and D'} are cut, so its no-op of the new term reaches ${e ? 'C and D' : 'C alone'}.`, do: [{ do: 'crash', node: 'E' }, { do: 'heal' }, { do: 'restart', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'await', leader: 'A', max_ms: 3000 }, { do: 'cut', from: 'A', to: 'B' }, ...(e ? [] : [{ do: 'cut', from: 'A', to: 'D' }])], run: 300 },
+      ...last,
+    ],
+    end,
+  }];
+}
 
 export const SCENARIOS = [
   {
@@ -132,18 +160,16 @@ export const SCENARIOS = [
     ],
     end: { says: 'every live log equals the leader\'s', expect: [{ logs_equal: true }] },
   },
-  {
-    name: 'figure-8',
-    title: 'Figure 8: old entries commit only with one of the current term (§5.4.2)',
-    options: { nodes: 5, seed: 1, check_quorum: false, fanout: 'all' },
-    steps: [
-      { say: 'A leader is elected.', run: 1500 },
-      { say: 'The leader\'s links to three followers are cut: x=1 reaches only one follower, two of five.', do: [{ do: 'cut', from: 'leader', to: 'follower2', remember: 'old' }, { do: 'cut', from: 'old', to: 'follower3' }, { do: 'cut', from: 'old', to: 'follower4' }, { do: 'put', key: 'x', value: '1', node: 'old' }], run: 300 },
-      { say: 'The leader crashes before x=1 reaches a majority. Its entry is of term 1.', do: [{ do: 'crash', node: 'old' }, { do: 'heal' }], run: 2500 },
-      { say: 'Whoever leads next commits x=1 only together with an entry of its own term (its no-op), never by counting term-1 copies; the events say "does not commit" when a majority holds an old entry alone.', run: 1500 },
-    ],
-    end: { says: 'a leader of term 2 or later and a committed log', expect: [{ leader: true }, { term_at_least: 2 }, { commit_at_least: 2 }] },
-  },
+  ...figure8('figure-8', 'Figure 8 (a)-(d): x=1 sits on a majority, is not committed, and is overwritten (§5.4.2)', {}, [
+    { say: '(d) A crashes, and C with it. E restarts and times out again: its last entry (term of its own election) is newer than B\'s and D\'s (x=1, of A\'s first term), so they vote for it (§5.4.1). It replaces x=1 with its own entries on B. Allowed: x=1 was on three of five logs, but a leader commits by counting only entries of its own term, so it was never committed.', do: [{ do: 'crash', node: 'A' }, { do: 'crash', node: 'C' }, { do: 'heal' }, { do: 'restart', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'await', leader: 'E', max_ms: 5000 }], run: 1500 },
+    { say: 'C restarts, and E repairs its log too: x=1 is in no log, and no client was ever told it was committed.', do: [{ do: 'restart', node: 'C' }], run: 1500 },
+  ], { says: 'E leads, x=1 is in no log, and y=2 is committed', expect: [{ leader_is: 'E' }, { in_no_log: 'x' }, { committed: 'y' }] }),
+  ...figure8('figure-8-e', 'Figure 8 (e): an entry of the leader\'s own term commits x=1 with it', {}, [
+    { say: '(e) This time A\'s no-op of its new term reaches D as well: A, C and D hold it, a majority, so it commits, and x=1 before it commits with it (§5.4.2). A crashes.', do: [{ do: 'crash', node: 'A' }, { do: 'heal' }, { do: 'restart', node: 'E' }, { do: 'timeout', node: 'E' }], run: 2500 },
+  ], { says: 'x=1 is committed, and E, whose log lacks it, does not lead', expect: [{ committed: 'x' }, { leader_is_not: 'E' }] }, true),
+  ...figure8('figure-8-unsafe', 'Figure 8 without §5.4.2: a committed entry is overwritten', { hunt: 0 }, [
+    { say: '(d) With the rule off, A committed x=1 in (c) by counting its three copies, and applied it. A and C crash; E restarts and wins with B and D (its last entry is newer): it leads without a committed entry, and overwrites it. The safety lights turn red.', do: [{ do: 'crash', node: 'A' }, { do: 'crash', node: 'C' }, { do: 'heal' }, { do: 'restart', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'await', leader: 'E', max_ms: 5000 }], run: 1500 },
+  ], { says: 'Leader Completeness is broken: E leads without the committed x=1', expect: [{ leader_is: 'E' }, { light_red: 'Leader Completeness' }] }),
 ];
 
 export function findScenario(name) {
@@ -170,6 +196,20 @@ export function resolve(ref, nodes, memory) {
 export function perform(pg, step, memory) {
   for (const action of step.do || []) {
     const nodes = pg.nodes();
+    if (action.do === 'name') {
+      memory[action.as] = resolve(action.node, nodes, memory);
+      continue;
+    }
+    if (action.do === 'await') {
+      const who = resolve(action.leader, nodes, memory);
+      const max = action.max_ms ?? 3000;
+      const leads = () => { const n = pg.nodes()[who]; return n.alive && n.role === 'leader'; };
+      for (let waited = 0; !leads(); waited += 1) {
+        if (waited >= max) throw new Error(`${action.leader} did not lead within ${max} ms`);
+        pg.advance(1);
+      }
+      continue;
+    }
     const a = { ...action };
     const name = a.remember;
     delete a.remember;
@@ -195,6 +235,9 @@ export function reached(s, pg, logs, memory) {
     if (e.committed) return !!leader && has(leader, e.committed);
     if (e.committed_on) return has(nodes[memory[e.committed_on[0]]], e.committed_on[1]);
     if (e.leader_is_not) return !!leader && leader.id !== memory[e.leader_is_not];
+    if (e.leader_is) return !!leader && leader.id === memory[e.leader_is];
+    if (e.in_no_log) return nodes.filter(n => n.alive).every(n => !(logs.byNode[n.id]?.keys || []).some(k => k.startsWith(`${e.in_no_log}=`)));
+    if (e.light_red) return pg.lights().some(l => l.name === e.light_red && !l.ok);
     if (e.follower) return nodes[memory[e.follower]].role === 'follower';
     if (e.not_leader) return nodes[memory[e.not_leader]].role !== 'leader';
     if (e.commit_at_least !== undefined) return !!leader && leader.commit >= e.commit_at_least;

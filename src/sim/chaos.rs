@@ -177,6 +177,10 @@ pub fn run(options: &ChaosOptions) -> Result<ChaosRun, String> {
         check_invariants: true,
         trace: options.trace,
         wire_log: false,
+        // A message already on the wire when a partition starts may still
+        // arrive: late acknowledgements across a new partition are what
+        // catch lease_from_ack.
+        cut_in_flight: false,
     };
     let mut world = World {
         cluster: Cluster::new(cluster_options)?,

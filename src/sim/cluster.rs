@@ -65,6 +65,11 @@ pub struct ClusterOptions {
     /// Keep every datagram, encoded as on the course's wire, for
     /// [`Cluster::take_wire`] (`gradesim sim --record`).
     pub wire_log: bool,
+    /// A partition or a cut also loses the messages already in flight
+    /// across it, as the page draws it. Off, a message on the wire still
+    /// arrives (a packet already queued past the break), which is the harder
+    /// world for the checks: chaos keeps it off.
+    pub cut_in_flight: bool,
 }
 
 /// A socket the grader reads in one loop: it holds `capacity` datagrams and
@@ -105,6 +110,7 @@ impl Default for ClusterOptions {
             grader_socket: None,
             leader_claims: false,
             wire_log: false,
+            cut_in_flight: true,
             hold_messages: false,
             check_invariants: true,
             trace: false,
@@ -701,7 +707,30 @@ impl Cluster {
         self.record(TraceKind::Partition {
             groups: groups.to_vec(),
         });
+        self.lose_across_cuts();
         Ok(())
+    }
+
+    /// Messages in flight on a link that is now cut are lost with it: a
+    /// partition cuts what is on the wire too, so that no message crosses
+    /// a line the page has just drawn.
+    fn lose_across_cuts(&mut self) {
+        if !self.options.cut_in_flight {
+            return;
+        }
+        let mut events = std::mem::take(&mut self.queue).into_vec();
+        for e in &mut events {
+            if let Event::Deliver {
+                envelope,
+                loss: loss @ None,
+                ..
+            } = &mut e.event
+                && self.network.blocked(envelope.from, envelope.to)
+            {
+                *loss = Some(Loss::Partitioned);
+            }
+        }
+        self.queue = events.into();
     }
 
     /// Drops the message in flight from `from` to `to` sent at `sent` (the
@@ -736,6 +765,7 @@ impl Cluster {
         self.check_id(to)?;
         self.network.cut(from, to);
         self.record(TraceKind::Cut { from, to });
+        self.lose_across_cuts();
         Ok(())
     }
 

@@ -105,6 +105,13 @@ test('hovering shows a message\'s fields and a log entry\'s index, term and comm
     await page.waitForSelector('#tip:not([hidden])');
     const text = await page.textContent('#tip');
     assert.match(text, /S\d → S\d: (AppendEntries|Heartbeat|AppendEntries reply)[^\n]*, term \d+\nsent [\d.]+ s, arrives [\d.]+ s/);
+    // The pointer rests: once the message arrives, the tip adds what its
+    // arrival caused at the receiver.
+    await page.evaluate(() => window.raftplay.playground().advance(100));
+    await page.waitForFunction(() => /\non arrival:\n/.test(document.getElementById('tip').textContent));
+    const arrived = await page.textContent('#tip');
+    const [, to] = arrived.match(/^S\d → (S\d)/);
+    assert.match(arrived, new RegExp(`on arrival:\\n  ${to} (accepts|rejects|commits|grants|refuses)`), arrived);
 
     // A follower restarts: its log survives, its commit index does not.
     const f = await page.evaluate(() => {

@@ -12,7 +12,7 @@ const SHOTS = ['split-vote', 'figure-7', 'minority-leader'];
 
 test('every scenario opens from its link and reaches its end state', { timeout: 300000 }, async () => {
   assert.ok(SCENARIOS.length >= 10);
-  for (const name of ['figure-7', 'figure-8', 'split-vote']) assert.ok(SCENARIOS.some(s => s.name === name), name);
+  for (const name of ['figure-7', 'figure-8', 'figure-8-e', 'figure-8-unsafe', 'split-vote']) assert.ok(SCENARIOS.some(s => s.name === name), name);
   const server = await serve();
   const b = await browser();
   try {
@@ -57,6 +57,30 @@ test('a scenario runs step by step from its card, and pauses between steps', { t
     assert.match(await page.textContent('#card-step'), /the end/);
     assert.match(await page.textContent('#card-text'), /Reached: a new leader that holds x=1/);
     assert.match(await page.textContent('#play'), /play/, 'paused at the end');
+  } finally {
+    await b.close();
+    server.close();
+  }
+});
+
+// Figure 8 step by step: after panel (c) x=1 is on a majority (A, B, C) and
+// the leader says why it does not commit it (§5.4.2); after (d) it is gone.
+test('Figure 8: a majority holds x=1, the held-back commit gives its reason, and (d) overwrites it', { timeout: 120000 }, async () => {
+  const server = await serve();
+  const b = await browser();
+  try {
+    const page = await b.newPage({ viewport: { width: 1280, height: 720 } });
+    const errors = [];
+    page.on('pageerror', e => errors.push(e.message));
+    await page.goto(`${server.url}#scenario=figure-8`);
+    await page.waitForFunction(() => window.raftplay && window.raftplay.playground());
+    await page.evaluate(() => window.raftplay.runScenario(4)); // the election, (a), (b), (c)
+    const text = (await page.evaluate(() => window.raftplay.playground().recentEvents().map(e => e.text))).join('\n');
+    assert.match(text, /S\d does not commit index \d+: a majority holds it, but it is from term \d+, not the current term \d+ \(§5\.4\.2\)/);
+    assert.equal(await page.evaluate(() => window.raftplay.committed('x')), false, 'x=1 is not committed');
+    const ok = await page.evaluate(() => window.raftplay.runScenario());
+    assert.equal(ok, true, 'x=1 is in no log and E leads');
+    assert.deepEqual(errors, []);
   } finally {
     await b.close();
     server.close();
