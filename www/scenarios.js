@@ -5,20 +5,24 @@
 // resolved when the step runs: "leader" (the current leader), "follower"
 // and "follower2" (the first live followers), or a name a step remembered
 // (`remember` on an action, or `{do: 'name', node, as}`). Besides the
-// user's actions a step may `{do: 'await', leader: ref}`: the model runs
-// on, a millisecond at a time, until that node leads (at most `max_ms`), so
-// that the next action happens at that very moment.
+// user's actions a step may `{do: 'await', leader: ref}` or `{do: 'await',
+// log_len: [ref, n]}`: the model runs on, a millisecond at a time, until
+// that node leads or holds n entries (at most `max_ms`), so that the next
+// action happens at that very moment.
 // The student can take over at any step: play, act, scrub, copy the link.
 
 // Figure 8's first panels, shared by its three scenarios: five nodes, the
 // paper's rules, one entry per AppendEntries (so that a new leader's no-op
 // travels apart from older entries); `extra` options (the unsafe one plants
 // the bug that turns §5.4.2 off), then the scenario's own last steps. With
-// `e`, panel (c) lets A's no-op reach D too.
+// `e`, panel (c) lets A's no-op reach C too.
 function figure8(name, title, extra, last, end, e = false) {
   const paper = { nodes: 5, seed: 1, pre_vote: false, check_quorum: false, vote_guard: false, forward: false, probe: false, read_mode: 'read_index', batch: 1 };
   const name5 = [['leader', 'A'], ['follower1', 'B'], ['follower2', 'C'], ['follower3', 'D'], ['follower4', 'E']]
     .map(([node, as]) => ({ do: 'name', node, as }));
+  const c = e
+    ? 'Its no-op of the new term follows on B and C as well: A, B and C hold it, a majority.'
+    : 'The moment C holds x=1, A\'s link to C is cut, so A\'s no-op of the new term is on A and B only. A counts A, B and C holding x=1 and says why it does not commit it.';
   return [{
     name,
     title,
@@ -27,7 +31,7 @@ function figure8(name, title, extra, last, end, e = false) {
       { say: 'Five nodes under the paper\'s rules alone. A leader is elected; call the nodes A (the leader) to E.', run: 1500 },
       { say: '(a) A\'s links to C, D and E are cut: x=1 reaches only B. It is on two of five logs, in A\'s term.', do: [...name5, { do: 'cut', from: 'A', to: 'C' }, { do: 'cut', from: 'A', to: 'D' }, { do: 'cut', from: 'A', to: 'E' }, { do: 'put', key: 'x', value: '1', node: 'A' }], run: 300 },
       { say: '(b) A crashes. E, which never got x=1, times out and wins with the votes of C and D, whose logs are no longer than its own. Its links out are cut the moment it leads, so its entries (its no-op and y=2) stay on its log alone.', do: [{ do: 'crash', node: 'A' }, { do: 'heal' }, { do: 'timeout', node: 'E' }, { do: 'await', leader: 'E', max_ms: 3000 }, { do: 'cut', from: 'E', to: 'B' }, { do: 'cut', from: 'E', to: 'C' }, { do: 'cut', from: 'E', to: 'D' }, { do: 'put', key: 'y', value: '2', node: 'E' }], run: 300 },
-      { say: `(c) E crashes; A restarts and, timing out twice, asks in a term nobody has voted in yet: B, C and D elect it. It sends x=1 on to C, so A, B and C hold it: a majority. It is still not committed, for it is of an older term (§5.4.2). A's links to B${e ? '' : ' and D'} are cut, so its no-op of the new term reaches ${e ? 'C and D' : 'C alone'}.`, do: [{ do: 'crash', node: 'E' }, { do: 'heal' }, { do: 'restart', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'await', leader: 'A', max_ms: 3000 }, { do: 'cut', from: 'A', to: 'B' }, ...(e ? [] : [{ do: 'cut', from: 'A', to: 'D' }])], run: 300 },
+      { say: `(c) E crashes; A restarts and, timing out twice, asks in a term nobody has voted in yet: B, C and D elect it. D's link from A is cut. A sends x=1 on to C: now A, B and C hold it, a majority, yet it is of an older term, so A may not commit it by counting (§5.4.2). ${c}`, do: [{ do: 'crash', node: 'E' }, { do: 'heal' }, { do: 'restart', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'await', leader: 'A', max_ms: 3000 }, { do: 'cut', from: 'A', to: 'D' }, ...(e ? [] : [{ do: 'await', log_len: ['C', 2], max_ms: 3000 }, { do: 'cut', from: 'A', to: 'C' }])], run: 300 },
       ...last,
     ],
     end,
@@ -161,14 +165,13 @@ export const SCENARIOS = [
     end: { says: 'every live log equals the leader\'s', expect: [{ logs_equal: true }] },
   },
   ...figure8('figure-8', 'Figure 8 (a)-(d): x=1 sits on a majority, is not committed, and is overwritten (§5.4.2)', {}, [
-    { say: '(d) A crashes, and C with it. E restarts and times out again: its last entry (term of its own election) is newer than B\'s and D\'s (x=1, of A\'s first term), so they vote for it (§5.4.1). It replaces x=1 with its own entries on B. Allowed: x=1 was on three of five logs, but a leader commits by counting only entries of its own term, so it was never committed.', do: [{ do: 'crash', node: 'A' }, { do: 'crash', node: 'C' }, { do: 'heal' }, { do: 'restart', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'await', leader: 'E', max_ms: 5000 }], run: 1500 },
-    { say: 'C restarts, and E repairs its log too: x=1 is in no log, and no client was ever told it was committed.', do: [{ do: 'restart', node: 'C' }], run: 1500 },
+    { say: '(d) A crashes. E restarts and times out twice: its last entry (of the term it won in b) is newer than C\'s and D\'s (x=1, of A\'s first term), so they elect it (§5.4.1). It replaces x=1 with its own entries everywhere, B\'s and C\'s copies too. Allowed: x=1 was on three of five logs, but never committed, and no client was told it was.', do: [{ do: 'crash', node: 'A' }, { do: 'heal' }, { do: 'restart', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'await', leader: 'E', max_ms: 3000 }], run: 2500 },
   ], { says: 'E leads, x=1 is in no log, and y=2 is committed', expect: [{ leader_is: 'E' }, { in_no_log: 'x' }, { committed: 'y' }] }),
   ...figure8('figure-8-e', 'Figure 8 (e): an entry of the leader\'s own term commits x=1 with it', {}, [
-    { say: '(e) This time A\'s no-op of its new term reaches D as well: A, C and D hold it, a majority, so it commits, and x=1 before it commits with it (§5.4.2). A crashes.', do: [{ do: 'crash', node: 'A' }, { do: 'heal' }, { do: 'restart', node: 'E' }, { do: 'timeout', node: 'E' }], run: 2500 },
+    { say: '(e) A\'s no-op is on a majority, so it commits, and x=1 before it commits with it (§5.4.2). A crashes; E restarts and times out, but B and C hold entries of a newer term than its last, and refuse it: x=1 stays.', do: [{ do: 'crash', node: 'A' }, { do: 'heal' }, { do: 'restart', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'timeout', node: 'E' }], run: 2500 },
   ], { says: 'x=1 is committed, and E, whose log lacks it, does not lead', expect: [{ committed: 'x' }, { leader_is_not: 'E' }] }, true),
   ...figure8('figure-8-unsafe', 'Figure 8 without §5.4.2: a committed entry is overwritten', { hunt: 0 }, [
-    { say: '(d) With the rule off, A committed x=1 in (c) by counting its three copies, and applied it. A and C crash; E restarts and wins with B and D (its last entry is newer): it leads without a committed entry, and overwrites it. The safety lights turn red.', do: [{ do: 'crash', node: 'A' }, { do: 'crash', node: 'C' }, { do: 'heal' }, { do: 'restart', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'await', leader: 'E', max_ms: 5000 }], run: 1500 },
+    { say: '(d) With the rule off (a planted bug), A committed x=1 in (c) by counting its three copies, and applied it. A crashes; E restarts and wins with C and D, whose last entries are older than its own: it leads without a committed entry, and overwrites it. Leader Completeness turns red.', do: [{ do: 'crash', node: 'A' }, { do: 'heal' }, { do: 'restart', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'await', leader: 'E', max_ms: 3000 }], run: 1500 },
   ], { says: 'Leader Completeness is broken: E leads without the committed x=1', expect: [{ leader_is: 'E' }, { light_red: 'Leader Completeness' }] }),
 ];
 
@@ -192,6 +195,20 @@ export function resolve(ref, nodes, memory) {
   throw new Error(`unknown node reference ${ref}`);
 }
 
+// What an `await` waits for, as a test of the nodes: `leader: ref` (that
+// node leads) or `log_len: [ref, n]` (its log holds at least n entries).
+function awaited(action, nodes, memory) {
+  if (action.leader !== undefined) {
+    const who = resolve(action.leader, nodes, memory);
+    return now => now[who].alive && now[who].role === 'leader';
+  }
+  if (action.log_len) {
+    const who = resolve(action.log_len[0], nodes, memory);
+    return now => now[who].log_len >= action.log_len[1];
+  }
+  throw new Error(`await what? ${JSON.stringify(action)}`);
+}
+
 // Performs a step's actions on `pg` (a Playground), resolving references.
 export function perform(pg, step, memory) {
   for (const action of step.do || []) {
@@ -201,11 +218,10 @@ export function perform(pg, step, memory) {
       continue;
     }
     if (action.do === 'await') {
-      const who = resolve(action.leader, nodes, memory);
+      const done = awaited(action, nodes, memory);
       const max = action.max_ms ?? 3000;
-      const leads = () => { const n = pg.nodes()[who]; return n.alive && n.role === 'leader'; };
-      for (let waited = 0; !leads(); waited += 1) {
-        if (waited >= max) throw new Error(`${action.leader} did not lead within ${max} ms`);
+      for (let waited = 0; !done(pg.nodes()); waited += 1) {
+        if (waited >= max) throw new Error(`${JSON.stringify(action)} did not happen within ${max} ms`);
         pg.advance(1);
       }
       continue;
