@@ -9,7 +9,9 @@
 //! actions go back out the same way. A datagram that does not decode is
 //! dropped and counted. Quiet by default; `RAFTPLAY_LOG=1` prints a
 //! readable event log on stderr; `RAFTPLAY_COMMIT_NOTICE=1` turns on
-//! [`raftplay::raft::Config::commit_notice`].
+//! [`raftplay::raft::Config::commit_notice`], and `RAFTPLAY_NO_SPARE=1`
+//! turns off the spare follower ([`raftplay::raft::Config::spare_below`]),
+//! for measuring what it buys.
 
 use raftplay::kv::{Outgoing, Request, Server, Store};
 use raftplay::pace::Pacer;
@@ -332,9 +334,15 @@ fn main() -> ExitCode {
     let clock = Instant::now();
     let mut members = args.peers.clone();
     members.push(args.id);
+    let defaults = Config::default();
     let config = Config {
         commit_notice: env_flag("RAFTPLAY_COMMIT_NOTICE"),
-        ..Config::default()
+        spare_below: if env_flag("RAFTPLAY_NO_SPARE") {
+            0.0
+        } else {
+            defaults.spare_below
+        },
+        ..defaults
     };
     let node = Node::new(
         args.id,

@@ -153,7 +153,7 @@ impl Bug {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Config {
     pub election_timeout_min: Time,
     pub election_timeout_max: Time,
@@ -176,6 +176,11 @@ pub struct Config {
     /// duplicate answer a new leader gives when the old one died between
     /// answering a client and telling anyone the entry committed.
     pub commit_notice: bool,
+    /// With [`Fanout::Quorum`]: below this share of AppendEntries answered
+    /// (by followers that answer at all), new entries go to one follower
+    /// more than a majority needs; 0 never. See `SPARE` in the leader's
+    /// module for the reasoning behind the default.
+    pub spare_below: f64,
     /// Report why each vote, AppendEntries answer, truncation, commit,
     /// step-down and read happened, as [`crate::raft::Output::Explain`]
     /// (the simulator's trace turns them into sentences). Off in the
@@ -212,6 +217,7 @@ impl Default for Config {
             read_mode: ReadMode::Lease,
             fanout: Fanout::Quorum,
             commit_notice: false,
+            spare_below: 0.77,
             explain: false,
             vote_guard: true,
             forward: true,
@@ -255,6 +261,10 @@ impl Config {
             (
                 self.max_append_entries > 0,
                 "max_append_entries must be positive",
+            ),
+            (
+                (0.0..=1.0).contains(&self.spare_below),
+                "spare_below must be between 0 and 1",
             ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {

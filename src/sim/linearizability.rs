@@ -216,7 +216,7 @@ pub fn why_unorderable(ops: &[&Operation]) -> String {
     let written_before =
         |v: &str, b: &Operation| v.is_empty() || put_of(v).is_some_and(|p| before(p, b));
     for g in ops {
-        let (Kind::Get(v), Some(done)) = (&g.kind, g.response) else {
+        let (Kind::Get(v), Some(_)) = (&g.kind, g.response) else {
             continue;
         };
         let key = &g.key;
@@ -230,15 +230,15 @@ pub fn why_unorderable(ops: &[&Operation]) -> String {
                 && before(q, g)
                 && written_before(v, q)
             {
+                let after = if v.is_empty() {
+                    String::new()
+                } else {
+                    format!(", after put {key}={v} completed")
+                };
                 return format!(
-                    "get {key} returned {v:?} (invoked at {}), but put {key}={w} had completed at {}, after {}",
+                    "get {key} returned {v:?} (invoked at {}), but put {key}={w} had completed at {}{after}",
                     secs(g.invoke),
                     secs(q.response.unwrap_or(0)),
-                    if v.is_empty() {
-                        "the key was empty".to_string()
-                    } else {
-                        format!("put {key}={v} completed")
-                    },
                 );
             }
         }
@@ -256,7 +256,6 @@ pub fn why_unorderable(ops: &[&Operation]) -> String {
                 );
             }
         }
-        let _ = done;
     }
     let list: Vec<String> = ops
         .iter()

@@ -20,15 +20,14 @@ use std::collections::BTreeMap;
 /// entries to every follower, not only the quorum fan-out.
 const STALL_RETRIES: Time = 2;
 
-/// Below this share of AppendEntries answered, the quorum fan-out sends new
-/// entries to one follower more than a majority needs. With the two
-/// followers of five that a majority needs, a put commits at its first try
-/// only if both round trips survive: at 15% drops each way, 0.85^4 = 52% of
-/// puts, so half the answers wait for a retry; with a third follower, any
-/// two of three suffice: 81%. The share answered is about (1 - drops)^2:
-/// 0.90 at 5% drops, 0.81 at 10% (no spare: the median answer is fast
-/// enough), 0.72 at 15% (a spare); the bound sits between the last two.
-const SPARE_BELOW: f64 = 0.77;
+// SPARE. Below [`Config::spare_below`] of AppendEntries answered, the
+// quorum fan-out sends new entries to one follower more than a majority
+// needs. With the two followers of five that a majority needs, a put
+// commits at its first try only if both round trips survive: at 15% drops
+// each way, 0.85^4 = 52% of puts, so half the answers wait for a retry;
+// with a third follower, any two of three suffice: 81%. The share answered
+// is about (1 - drops)^2: 0.90 at 5% drops, 0.81 at 10% (no spare), 0.72
+// at 15% (a spare); the default bound, 0.77, sits between the last two.
 
 /// How much each AppendEntries counts against the ones before it in the
 /// share answered (an exponentially weighted average over about this many).
@@ -53,10 +52,10 @@ impl Delivery {
         self.answered = (self.answered + 1.0).min(self.sent);
     }
 
-    /// Whether answers have gone missing often enough to send a spare copy
-    /// (only once a window's worth has been sent).
-    fn lossy(&self) -> bool {
-        self.sent >= DELIVERY_WINDOW / 2.0 && self.answered < SPARE_BELOW * self.sent
+    /// Whether fewer than `below` of them were answered (only once half a
+    /// window's worth has been sent).
+    fn lossy(&self, below: f64) -> bool {
+        self.sent >= DELIVERY_WINDOW / 2.0 && self.answered < below * self.sent
     }
 }
 
@@ -140,12 +139,12 @@ impl<Q> LeaderState<Q> {
     /// The followers a leader sends new entries to at once: all of them, or
     /// (with [`Fanout::Quorum`]) the ones that answered most recently, as
     /// many as a majority needs besides the leader, and one spare while
-    /// AppendEntries go unanswered often ([`SPARE_BELOW`]).
-    fn eager_peers(&self, fanout: Fanout) -> Vec<NodeId> {
+    /// AppendEntries go unanswered often ([`Config::spare_below`]).
+    fn eager_peers(&self, c: &Config) -> Vec<NodeId> {
         let mut ranked: Vec<(&NodeId, &Progress)> = self.progress.iter().collect();
-        if fanout == Fanout::Quorum {
+        if c.fanout == Fanout::Quorum {
             ranked.sort_by_key(|(id, p)| (std::cmp::Reverse(p.acked_stamp), **id));
-            let spare = usize::from(self.delivery.lossy());
+            let spare = usize::from(self.delivery.lossy(c.spare_below));
             ranked.truncate(majority(self.progress.len() + 1) - 1 + spare);
         }
         ranked.into_iter().map(|(&id, _)| id).collect()
@@ -224,7 +223,7 @@ impl<Q> LeaderState<Q> {
         if stalled {
             self.stall_since = Some(now);
         }
-        let eager = self.eager_peers(c.fanout);
+        let eager = self.eager_peers(c);
         self.progress
             .iter()
             .filter(|(id, p)| {
@@ -431,7 +430,7 @@ impl<S: StateMachine> Node<S> {
                 let batch = c.max_append_entries as Index;
                 let more = progress.next_index + batch <= log.last_index() + 1
                     && progress.inflight_since.is_none();
-                let streams = more && l.eager_peers(c.fanout).contains(&from);
+                let streams = more && l.eager_peers(c).contains(&from);
                 self.advance_commit(now);
                 self.serve_reads();
                 if streams {
@@ -536,10 +535,12 @@ mod tests {
         for _ in 0..10 {
             fresh.sent();
         }
-        assert!(!fresh.lossy(), "too few sent to tell");
-        assert!(!run(100).lossy());
-        assert!(!run(90).lossy());
-        assert!(!run(81).lossy());
-        assert!(run(72).lossy());
+        let below = crate::raft::Config::default().spare_below;
+        assert!(!fresh.lossy(below), "too few sent to tell");
+        assert!(!run(100).lossy(below));
+        assert!(!run(90).lossy(below));
+        assert!(!run(81).lossy(below));
+        assert!(run(72).lossy(below));
+        assert!(!run(10).lossy(0.0), "0 never");
     }
 }
