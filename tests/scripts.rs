@@ -13,7 +13,7 @@
 //!
 //! Commands (nodes are numbered from 1, as S1..Sn):
 //! - `cluster nodes=3 prevote=true checkquorum=true fanout=quorum|all
-//!   read=lease|read_index commit_notice=false vote_guard=true forward=true
+//!   read=lease|read_index|log commit_notice=false vote_guard=true forward=true
 //!   probe=true batch=64 seed=1 bug=NAME`: a new
 //!   cluster (every key optional), at 1 s, when a node that started at 0 may
 //!   first vote. Election timeouts 1 to 2 s, heartbeats every 100 ms,
@@ -151,7 +151,10 @@ impl Runner {
         let read_mode = match args.take_key("read") {
             None | Some("lease") => ReadMode::Lease,
             Some("read_index") => ReadMode::ReadIndex,
-            Some(other) => return Err(format!("read is lease or read_index, not {other}").into()),
+            Some("log") => ReadMode::Log,
+            Some(other) => {
+                return Err(format!("read is lease, read_index or log, not {other}").into());
+            }
         };
         let bug = args.take_key("bug").map(Bug::parse).transpose()?;
         let batch = args.take_key("batch").map(str::parse).transpose()?;
@@ -442,6 +445,7 @@ scripts!(
     probe,
     quorum_fanout,
     read_index,
+    read_log,
     redirect,
     retry_backoff,
     split_vote,
@@ -484,6 +488,7 @@ fn words(reason: &Reason) -> &'static str {
         Reason::ReadServed { via } => match via {
             ReadPath::Lease { .. } => "its lease holds until",
             ReadPath::ReadIndex => "a majority confirmed it still leads",
+            ReadPath::Log { .. } => "serves a read through the log",
         },
     }
 }
@@ -567,6 +572,9 @@ fn every_reason_is_told_by_a_script() {
         },
         Reason::ReadServed {
             via: ReadPath::ReadIndex,
+        },
+        Reason::ReadServed {
+            via: ReadPath::Log { index: 2 },
         },
     ]);
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scripts");

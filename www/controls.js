@@ -16,8 +16,8 @@ export const PRESETS = {
   },
   paper: {
     label: 'paper (Figure 2 alone)',
-    // Reads go through ReadIndex here: reads through the log are not built.
-    options: { pre_vote: false, check_quorum: false, vote_guard: false, forward: false, probe: false, read_mode: 'read_index', fanout: 'all', batch: 1 },
+    // Reads go through the log (§8): each get is an entry of its own.
+    options: { pre_vote: false, check_quorum: false, vote_guard: false, forward: false, probe: false, read_mode: 'log', fanout: 'all', batch: 1 },
   },
 };
 

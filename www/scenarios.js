@@ -17,7 +17,7 @@
 // the bug that turns §5.4.2 off), then the scenario's own last steps. With
 // `e`, panel (c) lets A's no-op reach C too.
 function figure8(name, title, extra, last, end, e = false) {
-  const paper = { nodes: 5, seed: 1, pre_vote: false, check_quorum: false, vote_guard: false, forward: false, probe: false, read_mode: 'read_index', batch: 1 };
+  const paper = { nodes: 5, seed: 1, pre_vote: false, check_quorum: false, vote_guard: false, forward: false, probe: false, read_mode: 'log', batch: 1 };
   const name5 = [['leader', 'A'], ['follower1', 'B'], ['follower2', 'C'], ['follower3', 'D'], ['follower4', 'E']]
     .map(([node, as]) => ({ do: 'name', node, as }));
   const c = e

@@ -21,7 +21,7 @@
 use super::Time;
 use serde::{Deserialize, Serialize};
 
-/// How a leader serves reads that must be linearizable without a log entry.
+/// How a leader serves linearizable reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReadMode {
@@ -31,6 +31,11 @@ pub enum ReadMode {
     /// Record the commit index, confirm leadership by a heartbeat round, then
     /// serve (thesis §6.4).
     ReadIndex,
+    /// Through the log, as Figure 2 alone has it (§8): the read appends an
+    /// entry without a command and is served once that entry commits, which
+    /// proves this leader still leads and that the state machine holds every
+    /// write before it. Costs a replication round per read.
+    Log,
 }
 
 /// To which followers a leader sends new entries at once.

@@ -20,8 +20,10 @@
 //! everyone's term on return), CheckQuorum (a leader that no longer hears from
 //! a majority steps down), vote stickiness (a node that heard from a leader
 //! within the minimum election timeout ignores candidates), reads without log
-//! entries (a lease or ReadIndex, see [`ReadMode`]), replication that batches
-//! entries, sends new ones only to a majority's worth of followers at once and
+//! entries (a lease or ReadIndex, see [`ReadMode`]; `ReadMode::Log` keeps the
+//! paper's reads through the log), replication that batches entries, sends
+//! new ones only to a majority's worth of followers at once (one more while
+//! many go unanswered), and
 //! backs up quickly on conflicts, and hand-over of commands that a deposed
 //! leader proposed but could not commit (sent again until they come back).
 //! Proposals and read rounds wait for the next [`Node::tick`], which

@@ -126,6 +126,8 @@ pub enum ReadPath {
     /// A majority acknowledged a heartbeat sent after the read arrived
     /// (ReadIndex, thesis §6.4).
     ReadIndex,
+    /// The read's own log entry, at this index, committed (§8).
+    Log { index: Index },
 }
 
 impl Reason {
@@ -150,6 +152,9 @@ impl Reason {
             Reason::ReadServed {
                 via: ReadPath::ReadIndex,
             } => "thesis §6.4",
+            Reason::ReadServed {
+                via: ReadPath::Log { .. },
+            } => "§8",
         }
     }
 }

@@ -391,6 +391,12 @@ impl fmt::Display for Because<'_> {
                 f,
                 "{n} serves a read: a majority confirmed it still leads after the read arrived (ReadIndex)"
             ),
+            Reason::ReadServed {
+                via: ReadPath::Log { index },
+            } => write!(
+                f,
+                "{n} serves a read through the log: its entry at index {index} committed"
+            ),
         }
     }
 }

@@ -214,9 +214,23 @@ test('the paper preset turns every extension off for the next cluster, and the f
     await page.click('#new');
     const o = await page.evaluate(() => window.raftplay.playground().options());
     assert.deepEqual(
-      [o.pre_vote, o.check_quorum, o.vote_guard, o.forward, o.probe, o.fanout, o.batch],
-      [false, false, false, false, false, 'all', 1]);
+      [o.pre_vote, o.check_quorum, o.vote_guard, o.forward, o.probe, o.read_mode, o.fanout, o.batch],
+      [false, false, false, false, false, 'log', 'all', 1]);
     assert.equal(await page.inputValue('#preset'), 'paper');
+    // A get goes through the log: it is answered once its own entry commits.
+    const said = await page.evaluate(() => {
+      const pg = window.raftplay.playground();
+      pg.advance(3000);
+      pg.put('x', '1', undefined);
+      pg.advance(500);
+      const before = pg.nodes().find(n => n.role === 'leader').log_len;
+      pg.get('x', undefined);
+      pg.advance(500);
+      const after = pg.nodes().find(n => n.role === 'leader').log_len;
+      return { grew: after - before, text: pg.recentEvents().map(e => e.text).join('\n') };
+    });
+    assert.equal(said.grew, 1, 'the get appended one entry');
+    assert.match(said.text, /S\d serves a read through the log: its entry at index \d+ committed \(§8\)/);
     await page.check('#prevote');
     assert.equal(await page.inputValue('#preset'), 'custom');
   });

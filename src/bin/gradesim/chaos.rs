@@ -60,8 +60,11 @@ pub fn parse(args: &[String]) -> Result<ChaosArgs, String> {
                 o.read_mode = Some(match value()?.as_str() {
                     "lease" => ReadMode::Lease,
                     "read_index" => ReadMode::ReadIndex,
+                    "log" => ReadMode::Log,
                     other => {
-                        return Err(format!("--read-mode is lease or read_index, got {other:?}"));
+                        return Err(format!(
+                            "--read-mode is lease, read_index or log, got {other:?}"
+                        ));
                     }
                 })
             }
@@ -95,10 +98,10 @@ impl ChaosArgs {
             cmd += &format!(" --drift {}", o.drift);
         }
         if let Some(m) = o.read_mode {
-            let name = if m == ReadMode::Lease {
-                "lease"
-            } else {
-                "read_index"
+            let name = match m {
+                ReadMode::Lease => "lease",
+                ReadMode::ReadIndex => "read_index",
+                ReadMode::Log => "log",
             };
             cmd += &format!(" --read-mode {name}");
         }

@@ -29,7 +29,7 @@ const USAGE: &str = "usage:
                                           [--record RUN.jsonl]
   --commit-notice (both): replicas announce each commit at once (RAFTPLAY_COMMIT_NOTICE=1)
   gradesim chaos [--seed S] [--seeds N] [--nodes K] [--bug NAME] [--drift D]
-                 [--read-mode lease|read_index] [--trace]
+                 [--read-mode lease|read_index|log] [--trace]
   gradesim exam  [--seed S] [--seeds N] [--drift D]
   gradesim replay RUN.json   (a run exported from the playground: its events, then its lights)
   gradesim show RUN.jsonl    (a recording made with --record: what it holds)

@@ -13,7 +13,7 @@ use crate::raft::message::{AppendEntries, AppendOutcome, Message};
 use crate::raft::progress::Progress;
 use crate::raft::quorum::{majority, quorum_value};
 use crate::raft::reason::{ReadPath, Reason};
-use crate::raft::{Bug, Config, Fanout, Index, NodeId, StateMachine, Time};
+use crate::raft::{Bug, Config, Fanout, Index, NodeId, ReadMode, StateMachine, Time};
 use std::collections::BTreeMap;
 
 /// A stalled commit (no progress for this many retry timeouts) sends new
@@ -200,14 +200,18 @@ impl<Q> LeaderState<Q> {
     }
 
     /// The reads a majority confirmed and the commit index covers, each
-    /// with whether it was confirmed by a heartbeat round (not a lease).
-    fn take_ready_reads(&mut self, commit: Index) -> Vec<(Q, bool)> {
+    /// with whether it was confirmed by a heartbeat round (not a lease),
+    /// and the index it waited for.
+    fn take_ready_reads(&mut self, commit: Index) -> Vec<(Q, bool, Index)> {
         let confirmed = self.majority_stamp(0);
         let (ready, waiting) = std::mem::take(&mut self.pending_reads)
             .into_iter()
             .partition(|r: &PendingRead<Q>| r.stamp <= confirmed && r.index <= commit);
         self.pending_reads = waiting;
-        ready.into_iter().map(|r| (r.query, r.stamp > 0)).collect()
+        ready
+            .into_iter()
+            .map(|r| (r.query, r.stamp > 0, r.index))
+            .collect()
     }
 
     /// The followers to send to at this tick: new entries to the eager
@@ -345,7 +349,10 @@ impl<S: StateMachine> Node<S> {
     /// A client read: served once its conditions hold (see [`PendingRead`]).
     pub(super) fn read_as_leader(&mut self, now: Time, query: S::Query) -> Result<(), S::Query> {
         let c = &self.config;
-        let lease = c.read_mode == crate::raft::ReadMode::Lease && self.lease_valid(now);
+        if c.read_mode == ReadMode::Log && !c.has(Bug::ReadsUnchecked) {
+            return self.read_through_log(now, query);
+        }
+        let lease = c.read_mode == ReadMode::Lease && self.lease_valid(now);
         let unchecked = c.has(Bug::ReadsUnchecked);
         let before_noop = c.has(Bug::ReadBeforeNoop);
         let commit = self.commit_index;
@@ -362,6 +369,32 @@ impl<S: StateMachine> Node<S> {
             },
         };
         l.queue_read(now, read);
+        self.serve_reads();
+        Ok(())
+    }
+
+    /// A read through the log (§8): it appends an entry of its own, without
+    /// a command, and is served once that entry commits.
+    fn read_through_log(&mut self, now: Time, query: S::Query) -> Result<(), S::Query> {
+        let term = self.term();
+        let Some(l) = self.leader_state() else {
+            return Err(query);
+        };
+        l.proposed(now);
+        let entry = Entry {
+            term,
+            command: None,
+        };
+        let index = self.persistent.log.append(entry);
+        let read = PendingRead {
+            query,
+            stamp: 0,
+            index,
+        };
+        if let Some(l) = self.leader_state() {
+            l.pending_reads.push(read);
+        }
+        self.advance_commit(now);
         self.serve_reads();
         Ok(())
     }
@@ -500,10 +533,11 @@ impl<S: StateMachine> Node<S> {
     pub(super) fn serve_reads(&mut self) {
         let commit = self.commit_index;
         let Some(l) = self.leader_state() else { return };
-        for (query, by_round) in l.take_ready_reads(commit) {
+        for (query, by_round, index) in l.take_ready_reads(commit) {
             self.explain(|n| Reason::ReadServed {
-                via: match (by_round, n.lease_until()) {
-                    (false, Some(until)) => ReadPath::Lease { until },
+                via: match (n.config.read_mode, by_round, n.lease_until()) {
+                    (ReadMode::Log, false, _) => ReadPath::Log { index },
+                    (_, false, Some(until)) => ReadPath::Lease { until },
                     _ => ReadPath::ReadIndex,
                 },
             });
