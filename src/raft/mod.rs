@@ -23,9 +23,9 @@
 //! entries (a lease or ReadIndex, see [`ReadMode`]; `ReadMode::Log` keeps the
 //! paper's reads through the log), replication that batches entries, sends
 //! new ones only to a majority's worth of followers at once (one more while
-//! many go unanswered), and
-//! backs up quickly on conflicts, and hand-over of commands that a deposed
-//! leader proposed but could not commit (sent again until they come back).
+//! many go unanswered) and backs up quickly on conflicts, and hand-over of
+//! commands that a deposed leader proposed but could not commit (sent again
+//! until they come back).
 //! Proposals and read rounds wait for the next [`Node::tick`], which
 //! [`Node::next_deadline`] makes due at once, so a caller that steps a batch
 //! of requests before ticking sends one AppendEntries per follower for all of
