@@ -144,6 +144,10 @@ export function fillLegend(list) {
     li.dataset.kind = kind;
     list.append(li);
   }
+  const lost = document.createElement('li');
+  lost.dataset.kind = 'lost';
+  lost.textContent = 'faded: will not arrive (dropped; cut by a partition or a cut link, also when already in flight as it starts; or its receiver is down)';
+  list.append(lost);
 }
 
 // view: { nodes, messages, cuts (Set of "a-b"), nowMs, selected, group (Set), electionMaxMs, heartbeatMs }
