@@ -222,7 +222,7 @@ impl Default for Config {
             read_mode: ReadMode::Lease,
             fanout: Fanout::Quorum,
             commit_notice: false,
-            spare_below: 0.77,
+            spare_below: 0.75,
             explain: false,
             vote_guard: true,
             forward: true,
