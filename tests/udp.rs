@@ -87,6 +87,19 @@ fn record(config: &str, replica: &std::path::Path, name: &str) -> Vec<serde_json
         .collect()
 }
 
+/// `gradesim show FILE`: its exit code and what it printed.
+fn show(file: &std::path::Path) -> (Option<i32>, String) {
+    let out = Command::new(GRADESIM)
+        .arg("show")
+        .arg(file)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
 /// How many lines of a recording match `kind` and, if given, `field` = `value`.
 fn count(lines: &[serde_json::Value], kind: &str, field: Option<(&str, &str)>) -> usize {
     let matches = |l: &&serde_json::Value| {
@@ -119,14 +132,8 @@ fn a_run_is_recorded_and_shown() {
         count(&lines, "datagram", Some(("fate", "dead"))) > 0,
         "datagrams to a killed replica are marked dead"
     );
-    let file = scratch("record").join("run.jsonl");
-    let show = Command::new(GRADESIM)
-        .arg("show")
-        .arg(&file)
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&show.stdout);
-    assert!(show.status.success(), "{shown}");
+    let (status, shown) = show(&scratch("record").join("run.jsonl"));
+    assert_eq!(status, Some(0), "{shown}");
     assert!(shown.starts_with("crash (seed 1), 5 replicas"), "{shown}");
     assert!(shown.contains("score: PASS"), "{shown}");
 }
@@ -181,13 +188,8 @@ fn a_killed_run_leaves_a_valid_recording() {
     let pid = child.id().to_string();
     Command::new("kill").args(["-INT", &pid]).status().unwrap();
     child.wait().unwrap();
-    let show = Command::new(GRADESIM)
-        .arg("show")
-        .arg(&file)
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&show.stdout);
-    assert_eq!(show.status.code(), Some(1), "no score: {shown}");
+    let (status, shown) = show(&file);
+    assert_eq!(status, Some(1), "no score: {shown}");
     assert!(
         shown.contains("no score: the run ended before it was scored"),
         "{shown}"

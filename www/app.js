@@ -548,9 +548,12 @@ function messageTip(x, y) {
   const fate = m.lost ? `\nwill not arrive: ${LOSSES[m.lost]}` : '';
   const text = `S${m.from + 1} → S${m.to + 1}: ${m.text}, term ${m.term}\nsent ${(m.sent_ms / 1000).toFixed(3)} s, arrives ${(m.arrives_ms / 1000).toFixed(3)} s${fate}`;
   if (m.lost || state.pg.nowMs() < m.arrives_ms) return text;
-  const caused = state.pg.recentEvents().filter(e => e.node === m.to && Math.abs(e.time_ms - m.arrives_ms) < 1e-6);
-  const what = caused.length ? caused.map(e => `  ${e.text}`).join('\n') : '  nothing the event list tells';
-  return `${text}\non arrival:\n${what}`;
+  // Once arrived, what it caused is looked up once, not every frame.
+  if (m.caused === undefined) {
+    const caused = state.pg.recentEvents().filter(e => e.node === m.to && Math.abs(e.time_ms - m.arrives_ms) < 1e-6);
+    m.caused = caused.length ? caused.map(e => `  ${e.text}`).join('\n') : '  nothing the event list tells';
+  }
+  return `${text}\non arrival:\n${m.caused}`;
 }
 
 // The log entry under the pointer, in words.

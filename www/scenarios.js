@@ -16,6 +16,10 @@
 // travels apart from older entries); `extra` options (the unsafe one plants
 // the bug that turns §5.4.2 off), then the scenario's own last steps. With
 // `e`, panel (c) lets A's no-op reach C too.
+// Figure 8 (d): A crashes, E restarts and times out twice (its term is two
+// behind the others' votes), and leads.
+const PANEL_D = [{ do: 'crash', node: 'A' }, { do: 'heal' }, { do: 'restart', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'await', leader: 'E', max_ms: 3000 }];
+
 function figure8(name, title, extra, last, end, e = false) {
   const paper = { nodes: 5, seed: 1, pre_vote: false, check_quorum: false, vote_guard: false, forward: false, probe: false, read_mode: 'log', batch: 1 };
   const name5 = [['leader', 'A'], ['follower1', 'B'], ['follower2', 'C'], ['follower3', 'D'], ['follower4', 'E']]
@@ -165,13 +169,13 @@ export const SCENARIOS = [
     end: { says: 'every live log equals the leader\'s', expect: [{ logs_equal: true }] },
   },
   ...figure8('figure-8', 'Figure 8 (a)-(d): x=1 sits on a majority, is not committed, and is overwritten (§5.4.2)', {}, [
-    { say: '(d) A crashes. E restarts and times out twice: its last entry (of the term it won in b) is newer than C\'s and D\'s (x=1, of A\'s first term), so they elect it (§5.4.1). It replaces x=1 with its own entries everywhere, B\'s and C\'s copies too. Allowed: x=1 was on three of five logs, but never committed, and no client was told it was.', do: [{ do: 'crash', node: 'A' }, { do: 'heal' }, { do: 'restart', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'await', leader: 'E', max_ms: 3000 }], run: 2500 },
+    { say: '(d) A crashes. E restarts and times out twice: its last entry (of the term it won in b) is newer than C\'s and D\'s (x=1, of A\'s first term), so they elect it (§5.4.1). It replaces x=1 with its own entries everywhere, B\'s and C\'s copies too. Allowed: x=1 was on three of five logs, but never committed, and no client was told it was.', do: PANEL_D, run: 2500 },
   ], { says: 'E leads, x=1 is in no log, and y=2 is committed', expect: [{ leader_is: 'E' }, { in_no_log: 'x' }, { committed: 'y' }] }),
   ...figure8('figure-8-e', 'Figure 8 (e): an entry of the leader\'s own term commits x=1 with it', {}, [
     { say: '(e) A\'s no-op is on a majority, so it commits, and x=1 before it commits with it (§5.4.2). A crashes; E restarts and times out, but B and C hold entries of a newer term than its last, and refuse it: x=1 stays.', do: [{ do: 'crash', node: 'A' }, { do: 'heal' }, { do: 'restart', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'timeout', node: 'E' }], run: 2500 },
   ], { says: 'x=1 is committed, and E, whose log lacks it, does not lead', expect: [{ committed: 'x' }, { leader_is_not: 'E' }] }, true),
   ...figure8('figure-8-unsafe', 'Figure 8 without §5.4.2: a committed entry is overwritten', { hunt: 0 }, [
-    { say: '(d) With the rule off (a planted bug), A committed x=1 in (c) by counting its three copies, and applied it. A crashes; E restarts and wins with C and D, whose last entries are older than its own: it leads without a committed entry, and overwrites it. Leader Completeness turns red.', do: [{ do: 'crash', node: 'A' }, { do: 'heal' }, { do: 'restart', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'timeout', node: 'E' }, { do: 'await', leader: 'E', max_ms: 3000 }], run: 1500 },
+    { say: '(d) With the rule off (a planted bug), A committed x=1 in (c) by counting its three copies, and applied it. A crashes; E restarts and wins with C and D, whose last entries are older than its own: it leads without a committed entry, and overwrites it. Leader Completeness turns red.', do: PANEL_D, run: 1500 },
   ], { says: 'Leader Completeness is broken: E leads without the committed x=1', expect: [{ leader_is: 'E' }, { light_red: 'Leader Completeness' }] }),
 ];
 

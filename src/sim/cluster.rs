@@ -718,35 +718,21 @@ impl Cluster {
         if !self.options.cut_in_flight {
             return;
         }
-        let mut events = std::mem::take(&mut self.queue).into_vec();
-        for e in &mut events {
-            if let Event::Deliver {
-                envelope,
-                loss: loss @ None,
-                ..
-            } = &mut e.event
-                && self.network.blocked(envelope.from, envelope.to)
-            {
-                *loss = Some(Loss::Partitioned);
-            }
-        }
-        self.queue = events.into();
+        let network = &self.network;
+        lose_in_flight(&mut self.queue, Loss::Partitioned, |e, _| {
+            network.blocked(e.from, e.to)
+        });
     }
 
     /// Drops the message in flight from `from` to `to` sent at `sent` (the
     /// first such, if the network duplicated it): it will not arrive.
     pub fn drop_in_flight(&mut self, from: NodeId, to: NodeId, sent: Time) -> Result<(), String> {
-        let mut events = std::mem::take(&mut self.queue).into_vec();
-        let found = events.iter_mut().find_map(|e| match &mut e.event {
-            Event::Deliver {
-                envelope,
-                sent: at,
-                loss: loss @ None,
-            } if envelope.from == from && envelope.to == to && *at == sent => Some(loss),
-            _ => None,
-        });
-        let dropped = found.map(|loss| *loss = Some(Loss::Dropped)).is_some();
-        self.queue = events.into();
+        let mut first = true;
+        let dropped = lose_in_flight(&mut self.queue, Loss::Dropped, |e, at| {
+            let this = first && e.from == from && e.to == to && at == sent;
+            first &= !this;
+            this
+        }) > 0;
         if dropped {
             Ok(())
         } else {
@@ -1231,4 +1217,29 @@ impl Cluster {
             });
         }
     }
+}
+
+/// Marks lost (as `loss`) the messages in flight in `queue` that `pick`
+/// chooses, given each one and when it was sent; returns how many.
+fn lose_in_flight(
+    queue: &mut BinaryHeap<Scheduled>,
+    loss: Loss,
+    mut pick: impl FnMut(&Envelope<Put>, Time) -> bool,
+) -> usize {
+    let mut events = std::mem::take(queue).into_vec();
+    let mut lost = 0;
+    for e in &mut events {
+        if let Event::Deliver {
+            envelope,
+            sent,
+            loss: fate @ None,
+        } = &mut e.event
+            && pick(envelope, *sent)
+        {
+            *fate = Some(loss);
+            lost += 1;
+        }
+    }
+    *queue = events.into();
+    lost
 }

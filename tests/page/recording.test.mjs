@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync, unlinkSync, readFileSync, rmSync } from 'no
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { serve, browser, root } from './serve.mjs';
+import { withPage, root } from './serve.mjs';
 
 function recording() {
   const ids = ['0000', '0001', '0002'];
@@ -34,34 +34,28 @@ test('a recording opens by link and by file, with red marks, custom types and pr
   writeFileSync(local, recording());
   const bad = join(dir, 'bad.jsonl');
   writeFileSync(bad, '{"kind": "something"}\n');
-  const server = await serve();
-  const b = await browser();
   try {
-    const page = await b.newPage({ viewport: { width: 1280, height: 720 } });
-    const errors = [];
-    page.on('pageerror', e => errors.push(e.message));
-    await page.goto(`${server.url}recording.html?record=test-recording.jsonl`);
-    await page.waitForFunction(() => /made-up \(seed 7\), 3 replicas/.test(document.getElementById('title').textContent));
-    assert.match(await page.textContent('#summary'), /200 datagrams, 2 verdicts \(1 red\), 1 printed lines; score: FAIL/);
-    assert.equal(await page.locator('.rec-mark').count(), 1, 'one red mark: the wrong get');
-    await page.click('#first-bad');
-    const s = await page.evaluate(() => window.recording.state());
-    assert.ok(s.t <= 60000 && s.t >= 56000, `jumped to ${s.t}`);
-    // At t = 1 ms + 10 datagrams, the invented type is in flight and labelled.
-    await page.evaluate(() => window.recording.seek(1000 + 500 * 10 + 200));
-    await page.waitForFunction(() => window.recording.placed().some(p => p.type === 'gossip_hello'));
-    await page.evaluate(() => window.recording.seek(3000));
-    await page.waitForFunction(() => /DEBUG: I am a follower/.test(document.getElementById('prints').textContent));
-    assert.match(await page.textContent('#prints'), /\[0001 stdout\]/);
-    // By file too, and a file that is not a recording says so.
-    await page.setInputFiles('#file', local);
-    await page.waitForFunction(() => /Opened run\.jsonl/.test(document.getElementById('banner').textContent));
-    await page.setInputFiles('#file', bad);
-    await page.waitForFunction(() => /could not be opened: no header line: not a raftplay recording/.test(document.getElementById('banner').textContent));
-    assert.deepEqual(errors, []);
+    // withPage fails the test on any page error.
+    await withPage('recording.html?record=test-recording.jsonl', async page => {
+      await page.waitForFunction(() => /made-up \(seed 7\), 3 replicas/.test(document.getElementById('title').textContent));
+      assert.match(await page.textContent('#summary'), /200 datagrams, 2 verdicts \(1 red\), 1 printed lines; score: FAIL/);
+      assert.equal(await page.locator('.rec-mark').count(), 1, 'one red mark: the wrong get');
+      await page.click('#first-bad');
+      const s = await page.evaluate(() => window.recording.state());
+      assert.ok(s.t <= 60000 && s.t >= 56000, `jumped to ${s.t}`);
+      // At t = 1 ms + 10 datagrams, the invented type is in flight and labelled.
+      await page.evaluate(() => window.recording.seek(1000 + 500 * 10 + 200));
+      await page.waitForFunction(() => window.recording.placed().some(p => p.type === 'gossip_hello'));
+      await page.evaluate(() => window.recording.seek(3000));
+      await page.waitForFunction(() => /DEBUG: I am a follower/.test(document.getElementById('prints').textContent));
+      assert.match(await page.textContent('#prints'), /\[0001 stdout\]/);
+      // By file too, and a file that is not a recording says so.
+      await page.setInputFiles('#file', local);
+      await page.waitForFunction(() => /Opened run\.jsonl/.test(document.getElementById('banner').textContent));
+      await page.setInputFiles('#file', bad);
+      await page.waitForFunction(() => /could not be opened: no header line: not a raftplay recording/.test(document.getElementById('banner').textContent));
+    }, { ready: () => window.recording });
   } finally {
-    await b.close();
-    server.close();
     unlinkSync(served);
   }
 });
@@ -88,55 +82,48 @@ test('real recordings of the instant replica and a Python replica replay with th
   const simFile = join(root, 'www', 'test-sim.jsonl');
   const gossip = python.lines.find(l => l.kind === 'datagram' && l.json && l.json.type === 'gossip');
   assert.ok(gossip, 'the Python replica gossiped');
-  const server = await serve();
-  const b = await browser();
   try {
-    const page = await b.newPage({ viewport: { width: 1280, height: 720 } });
-    const errors = [];
-    page.on('pageerror', e => errors.push(e.message));
-    await page.goto(`${server.url}recording.html?record=test-instant.jsonl`);
-    await page.waitForFunction(() => /partition \(seed 1\), 5 replicas/.test(document.getElementById('title').textContent));
-    assert.ok(await page.locator('.rec-mark').count() >= 1, 'red marks at the wrong gets');
-    await page.click('#first-bad');
-    const s = await page.evaluate(() => window.recording.state());
-    assert.ok(s.t <= firstWrong.t && s.t >= firstWrong.t - 5000, `jumped to ${s.t}, the first wrong get is at ${firstWrong.t}`);
-    // A moment after, the wrong get is a red bar in the history lane; a
-    // click on it says what was expected.
-    await page.evaluate(t => window.recording.seek(t + 1000), firstWrong.t);
-    await page.waitForFunction(mid => window.recording.bars().some(b => b.mid === mid), firstWrong.mid);
-    const bar = (await page.evaluate(() => window.recording.bars())).find(b => b.mid === firstWrong.mid);
-    assert.equal(bar.verdict, 'wrong_value');
-    const lane = await page.locator('#lane').boundingBox();
-    await page.mouse.click(lane.x + bar.x, lane.y + bar.y);
-    assert.match(await page.textContent('#datagram'), new RegExp(`MID ${firstWrong.mid}\\), sent [\\d.]+ s: wrong value: got "", expected "\\w+"`));
-    // Step goes to the next datagram; space plays and pauses.
-    const before = (await page.evaluate(() => window.recording.state())).t;
-    await page.click('#step');
-    const after = (await page.evaluate(() => window.recording.state())).t;
-    const next = instant.lines.filter(l => l.kind === 'datagram' && l.t > before).map(l => l.t).sort((a, b) => a - b)[0];
-    assert.equal(after, next, 'step lands on the next datagram');
-    await page.keyboard.press(' ');
-    assert.equal((await page.evaluate(() => window.recording.state())).playing, true);
-    await page.keyboard.press(' ');
+    await withPage('recording.html?record=test-instant.jsonl', async (page, { server }) => {
+      await page.waitForFunction(() => /partition \(seed 1\), 5 replicas/.test(document.getElementById('title').textContent));
+      assert.ok(await page.locator('.rec-mark').count() >= 1, 'red marks at the wrong gets');
+      await page.click('#first-bad');
+      const s = await page.evaluate(() => window.recording.state());
+      assert.ok(s.t <= firstWrong.t && s.t >= firstWrong.t - 5000, `jumped to ${s.t}, the first wrong get is at ${firstWrong.t}`);
+      // A moment after, the wrong get is a red bar in the history lane; a
+      // click on it says what was expected.
+      await page.evaluate(t => window.recording.seek(t + 1000), firstWrong.t);
+      await page.waitForFunction(mid => window.recording.bars().some(b => b.mid === mid), firstWrong.mid);
+      const bar = (await page.evaluate(() => window.recording.bars())).find(b => b.mid === firstWrong.mid);
+      assert.equal(bar.verdict, 'wrong_value');
+      const lane = await page.locator('#lane').boundingBox();
+      await page.mouse.click(lane.x + bar.x, lane.y + bar.y);
+      assert.match(await page.textContent('#datagram'), new RegExp(`MID ${firstWrong.mid}\\), sent [\\d.]+ s: wrong value: got "", expected "\\w+"`));
+      // Step goes to the next datagram; space plays and pauses.
+      const before = (await page.evaluate(() => window.recording.state())).t;
+      await page.click('#step');
+      const after = (await page.evaluate(() => window.recording.state())).t;
+      const next = instant.lines.filter(l => l.kind === 'datagram' && l.t > before).map(l => l.t).sort((a, b) => a - b)[0];
+      assert.equal(after, next, 'step lands on the next datagram');
+      await page.keyboard.press(' ');
+      assert.equal((await page.evaluate(() => window.recording.state())).playing, true);
+      await page.keyboard.press(' ');
 
-    await page.goto(`${server.url}recording.html?record=test-python.jsonl`);
-    await page.waitForFunction(() => /partition \(seed 1\), 5 replicas/.test(document.getElementById('title').textContent));
-    await page.evaluate(t => window.recording.seek(t), gossip.t + 50);
-    await page.waitForFunction(() => window.recording.placed().some(p => p.type === 'gossip'));
-    await page.waitForFunction(() => /gossiping/.test(document.getElementById('prints').textContent));
+      await page.goto(`${server.url}recording.html?record=test-python.jsonl`);
+      await page.waitForFunction(() => /partition \(seed 1\), 5 replicas/.test(document.getElementById('title').textContent));
+      await page.evaluate(t => window.recording.seek(t), gossip.t + 50);
+      await page.waitForFunction(() => window.recording.placed().some(p => p.type === 'gossip'));
+      await page.waitForFunction(() => /gossiping/.test(document.getElementById('prints').textContent));
 
-    // A simulated run, recorded by gradesim sim, opens with the same loader.
-    const sim = spawnSync(join(root, 'target', 'release', 'gradesim'), [
-      'sim', join(root, 'configs', 'crash.json'), '--seed', '2', '--record', simFile,
-    ], { encoding: 'utf8' });
-    assert.equal(sim.status, 0, sim.stdout + sim.stderr);
-    await page.goto(`${server.url}recording.html?record=test-sim.jsonl`);
-    await page.waitForFunction(() => /crash \(seed 2\), 5 replicas, simulated/.test(document.getElementById('title').textContent));
-    assert.match(await page.textContent('#summary'), /score: PASS/);
-    assert.deepEqual(errors, []);
+      // A simulated run, recorded by gradesim sim, opens with the same loader.
+      const sim = spawnSync(join(root, 'target', 'release', 'gradesim'), [
+        'sim', join(root, 'configs', 'crash.json'), '--seed', '2', '--record', simFile,
+      ], { encoding: 'utf8' });
+      assert.equal(sim.status, 0, sim.stdout + sim.stderr);
+      await page.goto(`${server.url}recording.html?record=test-sim.jsonl`);
+      await page.waitForFunction(() => /crash \(seed 2\), 5 replicas, simulated/.test(document.getElementById('title').textContent));
+      assert.match(await page.textContent('#summary'), /score: PASS/);
+    }, { ready: () => window.recording });
   } finally {
-    await b.close();
-    server.close();
     unlinkSync(instant.file);
     unlinkSync(python.file);
     rmSync(simFile, { force: true });

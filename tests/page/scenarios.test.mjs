@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve, browser, root } from './serve.mjs';
+import { serve, browser, root, withPage } from './serve.mjs';
 import { SCENARIOS } from '../../www/scenarios.js';
 
 const SHOTS = ['split-vote', 'figure-7', 'minority-leader'];
@@ -66,23 +66,13 @@ test('a scenario runs step by step from its card, and pauses between steps', { t
 // Figure 8 step by step: after panel (c) x=1 is on a majority (A, B, C) and
 // the leader says why it does not commit it (§5.4.2); after (d) it is gone.
 test('Figure 8: a majority holds x=1, the held-back commit gives its reason, and (d) overwrites it', { timeout: 120000 }, async () => {
-  const server = await serve();
-  const b = await browser();
-  try {
-    const page = await b.newPage({ viewport: { width: 1280, height: 720 } });
-    const errors = [];
-    page.on('pageerror', e => errors.push(e.message));
-    await page.goto(`${server.url}#scenario=figure-8`);
-    await page.waitForFunction(() => window.raftplay && window.raftplay.playground());
+  // withPage fails the test on any page error.
+  await withPage('#scenario=figure-8', async page => {
     await page.evaluate(() => window.raftplay.runScenario(4)); // the election, (a), (b), (c)
     const text = (await page.evaluate(() => window.raftplay.playground().recentEvents().map(e => e.text))).join('\n');
     assert.match(text, /S\d does not commit index \d+: a majority holds it, but it is from term \d+, not the current term \d+ \(§5\.4\.2\)/);
     assert.equal(await page.evaluate(() => window.raftplay.committed('x')), false, 'x=1 is not committed');
     const ok = await page.evaluate(() => window.raftplay.runScenario());
     assert.equal(ok, true, 'x=1 is in no log and E leads');
-    assert.deepEqual(errors, []);
-  } finally {
-    await b.close();
-    server.close();
-  }
+  });
 });

@@ -36,10 +36,11 @@ export async function browser() {
 }
 
 // Serves the page, opens `path` (relative to the server's URL) in a fresh
-// browser, waits for the playground, and runs `body(page, { server,
-// browser })`; fails on any page error, and closes everything whatever
-// happens.
-export async function withPage(path, body, { viewport = { width: 1280, height: 720 } } = {}) {
+// browser, waits until `ready` holds in the page (by default: the
+// playground is up), and runs `body(page, { server, browser })`; fails on
+// any page error, and closes everything whatever happens.
+const playgroundUp = () => window.raftplay && window.raftplay.playground();
+export async function withPage(path, body, { viewport = { width: 1280, height: 720 }, ready = playgroundUp } = {}) {
   const server = await serve();
   const b = await browser();
   try {
@@ -47,7 +48,7 @@ export async function withPage(path, body, { viewport = { width: 1280, height: 7
     const errors = [];
     page.on('pageerror', e => errors.push(e.message));
     await page.goto(`${server.url}${path}`);
-    await page.waitForFunction(() => window.raftplay && window.raftplay.playground(), null, { timeout: 30000 });
+    await page.waitForFunction(ready, null, { timeout: 30000 });
     await body(page, { server, browser: b });
     if (errors.length) throw new Error(`page errors:\n${errors.join('\n')}`);
   } finally {
