@@ -181,7 +181,11 @@ impl StateMachine for Store {
     }
 
     fn command_size(put: &Put) -> usize {
-        put.key.len() + put.value.len() + put.mid.len() + 48
+        /// What an entry adds on the wire around its key, value and MID: it
+        /// travels as the JSON array `[term, client, "mid", "key", "value"]`,
+        /// so two numbers of up to 20 digits, six quotes and five separators.
+        const ENTRY_FRAMING_BYTES: usize = 48;
+        put.key.len() + put.value.len() + put.mid.len() + ENTRY_FRAMING_BYTES
     }
 
     fn query(&self, get: &Get) -> Answer {

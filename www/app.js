@@ -1,13 +1,16 @@
 // The playground page: a requestAnimationFrame loop advances the simulated
 // cluster (WebAssembly) by the frame's wall time times the speed, reads what
 // changed (model.js), and draws it (draw.js). Input goes through act(),
-// which reports refusals and forks.
+// which reports refusals and forks. While a recording is open (player.js),
+// the loop, the canvas, the timeline, the lane and the keys are its.
 import init, { Playground, GraderRun, graderConfigs, graderConfigText } from './pkg/raftplay.js';
 import { drawCluster, drawLogs, drawHistory, layout, fillLegend, LOSSES } from './draw.js';
 import { runHash, runInHash, decodeRecord } from './link.js';
 import { Logs, leaderOf, readFrame, committed } from './model.js';
 import { readOptions, showOptions, showSettings, showNodeCount, HelpDialog, choosePreset, showPreset, PRESETS } from './controls.js';
 import { SCENARIOS, findScenario, perform, reached } from './scenarios.js';
+import { parseRecording, looksLikeRecording } from './recording.js';
+import { Player } from './player.js';
 
 const $ = id => document.getElementById(id);
 const EVENTS_SHOWN = 200;
@@ -47,6 +50,9 @@ const state = {
   // The message the pointer last rested on, described until it moves.
   watched: null,
 };
+
+// A recorded run, when one is open.
+const player = new Player();
 
 function speed() {
   return Math.pow(10, (Number($('speed').value) - 100) / 50);
@@ -263,17 +269,64 @@ function exportRun() {
   banner('Exported: import it here, or print its events with `gradesim replay FILE`.');
 }
 
-async function importRun(file) {
+// A file opened by import or dropped on the page: a recording, or a run
+// exported from this page.
+async function openFile(file) {
+  const text = await file.text();
+  if (looksLikeRecording(text)) openRecording(text, file.name);
+  else importRun(text, file.name);
+}
+
+async function importRun(text, name) {
   let record;
   try {
-    record = Playground.parseRun(await file.text());
+    record = Playground.parseRun(text);
     adopt(Playground.restoreAtStart(record));
   } catch (e) {
-    banner(`${file.name} could not be opened: ${e.message}`);
+    banner(`${name} could not be opened: ${e.message}`);
+    return;
+  }
+  closeRecording();
+  setPlaying(false);
+  replayTo(record.time / 1000, `Opening ${name}`, () => banner(`Opened ${name}, paused at the moment it was saved.`));
+}
+
+// ----- a recorded run on this page ---------------------------------------------------
+
+// Opens a recording's text; a file that is not one says why, and whatever
+// was shown stays.
+function openRecording(text, name) {
+  let rec;
+  try {
+    rec = parseRecording(text);
+  } catch (e) {
+    banner(`${name} could not be opened: ${e.message}`);
     return;
   }
   setPlaying(false);
-  replayTo(record.time / 1000, `Opening ${file.name}`, () => banner(`Opened ${file.name}, paused at the moment it was saved.`));
+  state.replay = null;
+  tip(null);
+  banner(player.open(rec, name));
+  // Real datagrams are tens of µs apart: start at the slowest speed.
+  $('speed').value = '0';
+  showSpeed();
+}
+
+function closeRecording() {
+  if (!player.active) return;
+  player.close();
+  setPlaying(false);
+  if (new URLSearchParams(location.search).has('record')) history.replaceState(null, '', location.pathname);
+  reread();
+  banner('Back to the simulated cluster, paused. Press space to play.');
+}
+
+function fetchRecording(url) {
+  banner(`Fetching ${url}…`);
+  fetch(url)
+    .then(r => { if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.text(); })
+    .then(t => openRecording(t, url))
+    .catch(e => banner(`${url} could not be fetched: ${e.message}`));
 }
 
 // ----- the course grader in the page -------------------------------------------------
@@ -665,8 +718,8 @@ function seekTo(ms, then) {
 }
 
 const keys = {
-  ' ': () => setPlaying(!state.playing),
-  '.': () => act(pg => { pg.step(); return 0; }),
+  ' ': () => (player.active ? player.togglePlay() : setPlaying(!state.playing)),
+  '.': () => (player.active ? player.step() : act(pg => { pg.step(); return 0; })),
   '+': () => { $('speed').value = String(Math.min(150, Number($('speed').value) + 10)); showSpeed(); },
   '-': () => { $('speed').value = String(Math.max(0, Number($('speed').value) - 10)); showSpeed(); },
   c: () => { const t = target(); if (t !== null) act(pg => pg.crash(t)); },
@@ -680,13 +733,18 @@ const keys = {
   Escape: () => select(null),
 };
 
+// The keys a recording answers to: it can be watched, not acted on.
+const RECORDING_KEYS = new Set([' ', '.', '+', '-', '?', 'Escape']);
+const ARROWS = { ArrowLeft: -1, ArrowRight: 1 };
+
 function bindControls() {
   for (let n = 3; n <= 9; n++) $('nodes').add(new Option(String(n), String(n)));
   $('nodes').value = '5';
   let playingBeforeHelp = false;
+  const watched = () => (player.active ? player : { playing: state.playing, setPlaying });
   state.help = new HelpDialog({
-    onOpen: () => { playingBeforeHelp = state.playing; setPlaying(false); },
-    onClose: () => setPlaying(playingBeforeHelp),
+    onOpen: () => { playingBeforeHelp = watched().playing; watched().setPlaying(false); },
+    onClose: () => watched().setPlaying(playingBeforeHelp),
   });
   fillLegend($('legend'));
   $('play').addEventListener('click', keys[' ']);
@@ -751,8 +809,20 @@ function bindControls() {
   $('import').addEventListener('click', () => $('import-file').click());
   $('import-file').addEventListener('change', () => {
     const file = $('import-file').files[0];
-    if (file) importRun(file);
+    if (file) openFile(file);
     $('import-file').value = '';
+  });
+  $('open-recording').addEventListener('click', () => $('record-file').click());
+  $('record-file').addEventListener('change', async () => {
+    const file = $('record-file').files[0];
+    if (file) openRecording(await file.text(), file.name);
+    $('record-file').value = '';
+  });
+  $('first-bad').addEventListener('click', () => player.firstBad());
+  $('rec-close').addEventListener('click', closeRecording);
+  $('prints').addEventListener('click', e => {
+    const li = e.target.closest('li');
+    if (li && li.dataset.t !== undefined) { player.seek(Number(li.dataset.t)); player.setPlaying(false); }
   });
   document.addEventListener('dragover', e => { e.preventDefault(); document.body.classList.add('dropping'); });
   document.addEventListener('dragleave', () => document.body.classList.remove('dropping'));
@@ -760,17 +830,19 @@ function bindControls() {
     e.preventDefault();
     document.body.classList.remove('dropping');
     const file = e.dataTransfer.files[0];
-    if (file) importRun(file);
+    if (file) openFile(file);
   });
   $('give-up').addEventListener('click', () => { if (state.hunt) reveal('You gave up.'); });
   // A click on an operation selects the node that answered it.
   $('lane').addEventListener('click', e => {
     const r = $('lane').getBoundingClientRect();
     const x = e.clientX - r.left, y = e.clientY - r.top;
+    if (player.active) return player.clickLane(x, y);
     const bar = (state.bars || []).find(b => x >= b.x0 && x <= b.x1 && y >= b.y0 && y <= b.y1);
     if (bar && bar.op.answered_by !== null) select(bar.op.answered_by);
   });
   follow($('lane'), (x, y) => {
+    if (player.active) return player.tipLane(x, y);
     const bar = (state.bars || []).find(b => x >= b.x0 && x <= b.x1 && y >= b.y0 && y <= b.y1);
     if (!bar) return null;
     const o = bar.op;
@@ -779,14 +851,19 @@ function bindControls() {
       : `${o.put !== null ? 'ok' : `ok, ${JSON.stringify(o.result)}`} from S${o.answered_by + 1} at ${(o.response_ms / 1000).toFixed(3)} s`;
     return `${what}, invoked at ${(o.invoke_ms / 1000).toFixed(3)} s: ${answer}`;
   });
-  follow($('cluster'), messageTip);
+  follow($('cluster'), (x, y) => (player.active ? player.tipRing(x, y) : messageTip(x, y)));
   follow($('logs'), entryTip);
   const timeline = $('timeline');
-  timeline.addEventListener('input', () => { state.seeking = true; seekTo(Number(timeline.value)); });
+  timeline.addEventListener('input', () => {
+    if (player.active) { player.seek(Number(timeline.value)); player.setPlaying(false); return; }
+    state.seeking = true;
+    seekTo(Number(timeline.value));
+  });
   timeline.addEventListener('change', () => { state.seeking = false; });
   $('cluster').addEventListener('click', e => {
     const r = $('cluster').getBoundingClientRect();
     const x = e.clientX - r.left, y = e.clientY - r.top;
+    if (player.active) return player.clickRing(x, y);
     // A click on a node selects it, even when a message is just leaving or
     // reaching it (a leader's heartbeats sit on its centre as they leave).
     const hit = nodeAt(x, y);
@@ -804,6 +881,10 @@ function bindControls() {
     if (state.help.isOpen) return state.help.handleKey(e);
     if (e.target instanceof HTMLInputElement && e.target.type !== 'checkbox' && e.target.type !== 'range') return;
     if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (player.active) {
+      if (ARROWS[e.key]) { e.preventDefault(); player.arrow(ARROWS[e.key]); return; }
+      if (!RECORDING_KEYS.has(e.key)) return;
+    }
     if (/^[1-9]$/.test(e.key)) { select(Number(e.key) - 1); return; }
     const f = keys[e.key];
     if (f) { e.preventDefault(); f(); }
@@ -820,6 +901,13 @@ function nodeAt(x, y) {
 function frame(now) {
   const dt = state.lastFrame === null ? 0 : Math.min(100, now - state.lastFrame);
   state.lastFrame = now;
+  if (player.active) {
+    player.frame(dt, speed());
+    player.draw();
+    if (state.hover) state.hover();
+    requestAnimationFrame(frame);
+    return;
+  }
   if (state.replay) {
     stepReplay();
   } else if (state.playing) {
@@ -854,6 +942,9 @@ async function main() {
   } else if (!openFromUrl()) {
     fresh(readOptions());
   }
+  // ?record=URL: a recording from the same origin, over the cluster.
+  const recorded = new URLSearchParams(location.search).get('record');
+  if (recorded) fetchRecording(recorded);
   // Hooks for tests and the curious.
   window.raftplay = {
     playground: () => state.pg,
@@ -878,6 +969,7 @@ async function main() {
     scenarios: () => SCENARIOS.map(s => s.name),
     grading: () => state.grading !== null,
   };
+  window.recording = player.hooks();
   requestAnimationFrame(frame);
 }
 

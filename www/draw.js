@@ -81,8 +81,8 @@ export const LOSSES = {
   overflow: 'the receiving socket was full',
 };
 
-export function drawGlyph(ctx, m, x, y) {
-  const colour = termColour(m.term);
+// A message's glyph (KINDS), in its term's colour unless told another.
+export function drawGlyph(ctx, m, x, y, colour = termColour(m.term)) {
   ctx.fillStyle = colour;
   ctx.strokeStyle = colour;
   ctx.lineWidth = 2;
@@ -150,42 +150,70 @@ export function fillLegend(list) {
   list.append(lost);
 }
 
+// Links between every pair of nodes: faint, or dashed red where `cut(a, b)`.
+function drawLinks(ctx, centres, cut) {
+  for (let a = 0; a < centres.length; a++) {
+    for (let b = a + 1; b < centres.length; b++) {
+      const isCut = cut(a, b);
+      ctx.beginPath();
+      ctx.moveTo(centres[a].x, centres[a].y);
+      ctx.lineTo(centres[b].x, centres[b].y);
+      ctx.setLineDash(isCut ? [6, 5] : []);
+      ctx.strokeStyle = isCut ? 'rgba(192,57,43,0.8)' : 'rgba(0,0,0,0.07)';
+      ctx.lineWidth = isCut ? 1.5 : 1;
+      ctx.stroke();
+    }
+  }
+  ctx.setLineDash([]);
+}
+
+// The red x on a message that will not arrive.
+function lostMark(ctx, x, y, alpha) {
+  ctx.globalAlpha = alpha;
+  ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 2;
+  ctx.beginPath(); ctx.moveTo(x - 5, y - 5); ctx.lineTo(x + 5, y + 5); ctx.moveTo(x + 5, y - 5); ctx.lineTo(x - 5, y + 5); ctx.stroke();
+  ctx.globalAlpha = 1;
+}
+
+// The leader's crown, above its node.
+function crown(ctx, x, y, radius) {
+  const top = y - radius - 10;
+  ctx.beginPath();
+  ctx.moveTo(x - 10, top + 6); ctx.lineTo(x - 10, top - 4); ctx.lineTo(x - 5, top + 1); ctx.lineTo(x, top - 6);
+  ctx.lineTo(x + 5, top + 1); ctx.lineTo(x + 10, top - 4); ctx.lineTo(x + 10, top + 6); ctx.closePath();
+  ctx.fillStyle = '#E69F00'; ctx.fill(); ctx.strokeStyle = '#7a5200'; ctx.lineWidth = 1; ctx.stroke();
+}
+
+// The grey cross on a node that is down.
+function downCross(ctx, x, y, radius) {
+  ctx.strokeStyle = '#5b6570'; ctx.lineWidth = 3;
+  const d = radius * 0.55;
+  ctx.beginPath(); ctx.moveTo(x - d, y - d); ctx.lineTo(x + d, y + d); ctx.moveTo(x + d, y - d); ctx.lineTo(x - d, y + d); ctx.stroke();
+}
+
+// Where a message is drawn, p of the way along its trip (0..1), and how
+// opaque: a lost one stops halfway and fades.
+function along(from, to, p, lost) {
+  const travel = lost ? Math.min(p, 0.5) : p;
+  const alpha = lost && p > 0.5 ? Math.max(0, 1 - (p - 0.5) * 2) : 1;
+  return { x: from.x + (to.x - from.x) * travel, y: from.y + (to.y - from.y) * travel, alpha };
+}
+
 // view: { nodes, messages, cuts (Set of "a-b"), nowMs, selected, group (Set), electionMaxMs, heartbeatMs }
 export function drawCluster(canvas, view) {
   const { ctx, w, h } = fitCanvas(canvas);
   const n = view.nodes.length;
   const { centres, radius } = layout(n, w, h);
-  // Links: faint, or dashed red where cut (either way).
-  for (let a = 0; a < n; a++) {
-    for (let b = a + 1; b < n; b++) {
-      const cut = view.cuts.has(`${a}-${b}`) || view.cuts.has(`${b}-${a}`);
-      ctx.beginPath();
-      ctx.moveTo(centres[a].x, centres[a].y);
-      ctx.lineTo(centres[b].x, centres[b].y);
-      ctx.setLineDash(cut ? [6, 5] : []);
-      ctx.strokeStyle = cut ? 'rgba(192,57,43,0.8)' : 'rgba(0,0,0,0.07)';
-      ctx.lineWidth = cut ? 1.5 : 1;
-      ctx.stroke();
-    }
-  }
-  ctx.setLineDash([]);
+  drawLinks(ctx, centres, (a, b) => view.cuts.has(`${a}-${b}`) || view.cuts.has(`${b}-${a}`));
   // Messages in flight; lost ones fade from halfway with an x.
   const placed = [];
   for (const m of view.messages) {
     const span = Math.max(1e-6, m.arrives_ms - m.sent_ms);
     const p = Math.min(1, Math.max(0, (view.nowMs - m.sent_ms) / span));
-    const from = centres[m.from], to = centres[m.to];
-    const travel = m.lost ? Math.min(p, 0.5) : p;
-    const x = from.x + (to.x - from.x) * travel, y = from.y + (to.y - from.y) * travel;
-    const alpha = m.lost && p > 0.5 ? Math.max(0, 1 - (p - 0.5) * 2) : 1;
+    const { x, y, alpha } = along(centres[m.from], centres[m.to], p, m.lost);
     drawMessage(ctx, m, x, y, alpha);
     placed.push({ x, y, m });
-    if (m.lost && p > 0.5) {
-      ctx.globalAlpha = alpha;
-      ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 2;
-      ctx.beginPath(); ctx.moveTo(x - 5, y - 5); ctx.lineTo(x + 5, y + 5); ctx.moveTo(x + 5, y - 5); ctx.lineTo(x - 5, y + 5); ctx.stroke();
-      ctx.globalAlpha = 1;
-    }
+    if (m.lost && p > 0.5) lostMark(ctx, x, y, alpha);
   }
   // Nodes.
   for (const node of view.nodes) {
@@ -206,18 +234,8 @@ export function drawCluster(canvas, view) {
     if (node.role === 'candidate' || node.role === 'precandidate') ctx.setLineDash([5, 4]);
     ctx.stroke();
     ctx.setLineDash([]);
-    if (node.role === 'leader') { // crown
-      const top = y - radius - 10;
-      ctx.beginPath();
-      ctx.moveTo(x - 10, top + 6); ctx.lineTo(x - 10, top - 4); ctx.lineTo(x - 5, top + 1); ctx.lineTo(x, top - 6);
-      ctx.lineTo(x + 5, top + 1); ctx.lineTo(x + 10, top - 4); ctx.lineTo(x + 10, top + 6); ctx.closePath();
-      ctx.fillStyle = '#E69F00'; ctx.fill(); ctx.strokeStyle = '#7a5200'; ctx.lineWidth = 1; ctx.stroke();
-    }
-    if (!node.alive) {
-      ctx.strokeStyle = '#5b6570'; ctx.lineWidth = 3;
-      const d = radius * 0.55;
-      ctx.beginPath(); ctx.moveTo(x - d, y - d); ctx.lineTo(x + d, y + d); ctx.moveTo(x + d, y - d); ctx.lineTo(x - d, y + d); ctx.stroke();
-    }
+    if (node.role === 'leader') crown(ctx, x, y, radius);
+    if (!node.alive) downCross(ctx, x, y, radius);
     if (view.selected === node.id) {
       ctx.beginPath(); ctx.arc(x, y, radius + 13, 0, 2 * Math.PI);
       ctx.strokeStyle = '#0072B2'; ctx.lineWidth = 1.5; ctx.setLineDash([2, 3]); ctx.stroke(); ctx.setLineDash([]);
@@ -355,4 +373,155 @@ function label(op) {
   if (op.verdict === 'wrong_value') return `get ${op.key} → ${JSON.stringify(op.result)}, expected ${JSON.stringify(op.expected)}`;
   if (op.put !== null) return `put ${op.key}=${op.put}`;
   return op.response_ms === null ? `get ${op.key} …` : `get ${op.key} → ${JSON.stringify(op.result)}`;
+}
+
+// ----- a recorded run (recording.js's moments) ----------------------------------
+
+// A colour per datagram type, the same in every recording: the course's
+// client types and this project's replica types fixed, any other type
+// hashed from its name.
+const TYPE_COLOURS = {
+  get: '#0072B2', put: '#009E73', ok: '#2e8b57', fail: '#c0392b', redirect: '#E69F00',
+  append: '#56B4E9', append_reply: '#0b4f7a', vote: '#CC79A7', vote_reply: '#8e4a73',
+  forward: '#D55E00', probe: '#7a5ca8', commit: '#1b1f24', hello: '#9aa0a6',
+};
+
+export function typeColour(type) {
+  if (TYPE_COLOURS[type]) return TYPE_COLOURS[type];
+  let h = 0;
+  for (const c of type) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return `hsl(${h % 360}, 60%, 42%)`;
+}
+
+// The course's client types: a disc with a letter.
+const CLIENT_LETTERS = { get: 'g', put: 'p', ok: '✓', fail: '✗', redirect: '↪' };
+
+// This project's replica types, drawn with the playground's glyphs.
+function kindOfWire(json) {
+  switch (json.type) {
+    case 'append': return { kind: Array.isArray(json.entries) && json.entries.length ? 'AppendEntries' : 'Heartbeat', entries: Array.isArray(json.entries) ? json.entries.length : 0 };
+    case 'append_reply': return { kind: 'AppendEntriesResponse', ok: json.success === true };
+    case 'vote': return { kind: json.pre ? 'PreVote' : 'RequestVote' };
+    case 'vote_reply': return { kind: json.pre ? 'PreVoteResponse' : 'RequestVoteResponse', ok: json.granted === true };
+    case 'forward': return { kind: 'Forward' };
+    case 'probe': return { kind: 'Probe' };
+    case 'commit': return { kind: 'Commit' };
+    default: return null;
+  }
+}
+
+// A datagram's glyph: the course's client types a lettered disc, this
+// project's replica types their playground glyph, any other type a dot
+// labelled with its name (`label`), each in its type's colour. Returns
+// whether it labelled it.
+export function drawDatagram(ctx, type, json, x, y, label) {
+  const colour = typeColour(type);
+  ctx.fillStyle = colour;
+  ctx.strokeStyle = colour;
+  ctx.lineWidth = 2;
+  const letter = CLIENT_LETTERS[type];
+  if (letter) {
+    ctx.beginPath(); ctx.arc(x, y, 7, 0, 2 * Math.PI); ctx.fill();
+    ctx.fillStyle = '#fff'; ctx.font = 'bold 10px system-ui'; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
+    ctx.fillText(letter, x, y + 0.5);
+    return false;
+  }
+  const kind = json && kindOfWire(json);
+  if (kind) {
+    drawGlyph(ctx, kind, x, y, colour);
+    return false;
+  }
+  ctx.beginPath(); ctx.arc(x, y, 5, 0, 2 * Math.PI); ctx.fill();
+  if (label) {
+    ctx.font = '10px system-ui'; ctx.textAlign = 'left'; ctx.textBaseline = 'middle';
+    ctx.fillText(type, x + 7, y - 7);
+  }
+  return true;
+}
+
+// The legend of a recording: one row per datagram type it holds.
+export function fillTypeLegend(list, types) {
+  list.replaceChildren(...types.map(({ type, count }) => {
+    const li = document.createElement('li');
+    const c = document.createElement('canvas');
+    c.width = 22; c.height = 22;
+    c.setAttribute('aria-hidden', 'true');
+    const json = { type, entries: [1], success: true, granted: true };
+    drawDatagram(c.getContext('2d'), type, json, 11, 11, false);
+    li.dataset.type = type;
+    li.append(c, ` ${type} (${count})`);
+    return li;
+  }));
+}
+
+// A recorded moment (recording.js momentAt) on the ring: the replicas by
+// their IDs, coloured by the term they last carried if their protocol has
+// one, with the leader each names below it, a crown on each that names
+// itself, a red ring on every one of them when two claim at once; killed
+// replicas grey with a cross; a partition's cut links dashed red as in the
+// playground; datagrams in flight, lost ones fading with an x. Returns the
+// centres and the placed datagrams, for clicks: [{x, y, d}].
+export function drawRecording(canvas, moment, selected) {
+  const { ctx, w, h } = fitCanvas(canvas);
+  const ids = moment.replicas.map(r => r.id);
+  const { centres, radius } = layout(ids.length, w, h);
+  const cutOff = moment.majority;
+  drawLinks(ctx, centres, (a, b) => cutOff !== null && cutOff.has(ids[a]) !== cutOff.has(ids[b]));
+  const at = id => {
+    const i = ids.indexOf(id);
+    return i >= 0 ? centres[i] : { x: w / 2, y: h / 2 }; // clients: the centre
+  };
+  const placed = [];
+  const labelled = new Set(); // one label per invented type is enough
+  for (const { d, p } of moment.flying) {
+    const lost = d.fate !== 'delivered';
+    const { x, y, alpha } = along(at(d.src), at(d.dst), p, lost);
+    const type = d.json && typeof d.json.type === 'string' ? d.json.type : '(not JSON)';
+    ctx.globalAlpha = alpha;
+    if (drawDatagram(ctx, type, d.json, x, y, !labelled.has(type))) labelled.add(type);
+    ctx.globalAlpha = 1;
+    if (lost && p > 0.5) lostMark(ctx, x, y, alpha);
+    placed.push({ x, y, d });
+  }
+  const twoLeaders = moment.leaders.length > 1;
+  moment.replicas.forEach((r, i) => {
+    const { x, y } = centres[i];
+    const dead = moment.dead.has(r.id);
+    const colour = dead ? '#9aa0a6' : r.term !== null ? termColour(r.term) : '#0072B2';
+    ctx.beginPath(); ctx.arc(x, y, radius, 0, 2 * Math.PI);
+    ctx.fillStyle = dead ? '#e3e5e8' : colour + (colour.startsWith('#') ? '40' : '');
+    ctx.fill();
+    const leads = r.claims && !dead;
+    ctx.lineWidth = leads ? 6 : 2;
+    ctx.strokeStyle = colour; ctx.stroke();
+    if (leads) crown(ctx, x, y, radius);
+    if (leads && twoLeaders) {
+      ctx.beginPath(); ctx.arc(x, y, radius + 9, 0, 2 * Math.PI);
+      ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 3; ctx.stroke();
+    }
+    if (dead) downCross(ctx, x, y, radius);
+    if (selected === r.id) {
+      ctx.beginPath(); ctx.arc(x, y, radius + 13, 0, 2 * Math.PI);
+      ctx.strokeStyle = '#0072B2'; ctx.lineWidth = 1.5; ctx.setLineDash([2, 3]); ctx.stroke(); ctx.setLineDash([]);
+    }
+    ctx.fillStyle = '#1b1f24'; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
+    ctx.font = `bold ${Math.round(radius * 0.5)}px system-ui`;
+    ctx.fillText(r.id, x, r.term !== null ? y - radius * 0.18 : y);
+    if (r.term !== null) {
+      ctx.font = `${Math.max(9, Math.round(radius * 0.32))}px system-ui`;
+      ctx.fillText(`term ${r.term}`, x, y + radius * 0.38);
+    }
+    ctx.font = '11px system-ui'; ctx.fillStyle = '#5b6570';
+    ctx.fillText(dead ? 'killed' : `leader: ${r.leader === null ? '?' : r.leader}`, x, y + radius + 14);
+  });
+  ctx.textAlign = 'left'; ctx.textBaseline = 'alphabetic';
+  if (cutOff) {
+    ctx.fillStyle = '#5b6570'; ctx.font = '12px system-ui';
+    ctx.fillText(`partitioned: ${ids.filter(id => !cutOff.has(id)).join(', ')} cut off from ${[...cutOff].join(', ')}`, 8, h - 10);
+  }
+  if (twoLeaders) {
+    ctx.fillStyle = '#c0392b'; ctx.font = 'bold 12px system-ui';
+    ctx.fillText(`${moment.leaders.join(' and ')} claim to lead at once`, 8, 16);
+  }
+  return { centres, placed, radius };
 }

@@ -1,35 +1,35 @@
-// A recorded run (`gradesim udp --record`) replayed: the replicas on a
-// ring, each datagram moving along its link with a glyph by its type, the
-// leader each replica claims, red marks on the timeline where the grader
-// found a wrong get, a duplicate or an unanswered request, and the
-// replicas' own prints aligned to the timeline. Knows the recording format
-// (README, "Recording a real run"); no WebAssembly.
-import { fitCanvas, layout, PALETTE, drawHistory } from './draw.js';
+// A recorded run (`gradesim udp --record` or `gradesim sim --record`; the
+// format is in the README, "Recording a real run"): parsed, checked, and
+// indexed by time so that any moment is found by binary search, whatever
+// the recording's size. What the ring, the history lane and the prints
+// show at a moment comes from here; drawing is draw.js's, the page's
+// controls are player.js's. No DOM.
 
-const $ = id => document.getElementById(id);
-// A datagram is drawn in flight for this much recorded time, µs.
-const FLIGHT_US = 3000;
-const BAD = new Set(['wrong_value', 'duplicate', 'unanswered', 'incorrect']);
-// The history lane shows this much recorded time up to the moment, ms.
-const LANE_SPAN_MS = 400;
-
-const state = { rec: null, t: 0, playing: false, last: null, placed: [] };
-
-function banner(text) { $('banner').textContent = text; $('banner').hidden = !text; }
+// A datagram is drawn in flight for this much recorded time, µs: real
+// datagrams take tens of µs, too short to see.
+export const FLIGHT_US = 3000;
+// The grader's verdicts the timeline marks red.
+export const BAD = new Set(['wrong_value', 'duplicate', 'unanswered', 'incorrect']);
+// The course's client types, and the types of this project's own replica,
+// which the page draws with their own glyphs; any other type is one a
+// student invented.
+export const COURSE_TYPES = ['get', 'put', 'ok', 'fail', 'redirect'];
 
 // Parses a recording's text; throws with a clear message if it is not one.
+// A half-written last line (a run cut short) is left out.
 export function parseRecording(text) {
   const lines = text.split('\n');
-  if (!text.endsWith('\n')) lines.pop(); // a half-written last line
+  if (!text.endsWith('\n')) lines.pop();
   const rec = { header: null, datagrams: [], faults: [], verdicts: [], prints: [], score: null };
   lines.forEach((line, i) => {
     if (!line.trim()) return;
     let v;
     try { v = JSON.parse(line); } catch { throw new Error(`line ${i + 1} is not JSON: not a recording`); }
-    if (!rec.header && v.kind !== 'header') throw new Error('no header line: not a raftplay recording');
+    if (!rec.header && (v === null || v.kind !== 'header')) throw new Error('no header line: not a raftplay recording');
     switch (v.kind) {
       case 'header':
         if (v.format !== 'raftplay-recording') throw new Error('not a raftplay recording');
+        if (!Array.isArray(v.replicas) || !v.replicas.length) throw new Error('the header names no replicas');
         rec.header = v; break;
       case 'datagram': rec.datagrams.push(v); break;
       case 'fault': rec.faults.push(v); break;
@@ -41,11 +41,28 @@ export function parseRecording(text) {
   });
   if (!rec.header) throw new Error('no header line: not a raftplay recording');
   const byT = (a, b) => a.t - b.t;
-  rec.datagrams.sort(byT); rec.prints.sort(byT); rec.verdicts.sort(byT);
+  for (const list of [rec.datagrams, rec.prints, rec.verdicts, rec.faults]) list.sort(byT);
   rec.end = Math.max(1, ...[rec.datagrams, rec.prints, rec.verdicts, rec.faults].map(l => (l.length ? l[l.length - 1].t : 0)));
   rec.replicas = rec.header.replicas;
+  rec.name = (rec.header.config && rec.header.config.name) || 'a run';
   rec.requests = requestsOf(rec);
+  rec.bad = rec.verdicts.filter(v => BAD.has(v.verdict));
+  rec.sends = sendsOf(rec);
+  rec.log = logOf(rec);
+  rec.types = typesOf(rec);
   return rec;
+}
+
+// Whether a file's text is meant as a recording (its first line is a
+// recording's line), so a page that opens two formats can tell them apart.
+export function looksLikeRecording(text) {
+  const first = text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : text.length).trim();
+  try {
+    const v = JSON.parse(first);
+    return v !== null && typeof v === 'object' && 'kind' in v;
+  } catch {
+    return false;
+  }
 }
 
 // Each client request (by MID) as the history lane draws it: from its first
@@ -78,48 +95,111 @@ export function requestsOf(rec) {
   return [...byMid.values()];
 }
 
+// Per replica, what it had said of itself by each datagram it sent, in time
+// order: the leader it last named and the last term it carried, if its
+// protocol has one (carried forward, so a moment needs one lookup).
+function sendsOf(rec) {
+  const sends = new Map(rec.replicas.map(id => [id, []]));
+  for (const d of rec.datagrams) {
+    const mine = sends.get(d.src);
+    if (!mine || !d.json) continue;
+    const last = mine.length ? mine[mine.length - 1] : { leader: null, term: null };
+    const leader = typeof d.json.leader === 'string' ? d.json.leader : last.leader;
+    const term = Number.isInteger(d.json.term) ? d.json.term : last.term;
+    mine.push({ t: d.t, leader, term });
+  }
+  return sends;
+}
+
+// The lines beside the canvas: the replicas' prints, the grader's faults
+// and its red verdicts, in time order.
+function logOf(rec) {
+  const log = [
+    ...rec.prints.map(p => ({ t: p.t, cls: `print ${p.stream}`, text: `[${p.replica} ${p.stream}] ${p.line}` })),
+    ...rec.faults.map(f => ({ t: f.t, cls: 'fault', text: faultText(f) })),
+    ...rec.bad.map(v => ({ t: v.t, cls: 'bad', text: verdictText(v) })),
+  ];
+  return log.sort((a, b) => a.t - b.t);
+}
+
+function faultText(f) {
+  const killed = f.killed && f.killed.length ? `: ${f.killed.join(', ')} killed` : '';
+  const kept = f.majority ? `: the majority kept is ${f.majority.join(', ')}` : '';
+  return `grader: ${f.fault}${killed}${kept}`;
+}
+
+function verdictText(v) {
+  if (v.verdict === 'wrong_value') return `grader: MID ${v.mid} got ${JSON.stringify(v.got)}, expected ${JSON.stringify(v.expected)}`;
+  return `grader: MID ${v.mid} ${v.verdict}${v.why ? ` (${v.why})` : ''}`;
+}
+
+// The datagram types in the recording, most frequent first.
+function typesOf(rec) {
+  const counts = new Map();
+  for (const d of rec.datagrams) counts.set(typeOf(d), (counts.get(typeOf(d)) || 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([type, count]) => ({ type, count }));
+}
+
+export function typeOf(d) {
+  return d.json && typeof d.json.type === 'string' ? d.json.type : '(not JSON)';
+}
+
 // The first index of `list` (sorted by t) with t >= t0.
-function lowerBound(list, t0) {
+export function lowerBound(list, t0) {
   let lo = 0, hi = list.length;
   while (lo < hi) { const mid = (lo + hi) >> 1; if (list[mid].t < t0) lo = mid + 1; else hi = mid; }
   return lo;
 }
 
-// A stable colour per datagram type, the course's types first.
-const KNOWN = ['append', 'append_reply', 'vote', 'vote_reply', 'get', 'put', 'ok', 'fail', 'redirect'];
-function typeOf(d) { return d.json && typeof d.json.type === 'string' ? d.json.type : '(not JSON)'; }
-function colourOf(type) {
-  const i = KNOWN.indexOf(type);
-  if (i >= 0) return PALETTE[i % PALETTE.length];
-  let h = 0;
-  for (const c of type) h = (h * 31 + c.charCodeAt(0)) >>> 0;
-  return `hsl(${h % 360}, 60%, 45%)`;
+// The moment after t at which the next datagram leaves, or the end.
+export function nextDatagram(rec, t) {
+  const i = lowerBound(rec.datagrams, t + 1);
+  return i < rec.datagrams.length ? rec.datagrams[i].t : rec.end;
 }
 
-function load(rec, name) {
-  state.rec = rec;
-  state.t = 0;
-  const simulated = rec.header.source === 'sim' ? ', simulated' : '';
-  $('title').textContent = `${rec.header.config.name} (seed ${rec.header.seed}), ${rec.replicas.length} replicas${simulated}`;
-  const bad = rec.verdicts.filter(v => BAD.has(v.verdict));
-  const s = rec.score;
-  $('summary').textContent = `${rec.datagrams.length} datagrams, ${rec.verdicts.length} verdicts (${bad.length} red), ${rec.prints.length} printed lines; `
-    + (s ? `score: ${s.passed ? 'PASS' : 'FAIL'}, total_msgs ${s.total_msgs}, failures ${s.failures}, duplicates ${s.duplicates}` : 'the run ended before its score');
-  $('timeline').max = String(rec.end);
-  $('marks').replaceChildren(...bad.map(v => {
-    const m = document.createElement('span');
-    m.className = 'rec-mark';
-    m.style.left = `${(100 * v.t) / rec.end}%`;
-    m.title = `${v.verdict} (MID ${v.mid})`;
-    return m;
-  }));
-  $('first-bad').disabled = !bad.length;
-  $('first-bad').onclick = () => { state.t = Math.max(0, bad[0].t - FLIGHT_US); state.playing = false; showPlay(); };
-  banner(`Opened ${name}.`);
+// What the ring shows at t (µs): each replica's last word on who leads
+// and its term, who is dead, the partition, the datagrams in flight (sent
+// within FLIGHT_US before t, with how far along they are).
+export function momentAt(rec, t) {
+  const replicas = rec.replicas.map(id => {
+    const mine = rec.sends.get(id);
+    const i = lowerBound(mine, t + 1) - 1;
+    const { leader, term } = i >= 0 ? mine[i] : { leader: null, term: null };
+    return { id, leader, term, claims: leader === id };
+  });
+  const past = rec.faults.slice(0, lowerBound(rec.faults, t + 1));
+  const dead = new Set(past.flatMap(f => f.killed || []));
+  // The latest partition fault: its majority, or null once healed.
+  const split = past.filter(f => typeof f.fault === 'string' && f.fault.startsWith('part_')).pop();
+  const majority = split && split.majority ? new Set(split.majority) : null;
+  const flying = [];
+  const to = lowerBound(rec.datagrams, t + 1);
+  for (let i = lowerBound(rec.datagrams, t - FLIGHT_US); i < to; i++) {
+    const d = rec.datagrams[i];
+    flying.push({ d, p: (t - d.t) / FLIGHT_US });
+  }
+  const leaders = replicas.filter(r => r.claims && !dead.has(r.id)).map(r => r.id);
+  return { t, replicas, dead, majority, flying, leaders };
 }
 
-// One line per request for the panel under the ring.
-function describeRequest(op) {
+// The history lane at t (µs): requests sent by t, still running or answered
+// within the last spanMs; answers still to come are not shown yet.
+export function laneAt(rec, t, spanMs) {
+  const nowMs = t / 1000;
+  const ops = rec.requests
+    .filter(o => o.invoke_ms <= nowMs && (o.response_ms === null || o.response_ms >= nowMs - spanMs))
+    .map(o => (o.response_ms !== null && o.response_ms > nowMs ? { ...o, response_ms: null, result: null, verdict: null, bad: false } : o));
+  return { ops, broken: null };
+}
+
+// The last `limit` lines of the log up to t, and how many there are.
+export function logUpTo(rec, t, limit) {
+  const upto = lowerBound(rec.log, t + 1);
+  return { upto, lines: rec.log.slice(Math.max(0, upto - limit), upto) };
+}
+
+// One request in words, for the inspector.
+export function describeRequest(op) {
   const what = op.put !== null ? `put ${op.key}=${op.put}` : `get ${op.key}`;
   const verdict = op.verdict === 'wrong_value'
     ? `wrong value: got ${JSON.stringify(op.result)}, expected ${JSON.stringify(op.expected)}`
@@ -128,179 +208,19 @@ function describeRequest(op) {
     + `${op.duplicate ? ', answered twice' : ''}\nrequest ${JSON.stringify(op.request)}\nanswer  ${op.answer ? JSON.stringify(op.answer) : '-'}`;
 }
 
-// The next datagram after the moment shown.
-function step() {
-  const rec = state.rec;
-  if (!rec) return;
-  const i = lowerBound(rec.datagrams, state.t + 1);
-  state.t = i < rec.datagrams.length ? rec.datagrams[i].t : rec.end;
-  state.playing = false;
-  showPlay();
+// One datagram in words, for the inspector and the tip.
+export function describeDatagram(d) {
+  return `${d.src} → ${d.dst} at ${(d.t / 1e6).toFixed(6)} s, ${d.fate}\n${d.json ? JSON.stringify(d.json, null, 1) : d.raw}`;
 }
 
-function showPlay() { $('play').textContent = state.playing ? '❚❚ pause' : '▶ play'; }
-
-// Who each replica claims leads: the `leader` field of the last datagram
-// it sent before t.
-function claims(rec, t) {
-  const out = new Map();
-  const end = lowerBound(rec.datagrams, t);
-  for (let i = end - 1; i >= 0 && out.size < rec.replicas.length; i--) {
-    const d = rec.datagrams[i];
-    if (!out.has(d.src) && rec.replicas.includes(d.src) && d.json && typeof d.json.leader === 'string') out.set(d.src, d.json.leader);
-  }
-  return out;
+// The recording in one line, for the bar above the ring.
+export function summaryOf(rec) {
+  const s = rec.score;
+  return `${rec.datagrams.length} datagrams, ${rec.verdicts.length} verdicts (${rec.bad.length} red), ${rec.prints.length} printed lines; `
+    + (s ? `score: ${s.passed ? 'PASS' : 'FAIL'}, total_msgs ${s.total_msgs}, failures ${s.failures}, duplicates ${s.duplicates}` : 'the run ended before its score');
 }
 
-function draw() {
-  const rec = state.rec;
-  const { ctx, w, h } = fitCanvas($('ring'));
-  if (!rec) return;
-  const n = rec.replicas.length;
-  const { centres, radius } = layout(n, w, h);
-  const at = id => {
-    const i = rec.replicas.indexOf(id);
-    if (i >= 0) return centres[i];
-    return { x: w / 2, y: h / 2 }; // clients: the centre
-  };
-  const leaders = claims(rec, state.t);
-  const claimed = new Set([...leaders.entries()].filter(([src, l]) => src === l).map(([src]) => src));
-  // Datagrams in flight: sent within FLIGHT_US before t.
-  state.placed = [];
-  const from = lowerBound(rec.datagrams, state.t - FLIGHT_US), to = lowerBound(rec.datagrams, state.t + 1);
-  for (let i = from; i < to; i++) {
-    const d = rec.datagrams[i];
-    const p = (state.t - d.t) / FLIGHT_US;
-    const a = at(d.src), b = at(d.dst);
-    const lost = d.fate !== 'delivered';
-    const travel = lost ? Math.min(p, 0.5) : p;
-    const x = a.x + (b.x - a.x) * travel, y = a.y + (b.y - a.y) * travel;
-    const type = typeOf(d);
-    ctx.globalAlpha = lost && p > 0.5 ? Math.max(0, 1 - (p - 0.5) * 2) : 1;
-    ctx.fillStyle = colourOf(type);
-    ctx.beginPath(); ctx.arc(x, y, 5, 0, 2 * Math.PI); ctx.fill();
-    if (!KNOWN.includes(type)) { // a type the student invented: labelled
-      ctx.font = '10px system-ui'; ctx.textAlign = 'left'; ctx.fillText(type, x + 7, y - 6);
-    }
-    ctx.globalAlpha = 1;
-    state.placed.push({ x, y, d });
-  }
-  // Replicas: dead ones grey, the leader they claim below, a red ring if
-  // two or more claim to lead at once.
-  const dead = new Set(rec.faults.filter(f => f.t <= state.t).flatMap(f => f.killed || []));
-  // The latest partition fault before t: its majority, or null once healed.
-  const split = rec.faults.filter(f => f.t <= state.t && f.fault.startsWith('part_')).pop();
-  const majority = split && split.majority ? new Set(split.majority) : null;
-  for (const id of rec.replicas) {
-    const { x, y } = at(id);
-    ctx.beginPath(); ctx.arc(x, y, radius, 0, 2 * Math.PI);
-    ctx.fillStyle = dead.has(id) ? '#e3e5e8' : '#eef4fa'; ctx.fill();
-    ctx.lineWidth = claimed.has(id) ? 5 : 2;
-    // Cut off from the majority by a partition: a dashed outline.
-    if (majority && !majority.has(id)) ctx.setLineDash([6, 4]);
-    ctx.strokeStyle = claimed.size > 1 && claimed.has(id) ? '#c0392b' : '#0072B2'; ctx.stroke();
-    ctx.setLineDash([]);
-    ctx.fillStyle = '#1b1f24'; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
-    ctx.font = `bold ${Math.round(radius * 0.5)}px system-ui`;
-    ctx.fillText(id, x, y);
-    ctx.font = '11px system-ui'; ctx.fillStyle = '#5b6570';
-    const l = leaders.get(id);
-    ctx.fillText(dead.has(id) ? 'killed' : `leader: ${l === undefined ? '?' : l}`, x, y + radius + 14);
-  }
-  if (majority) {
-    ctx.fillStyle = '#5b6570'; ctx.textAlign = 'left'; ctx.font = '12px system-ui';
-    ctx.fillText(`partitioned: ${[...rec.replicas].filter(id => !majority.has(id)).join(', ')} cut off from ${[...majority].join(', ')}`, 8, h - 10);
-  }
-  if (claimed.size > 1) {
-    ctx.fillStyle = '#c0392b'; ctx.textAlign = 'left'; ctx.font = 'bold 12px system-ui';
-    ctx.fillText(`${[...claimed].join(' and ')} claim to lead at once`, 8, 16);
-  }
-  // What the lane knows at the moment shown: answers still to come are not
-  // drawn yet.
-  const nowMs = state.t / 1000;
-  const ops = rec.requests
-    .filter(o => o.invoke_ms <= nowMs && (o.response_ms === null || o.response_ms >= nowMs - LANE_SPAN_MS))
-    .map(o => (o.response_ms !== null && o.response_ms > nowMs ? { ...o, response_ms: null, result: null, verdict: null, bad: false } : o));
-  const lane = { ops, broken: null };
-  state.bars = drawHistory($('lane'), lane, nowMs, LANE_SPAN_MS);
-  $('timeline').value = String(Math.round(state.t));
-  $('now').textContent = `${(state.t / 1e6).toFixed(3)} s`;
-  // The prints up to now, the latest last.
-  const upto = lowerBound(rec.prints, state.t + 1);
-  const shown = rec.prints.slice(Math.max(0, upto - 200), upto);
-  const key = `${upto}`;
-  if ($('prints').dataset.key !== key) {
-    $('prints').dataset.key = key;
-    $('prints').replaceChildren(...shown.map(p => {
-      const li = document.createElement('li');
-      li.textContent = `${(p.t / 1e6).toFixed(3)} [${p.replica} ${p.stream}] ${p.line}`;
-      return li;
-    }));
-    $('prints').scrollTop = $('prints').scrollHeight;
-  }
+export function titleOf(rec) {
+  const simulated = rec.header.source === 'sim' ? ', simulated' : '';
+  return `${rec.name} (seed ${rec.header.seed}), ${rec.replicas.length} replicas${simulated}`;
 }
-
-function frame(now) {
-  const dt = state.last === null ? 0 : Math.min(100, now - state.last);
-  state.last = now;
-  if (state.playing && state.rec) {
-    state.t = Math.min(state.rec.end, state.t + dt * 1000 * Number($('speed').value));
-    if (state.t >= state.rec.end) { state.playing = false; showPlay(); }
-  }
-  draw();
-  requestAnimationFrame(frame);
-}
-
-async function openText(text, name) {
-  try {
-    load(parseRecording(text), name);
-  } catch (e) {
-    banner(`${name} could not be opened: ${e.message}`);
-  }
-}
-
-function main() {
-  const play = () => { if (state.rec) { state.playing = !state.playing; showPlay(); } };
-  $('play').addEventListener('click', play);
-  $('step').addEventListener('click', step);
-  document.addEventListener('keydown', e => {
-    if (e.target instanceof HTMLInputElement && e.target.type === 'file') return;
-    const jump = { ArrowLeft: -10000, ArrowRight: 10000 }[e.key];
-    if (e.key === ' ') { e.preventDefault(); play(); }
-    else if (e.key === '.') step();
-    else if (jump && state.rec) { e.preventDefault(); state.t = Math.max(0, Math.min(state.rec.end, state.t + jump)); }
-  });
-  $('lane').addEventListener('click', e => {
-    const r = $('lane').getBoundingClientRect();
-    const x = e.clientX - r.left, y = e.clientY - r.top;
-    const hit = (state.bars || []).find(b => x >= b.x0 - 2 && x <= b.x1 + 2 && y >= b.y0 && y <= b.y1);
-    if (hit) $('datagram').textContent = describeRequest(hit.op);
-  });
-  $('timeline').addEventListener('input', () => { state.t = Number($('timeline').value); state.playing = false; showPlay(); });
-  $('file').addEventListener('change', async () => { const f = $('file').files[0]; if (f) openText(await f.text(), f.name); });
-  document.addEventListener('dragover', e => e.preventDefault());
-  document.addEventListener('drop', async e => { e.preventDefault(); const f = e.dataTransfer.files[0]; if (f) openText(await f.text(), f.name); });
-  $('ring').addEventListener('click', e => {
-    const r = $('ring').getBoundingClientRect();
-    const x = e.clientX - r.left, y = e.clientY - r.top;
-    const hit = state.placed.find(p => Math.hypot(p.x - x, p.y - y) < 8);
-    if (hit) $('datagram').textContent = `${hit.d.src} → ${hit.d.dst} at ${(hit.d.t / 1e6).toFixed(6)} s, ${hit.d.fate}\n${hit.d.json ? JSON.stringify(hit.d.json, null, 1) : hit.d.raw}`;
-  });
-  const url = new URLSearchParams(location.search).get('record');
-  if (url) {
-    fetch(url).then(r => { if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.text(); })
-      .then(t => openText(t, url))
-      .catch(e => banner(`${url} could not be fetched: ${e.message}`));
-  }
-  window.recording = {
-    state: () => ({ t: state.t, end: state.rec && state.rec.end, playing: state.playing }),
-    placed: () => state.placed.map(p => ({ x: p.x, y: p.y, type: typeOf(p.d) })),
-    bars: () => (state.bars || []).map(b => ({ x: (b.x0 + b.x1) / 2, y: (b.y0 + b.y1) / 2, mid: b.op.mid, verdict: b.op.verdict })),
-    seek: t => { state.t = t; },
-    // One frame's drawing at moment t (for the benchmark).
-    drawAt: t => { state.t = t; draw(); },
-  };
-  requestAnimationFrame(frame);
-}
-
-main();

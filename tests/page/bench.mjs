@@ -1,6 +1,6 @@
 // Browser benchmark (not a test): frame costs of the playground for 5 and 9
-// nodes under automatic load with 1000-entry logs, and of the recording
-// viewer on a 20,000-datagram packet storm, in headless Chromium.
+// nodes under automatic load with 1000-entry logs, and of a recording on
+// the playground's canvas: a 20,000-datagram packet storm, in headless Chromium.
 //   node tests/page/bench.mjs
 import { writeFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,8 +42,8 @@ try {
   writeFileSync(file, storm());
   try {
     const page = await b.newPage({ viewport: { width: 1280, height: 720 } });
-    await page.goto(`${server.url}recording.html?record=bench-storm.jsonl`);
-    await page.waitForFunction(() => window.recording.state().end > 1);
+    await page.goto(`${server.url}index.html?record=bench-storm.jsonl`);
+    await page.waitForFunction(() => window.recording && window.recording.state().end > 1, null, { timeout: 60000 });
     const r = await page.evaluate(() => {
       const end = window.recording.state().end, times = [];
       for (let i = 0; i < 1200; i++) {

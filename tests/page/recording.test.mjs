@@ -1,7 +1,11 @@
-// A recorded real run replayed in the browser (issue "Your replica in the
-// browser"): it opens by link and by file, marks the wrong gets and jumps
-// to the first, labels a datagram type the student invented, and shows the
-// replicas' prints; a foreign file says so.
+// A recorded real run replayed on the playground's own page (issue "Your
+// replica in the browser"): it opens by link, by file, by import and by
+// drag and drop onto the page; it takes the playground's canvas, timeline,
+// history lane and inspector, and hides what only a simulated cluster has;
+// it marks the wrong gets and jumps to the first, labels a datagram type
+// the student invented, marks two replicas claiming to lead at once, and
+// shows the replicas' prints; a foreign file says so; "back to the
+// playground" gives the simulated cluster back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, unlinkSync, readFileSync, rmSync } from 'node:fs';
@@ -10,14 +14,18 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { withPage, root } from './serve.mjs';
 
-function recording() {
+const recordingUp = () => window.recording && window.raftplay && window.raftplay.playground();
+
+function recording(name = 'made-up') {
   const ids = ['0000', '0001', '0002'];
-  const lines = [{ kind: 'header', format: 'raftplay-recording', version: 1, config: { name: 'made-up' }, seed: 7, replicas: ids, clients: ['0013'], start: 0 }];
+  const lines = [{ kind: 'header', format: 'raftplay-recording', version: 1, config: { name }, seed: 7, replicas: ids, clients: ['0013'], start: 0 }];
   for (let i = 0; i < 200; i++) {
     const t = 1000 + i * 500;
     const src = ids[i % 3], dst = ids[(i + 1) % 3];
     const type = i % 10 === 0 ? 'gossip_hello' : 'append';
-    lines.push({ kind: 'datagram', t, src, dst, fate: i % 7 === 0 ? 'dropped' : 'delivered', json: { src, dst, leader: '0000', type } });
+    // From 80 ms on, 0001 names itself leader too, while 0000 still does.
+    const leader = src === '0001' && t >= 80000 ? '0001' : '0000';
+    lines.push({ kind: 'datagram', t, src, dst, fate: i % 7 === 0 ? 'dropped' : 'delivered', json: { src, dst, leader, type } });
   }
   lines.push({ kind: 'print', t: 2000, replica: '0001', stream: 'stdout', line: 'DEBUG: I am a follower' });
   lines.push({ kind: 'verdict', t: 40000, mid: 'M1', verdict: 'ok' });
@@ -26,19 +34,28 @@ function recording() {
   return lines.map(l => JSON.stringify(l)).join('\n') + '\n';
 }
 
-test('a recording opens by link and by file, with red marks, custom types and prints', { timeout: 90000 }, async () => {
+const visible = (page, sel) => page.locator(sel).isVisible();
+
+test('a recording opens on the playground by link, file, import and drop, with red marks, custom types, two leaders and prints', { timeout: 90000 }, async () => {
   const served = join(root, 'www', 'test-recording.jsonl');
   writeFileSync(served, recording());
   const dir = mkdtempSync(join(tmpdir(), 'raftplay-'));
   const local = join(dir, 'run.jsonl');
-  writeFileSync(local, recording());
+  writeFileSync(local, recording('by-file'));
+  const imported = join(dir, 'imported.jsonl');
+  writeFileSync(imported, recording('by-import'));
   const bad = join(dir, 'bad.jsonl');
   writeFileSync(bad, '{"kind": "something"}\n');
   try {
     // withPage fails the test on any page error.
-    await withPage('recording.html?record=test-recording.jsonl', async page => {
-      await page.waitForFunction(() => /made-up \(seed 7\), 3 replicas/.test(document.getElementById('title').textContent));
-      assert.match(await page.textContent('#summary'), /200 datagrams, 2 verdicts \(1 red\), 1 printed lines; score: FAIL/);
+    await withPage('index.html?record=test-recording.jsonl', async page => {
+      await page.waitForFunction(() => /made-up \(seed 7\), 3 replicas/.test(document.getElementById('rec-title').textContent));
+      assert.match(await page.textContent('#rec-summary'), /200 datagrams, 2 verdicts \(1 red\), 1 printed lines; score: FAIL/);
+      // The playground's own canvas, timeline and lane; its logs, key-value,
+      // client and partition rows are not a recording's.
+      for (const sel of ['#cluster', '#lane', '#timeline', '#rec-bar', '#prints']) assert.ok(await visible(page, sel), `${sel} shows`);
+      for (const sel of ['#logs', '#kv', '#client', '#partition-row', '#events', '#new']) assert.ok(!(await visible(page, sel)), `${sel} is hidden`);
+      assert.ok(await page.locator('#rec-legend li[data-type="gossip_hello"]').count() === 1, 'the invented type is in the legend');
       assert.equal(await page.locator('.rec-mark').count(), 1, 'one red mark: the wrong get');
       await page.click('#first-bad');
       const s = await page.evaluate(() => window.recording.state());
@@ -46,17 +63,48 @@ test('a recording opens by link and by file, with red marks, custom types and pr
       // At t = 1 ms + 10 datagrams, the invented type is in flight and labelled.
       await page.evaluate(() => window.recording.seek(1000 + 500 * 10 + 200));
       await page.waitForFunction(() => window.recording.placed().some(p => p.type === 'gossip_hello'));
+      // A click on it shows its JSON in the inspector.
+      const gossip = (await page.evaluate(() => window.recording.placed())).find(p => p.type === 'gossip_hello');
+      const ring = await page.locator('#cluster').boundingBox();
+      await page.mouse.click(ring.x + gossip.x, ring.y + gossip.y);
+      assert.match(await page.textContent('#inspect-body'), /"type": "gossip_hello"/);
       await page.evaluate(() => window.recording.seek(3000));
       await page.waitForFunction(() => /DEBUG: I am a follower/.test(document.getElementById('prints').textContent));
       assert.match(await page.textContent('#prints'), /\[0001 stdout\]/);
-      // By file too, and a file that is not a recording says so.
-      await page.setInputFiles('#file', local);
+      // Two replicas name themselves leader at once: the ring says so.
+      assert.deepEqual(await page.evaluate(() => window.recording.leaders()), ['0000']);
+      await page.evaluate(() => window.recording.seek(90000));
+      assert.deepEqual(await page.evaluate(() => window.recording.leaders()), ['0000', '0001']);
+      // A click on a grader line in the aside goes to its moment.
+      await page.click('#prints li.bad');
+      assert.equal((await page.evaluate(() => window.recording.state())).t, 60000);
+      // By the file picker, by import, by drop; a file that is not a
+      // recording says so and the recording shown stays.
+      await page.setInputFiles('#record-file', local);
       await page.waitForFunction(() => /Opened run\.jsonl/.test(document.getElementById('banner').textContent));
-      await page.setInputFiles('#file', bad);
+      assert.match(await page.textContent('#rec-title'), /by-file/);
+      await page.setInputFiles('#record-file', bad);
       await page.waitForFunction(() => /could not be opened: no header line: not a raftplay recording/.test(document.getElementById('banner').textContent));
-    }, { ready: () => window.recording });
+      assert.match(await page.textContent('#rec-title'), /by-file/);
+      await page.setInputFiles('#import-file', imported);
+      await page.waitForFunction(() => /by-import/.test(document.getElementById('rec-title').textContent));
+      const dropped = await page.evaluateHandle(text => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([text], 'dropped.jsonl'));
+        return dt;
+      }, recording('by-drop'));
+      await page.dispatchEvent('body', 'drop', { dataTransfer: dropped });
+      await page.waitForFunction(() => /by-drop/.test(document.getElementById('rec-title').textContent));
+      // Back to the playground: the simulated cluster and its panels again.
+      await page.click('#rec-close');
+      assert.ok(await visible(page, '#logs'));
+      assert.ok(!(await visible(page, '#rec-bar')));
+      await page.keyboard.press(' ');
+      await page.waitForFunction(() => window.raftplay.playground().nowMs() > 100);
+    }, { ready: recordingUp });
   } finally {
     unlinkSync(served);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
@@ -83,8 +131,8 @@ test('real recordings of the instant replica and a Python replica replay with th
   const gossip = python.lines.find(l => l.kind === 'datagram' && l.json && l.json.type === 'gossip');
   assert.ok(gossip, 'the Python replica gossiped');
   try {
-    await withPage('recording.html?record=test-instant.jsonl', async (page, { server }) => {
-      await page.waitForFunction(() => /partition \(seed 1\), 5 replicas/.test(document.getElementById('title').textContent));
+    await withPage('index.html?record=test-instant.jsonl', async (page, { server }) => {
+      await page.waitForFunction(() => /partition \(seed 1\), 5 replicas/.test(document.getElementById('rec-title').textContent));
       assert.ok(await page.locator('.rec-mark').count() >= 1, 'red marks at the wrong gets');
       await page.click('#first-bad');
       const s = await page.evaluate(() => window.recording.state());
@@ -97,7 +145,7 @@ test('real recordings of the instant replica and a Python replica replay with th
       assert.equal(bar.verdict, 'wrong_value');
       const lane = await page.locator('#lane').boundingBox();
       await page.mouse.click(lane.x + bar.x, lane.y + bar.y);
-      assert.match(await page.textContent('#datagram'), new RegExp(`MID ${firstWrong.mid}\\), sent [\\d.]+ s: wrong value: got "", expected "\\w+"`));
+      assert.match(await page.textContent('#inspect-body'), new RegExp(`MID ${firstWrong.mid}\\), sent [\\d.]+ s: wrong value: got "", expected "\\w+"`));
       // Step goes to the next datagram; space plays and pauses.
       const before = (await page.evaluate(() => window.recording.state())).t;
       await page.click('#step');
@@ -108,8 +156,10 @@ test('real recordings of the instant replica and a Python replica replay with th
       assert.equal((await page.evaluate(() => window.recording.state())).playing, true);
       await page.keyboard.press(' ');
 
+      // The old viewer's address forwards to the playground.
       await page.goto(`${server.url}recording.html?record=test-python.jsonl`);
-      await page.waitForFunction(() => /partition \(seed 1\), 5 replicas/.test(document.getElementById('title').textContent));
+      await page.waitForURL(/index\.html\?record=test-python\.jsonl$/);
+      await page.waitForFunction(() => /partition \(seed 1\), 5 replicas/.test(document.getElementById('rec-title').textContent));
       await page.evaluate(t => window.recording.seek(t), gossip.t + 50);
       await page.waitForFunction(() => window.recording.placed().some(p => p.type === 'gossip'));
       await page.waitForFunction(() => /gossiping/.test(document.getElementById('prints').textContent));
@@ -119,10 +169,10 @@ test('real recordings of the instant replica and a Python replica replay with th
         'sim', join(root, 'configs', 'crash.json'), '--seed', '2', '--record', simFile,
       ], { encoding: 'utf8' });
       assert.equal(sim.status, 0, sim.stdout + sim.stderr);
-      await page.goto(`${server.url}recording.html?record=test-sim.jsonl`);
-      await page.waitForFunction(() => /crash \(seed 2\), 5 replicas, simulated/.test(document.getElementById('title').textContent));
-      assert.match(await page.textContent('#summary'), /score: PASS/);
-    }, { ready: () => window.recording });
+      await page.goto(`${server.url}index.html?record=test-sim.jsonl`);
+      await page.waitForFunction(() => /crash \(seed 2\), 5 replicas, simulated/.test(document.getElementById('rec-title').textContent));
+      assert.match(await page.textContent('#rec-summary'), /score: PASS/);
+    }, { ready: recordingUp });
   } finally {
     unlinkSync(instant.file);
     unlinkSync(python.file);

@@ -1,0 +1,198 @@
+// The playground page in recording mode: a recorded run (recording.js)
+// replayed on the page's own canvas, timeline, history lane and inspector,
+// with the replicas' prints and the grader's events in the aside where the
+// playground lists its events. app.js owns the frame loop and the controls
+// and hands them here while a recording is open; the body's `recording`
+// class hides what only a simulated cluster has (logs, key-value, client,
+// partition, options).
+import { drawRecording, drawHistory, fillTypeLegend } from './draw.js';
+import {
+  FLIGHT_US, momentAt, laneAt, logUpTo, nextDatagram, describeDatagram, describeRequest,
+  summaryOf, titleOf, typeOf,
+} from './recording.js';
+
+const $ = id => document.getElementById(id);
+// The history lane shows this much recorded time up to the moment, ms.
+const LANE_SPAN_MS = 400;
+// Lines of prints and grader events kept in the list.
+const LOG_SHOWN = 200;
+// The arrow keys move this much recorded time, µs.
+const ARROW_US = 10000;
+
+export class Player {
+  constructor() {
+    this.rec = null;
+    this.t = 0;
+    this.playing = false;
+    this.placed = [];
+    this.bars = [];
+    this.centres = [];
+    this.radius = 0;
+    this.selected = null;
+  }
+
+  get active() { return this.rec !== null; }
+
+  open(rec, name) {
+    this.rec = rec;
+    this.t = 0;
+    this.selected = null;
+    this.setPlaying(false);
+    document.body.classList.add('recording');
+    $('rec-title').textContent = titleOf(rec);
+    $('rec-summary').textContent = summaryOf(rec);
+    $('timeline').max = String(rec.end);
+    $('rec-marks').replaceChildren(...rec.bad.map(v => {
+      const m = document.createElement('span');
+      m.className = 'rec-mark';
+      m.style.left = `${(100 * v.t) / rec.end}%`;
+      m.title = `${v.verdict} (MID ${v.mid})`;
+      return m;
+    }));
+    $('first-bad').disabled = !rec.bad.length;
+    fillTypeLegend($('rec-legend'), rec.types);
+    $('prints').replaceChildren();
+    $('prints').dataset.key = '';
+    this.inspect('click a datagram, a replica or a request', 'Its JSON shows here. Space plays, . steps to the next datagram, the arrows move 10 ms.');
+    return `Opened ${name}: ${titleOf(rec)}. Press space to play.`;
+  }
+
+  close() {
+    this.rec = null;
+    this.playing = false;
+    document.body.classList.remove('recording');
+  }
+
+  setPlaying(on) {
+    this.playing = on && this.rec !== null;
+    $('play').textContent = this.playing ? '❚❚ pause' : '▶ play';
+  }
+
+  togglePlay() { this.setPlaying(!this.playing); }
+
+  seek(t) { this.t = Math.max(0, Math.min(this.rec.end, t)); }
+
+  // To the next datagram after the moment shown.
+  step() {
+    this.seek(nextDatagram(this.rec, this.t));
+    this.setPlaying(false);
+  }
+
+  arrow(sign) { this.seek(this.t + sign * ARROW_US); }
+
+  // Just before the grader's first red verdict, so its datagrams are seen
+  // arriving.
+  firstBad() {
+    if (!this.rec.bad.length) return;
+    this.seek(this.rec.bad[0].t - FLIGHT_US);
+    this.setPlaying(false);
+  }
+
+  // One frame: dtMs of wall time at `speed` recorded ms per wall ms.
+  frame(dtMs, speed) {
+    if (!this.playing) return;
+    this.seek(this.t + dtMs * 1000 * speed);
+    if (this.t >= this.rec.end) this.setPlaying(false);
+  }
+
+  draw() {
+    const rec = this.rec;
+    const drawn = drawRecording($('cluster'), momentAt(rec, this.t), this.selected);
+    this.placed = drawn.placed;
+    this.centres = drawn.centres;
+    this.radius = drawn.radius;
+    const nowMs = this.t / 1000;
+    this.bars = drawHistory($('lane'), laneAt(rec, this.t, LANE_SPAN_MS), nowMs, LANE_SPAN_MS);
+    $('timeline').value = String(Math.round(this.t));
+    $('now').textContent = `${(this.t / 1e6).toFixed(3)} s`;
+    this.showLog();
+  }
+
+  // The prints and grader events up to the moment, the latest last; only
+  // rebuilt when the moment crosses a line.
+  showLog() {
+    const { upto, lines } = logUpTo(this.rec, this.t, LOG_SHOWN);
+    const list = $('prints');
+    if (list.dataset.key === String(upto)) return;
+    list.dataset.key = String(upto);
+    list.replaceChildren(...lines.map(l => {
+      const li = document.createElement('li');
+      li.className = l.cls;
+      li.dataset.t = String(l.t);
+      li.textContent = `${(l.t / 1e6).toFixed(3)} ${l.text}`;
+      return li;
+    }));
+    list.scrollTop = list.scrollHeight;
+  }
+
+  inspect(title, body) {
+    $('inspect-title').textContent = title;
+    $('inspect-body').textContent = body;
+  }
+
+  datagramAt(x, y) {
+    let best = null, dist = 10;
+    for (const p of this.placed) {
+      const d = Math.hypot(p.x - x, p.y - y);
+      if (d < dist) { best = p.d; dist = d; }
+    }
+    return best;
+  }
+
+  replicaAt(x, y) {
+    const i = this.centres.findIndex(c => Math.hypot(c.x - x, c.y - y) <= this.radius + 8);
+    return i >= 0 ? this.rec.replicas[i] : null;
+  }
+
+  barAt(x, y) {
+    return this.bars.find(b => x >= b.x0 - 2 && x <= b.x1 + 2 && y >= b.y0 && y <= b.y1) || null;
+  }
+
+  // A click on the ring: a datagram shows its JSON, a replica what it
+  // last said of itself.
+  clickRing(x, y) {
+    const d = this.datagramAt(x, y);
+    if (d) { this.inspect(`datagram: ${typeOf(d)}`, describeDatagram(d)); return; }
+    const id = this.replicaAt(x, y);
+    this.selected = id;
+    if (id === null) return;
+    const r = momentAt(this.rec, this.t).replicas.find(x_ => x_.id === id);
+    const sent = this.rec.sends.get(id).filter(s => s.t <= this.t).length;
+    const printed = this.rec.prints.filter(p => p.replica === id && p.t <= this.t).length;
+    this.inspect(`replica ${id}`, [
+      `names as leader  ${r.leader === null ? '-' : r.leader}${r.claims ? ' (itself)' : ''}`,
+      `term             ${r.term === null ? '- (its datagrams carry none)' : r.term}`,
+      `sent             ${sent} datagrams so far`,
+      `printed          ${printed} lines so far`,
+    ].join('\n'));
+  }
+
+  clickLane(x, y) {
+    const bar = this.barAt(x, y);
+    if (bar) this.inspect(`request ${bar.op.mid}`, describeRequest(bar.op));
+  }
+
+  // The tip for the pointer on the ring or the lane.
+  tipRing(x, y) {
+    const d = this.datagramAt(x, y);
+    return d ? describeDatagram(d) : null;
+  }
+
+  tipLane(x, y) {
+    const bar = this.barAt(x, y);
+    return bar ? describeRequest(bar.op) : null;
+  }
+
+  // Hooks for tests and the benchmark.
+  hooks() {
+    return {
+      state: () => ({ t: this.t, end: this.rec && this.rec.end, playing: this.playing }),
+      placed: () => this.placed.map(p => ({ x: p.x, y: p.y, type: typeOf(p.d) })),
+      bars: () => this.bars.map(b => ({ x: (b.x0 + b.x1) / 2, y: (b.y0 + b.y1) / 2, mid: b.op.mid, verdict: b.op.verdict })),
+      leaders: () => momentAt(this.rec, this.t).leaders,
+      seek: t => this.seek(t),
+      // One frame's drawing at moment t (for the benchmark).
+      drawAt: t => { this.seek(t); this.draw(); },
+    };
+  }
+}
