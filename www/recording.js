@@ -85,8 +85,8 @@ export function requestsOf(rec) {
     const op = byMid.get(v.mid);
     if (!op) continue;
     if (v.verdict === 'duplicate') { op.duplicate = true; continue; }
+    if (v.verdict === 'unanswered') { op.unanswered_ms = v.t / 1000; continue; }
     op.verdict = v.verdict;
-    if (v.verdict === 'unanswered') continue;
     op.response_ms = v.t / 1000;
     op.result = v.verdict === 'wrong_value' ? v.got : (op.answer && op.answer.value);
     op.bad = BAD.has(v.verdict) || v.verdict === 'fail';
@@ -188,7 +188,12 @@ export function laneAt(rec, t, spanMs) {
   const nowMs = t / 1000;
   const ops = rec.requests
     .filter(o => o.invoke_ms <= nowMs && (o.response_ms === null || o.response_ms >= nowMs - spanMs))
-    .map(o => (o.response_ms !== null && o.response_ms > nowMs ? { ...o, response_ms: null, result: null, verdict: null, bad: false } : o));
+    .map(o => {
+      if (o.response_ms !== null && o.response_ms > nowMs) return { ...o, response_ms: null, result: null, verdict: null, bad: false };
+      // Unanswered at the end: red once the grader says so.
+      if (o.unanswered_ms !== undefined && o.unanswered_ms <= nowMs) return { ...o, verdict: 'unanswered', bad: true };
+      return o;
+    });
   return { ops, broken: null };
 }
 
@@ -203,7 +208,7 @@ export function describeRequest(op) {
   const what = op.put !== null ? `put ${op.key}=${op.put}` : `get ${op.key}`;
   const verdict = op.verdict === 'wrong_value'
     ? `wrong value: got ${JSON.stringify(op.result)}, expected ${JSON.stringify(op.expected)}`
-    : (op.verdict ?? 'not answered yet');
+    : (op.verdict ?? (op.unanswered_ms !== undefined ? 'never answered (unanswered at the end)' : 'not answered yet'));
   return `${op.client}: ${what} (MID ${op.mid}), sent ${(op.invoke_ms / 1000).toFixed(6)} s: ${verdict}`
     + `${op.duplicate ? ', answered twice' : ''}\nrequest ${JSON.stringify(op.request)}\nanswer  ${op.answer ? JSON.stringify(op.answer) : '-'}`;
 }
@@ -213,11 +218,20 @@ export function describeDatagram(d) {
   return `${d.src} → ${d.dst} at ${(d.t / 1e6).toFixed(6)} s, ${d.fate}\n${d.json ? JSON.stringify(d.json, null, 1) : d.raw}`;
 }
 
-// The recording in one line, for the bar above the ring.
+// The recording in one line, for the bar above the ring: its counts, and
+// the grader's score with each metric's tier and any check that failed.
 export function summaryOf(rec) {
+  const counts = `${rec.datagrams.length} datagrams, ${rec.verdicts.length} verdicts (${rec.bad.length} red), ${rec.prints.length} printed lines; `;
   const s = rec.score;
-  return `${rec.datagrams.length} datagrams, ${rec.verdicts.length} verdicts (${rec.bad.length} red), ${rec.prints.length} printed lines; `
-    + (s ? `score: ${s.passed ? 'PASS' : 'FAIL'}, total_msgs ${s.total_msgs}, failures ${s.failures}, duplicates ${s.duplicates}` : 'the run ended before its score');
+  if (!s) return `${counts}the run ended before its score`;
+  const tiers = Array.isArray(s.tiers) ? s.tiers : [];
+  const metric = (name, value, i) => `${name} ${value}${tiers[i] ? ` (${tiers[i]})` : ''}`;
+  const latency = typeof s.median_latency === 'number' ? `${(s.median_latency * 1000).toFixed(3)} ms` : '?';
+  const failed = (s.checks || []).filter(c => !c.ok).map(c => `${c.name}: ${c.detail}`);
+  return `${counts}score: ${s.passed ? 'PASS' : 'FAIL'}, ${[
+    metric('total_msgs', s.total_msgs, 0), metric('failures', s.failures, 1),
+    metric('duplicates', s.duplicates, 2), metric('median latency', latency, 3),
+  ].join(', ')}${failed.length ? `; failed: ${failed.join('; ')}` : ''}`;
 }
 
 export function titleOf(rec) {

@@ -30,7 +30,10 @@ function recording(name = 'made-up') {
   lines.push({ kind: 'print', t: 2000, replica: '0001', stream: 'stdout', line: 'DEBUG: I am a follower' });
   lines.push({ kind: 'verdict', t: 40000, mid: 'M1', verdict: 'ok' });
   lines.push({ kind: 'verdict', t: 60000, mid: 'M2', verdict: 'wrong_value', got: '1', expected: '2' });
-  lines.push({ kind: 'score', score: { passed: false, total_msgs: 200, failures: 0, duplicates: 0, median_latency: 0.001 } });
+  // A put sent at 70 ms that no replica ever answers.
+  lines.push({ kind: 'datagram', t: 70000, src: '0013', dst: '0000', fate: 'delivered', json: { src: '0013', dst: '0000', leader: 'FFFF', type: 'put', MID: 'M3', key: 'k', value: 'v' } });
+  lines.push({ kind: 'verdict', t: 99000, mid: 'M3', verdict: 'unanswered' });
+  lines.push({ kind: 'score', score: { passed: false, total_msgs: 200, failures: 0, duplicates: 0, median_latency: 0.001, tiers: ['bonus', 'bonus', 'bonus', 'partial'], checks: [{ name: 'incorrect', ok: false, detail: '1 incorrect' }] } });
   return lines.map(l => JSON.stringify(l)).join('\n') + '\n';
 }
 
@@ -50,13 +53,13 @@ test('a recording opens on the playground by link, file, import and drop, with r
     // withPage fails the test on any page error.
     await withPage('index.html?record=test-recording.jsonl', async page => {
       await page.waitForFunction(() => /made-up \(seed 7\), 3 replicas/.test(document.getElementById('rec-title').textContent));
-      assert.match(await page.textContent('#rec-summary'), /200 datagrams, 2 verdicts \(1 red\), 1 printed lines; score: FAIL/);
+      assert.match(await page.textContent('#rec-summary'), /201 datagrams, 3 verdicts \(2 red\), 1 printed lines; score: FAIL, total_msgs 200 \(bonus\), .*median latency 1\.000 ms \(partial\); failed: incorrect: 1 incorrect/);
       // The playground's own canvas, timeline and lane; its logs, key-value,
       // client and partition rows are not a recording's.
       for (const sel of ['#cluster', '#lane', '#timeline', '#rec-bar', '#prints']) assert.ok(await visible(page, sel), `${sel} shows`);
       for (const sel of ['#logs', '#kv', '#client', '#partition-row', '#events', '#new']) assert.ok(!(await visible(page, sel)), `${sel} is hidden`);
       assert.ok(await page.locator('#rec-legend li[data-type="gossip_hello"]').count() === 1, 'the invented type is in the legend');
-      assert.equal(await page.locator('.rec-mark').count(), 1, 'one red mark: the wrong get');
+      assert.equal(await page.locator('.rec-mark').count(), 2, 'two red marks: the wrong get and the unanswered put');
       await page.click('#first-bad');
       const s = await page.evaluate(() => window.recording.state());
       assert.ok(s.t <= 60000 && s.t >= 56000, `jumped to ${s.t}`);
@@ -75,8 +78,12 @@ test('a recording opens on the playground by link, file, import and drop, with r
       assert.deepEqual(await page.evaluate(() => window.recording.leaders()), ['0000']);
       await page.evaluate(() => window.recording.seek(90000));
       assert.deepEqual(await page.evaluate(() => window.recording.leaders()), ['0000', '0001']);
+      // The put never answered turns red in the lane when the grader says so.
+      await page.waitForFunction(() => window.recording.bars().some(b => b.mid === 'M3' && b.verdict === null));
+      await page.evaluate(() => window.recording.seek(99500));
+      await page.waitForFunction(() => window.recording.bars().some(b => b.mid === 'M3' && b.verdict === 'unanswered'));
       // A click on a grader line in the aside goes to its moment.
-      await page.click('#prints li.bad');
+      await page.click('#prints li.bad >> nth=0');
       assert.equal((await page.evaluate(() => window.recording.state())).t, 60000);
       // By the file picker, by import, by drop; a file that is not a
       // recording says so and the recording shown stays.
