@@ -210,7 +210,11 @@ fn bursts_of_answers_no_longer_overflow_the_graders_socket() {
     let config = GraderConfig::load_all(&[path.to_string()])
         .unwrap()
         .remove(0);
-    for seed in 1..=5 {
+    // A burst overflows the socket in most runs, not all (41 of seeds 1 to
+    // 50 unpaced, `gradesim sim --no-pace`): every paced run passes, and
+    // at least 7 of 10 unpaced ones fail (8 of these 10 do today).
+    let mut unpaced_failed = 0;
+    for seed in 1..=10 {
         let paced = SimOptions {
             seed,
             ..SimOptions::default()
@@ -221,8 +225,10 @@ fn bursts_of_answers_no_longer_overflow_the_graders_socket() {
             pace: false,
             ..paced
         };
-        let outcome = run_sim(&config, &unpaced).unwrap();
-        let wrong = !outcome.passed();
-        assert!(wrong, "seed {seed}: unpaced bursts should lose answers");
+        unpaced_failed += usize::from(!run_sim(&config, &unpaced).unwrap().passed());
     }
+    assert!(
+        unpaced_failed >= 7,
+        "unpaced bursts lost answers in only {unpaced_failed} of 10 runs"
+    );
 }

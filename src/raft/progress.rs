@@ -96,6 +96,12 @@ impl Progress {
         self.inflight_since.map(|t| t + self.backoff)
     }
 
+    /// Whether this follower answered an AppendEntries sent within
+    /// `window` of `now` (a dead or cut-off one has not).
+    pub fn answering(&self, now: Time, window: Time) -> bool {
+        self.acked_stamp.is_some_and(|t| now < t + window)
+    }
+
     pub fn has_unsent(&self, last_index: Index) -> bool {
         self.next_index <= last_index
     }
