@@ -13,7 +13,8 @@
 //!
 //! Commands (nodes are numbered from 1, as S1..Sn):
 //! - `cluster nodes=3 prevote=true checkquorum=true fanout=quorum|all
-//!   read=lease|read_index|log commit_notice=false vote_guard=true forward=true
+//!   read=lease|read_index|log commit_notice=never|always|after_failover
+//!   vote_guard=true forward=true
 //!   probe=true batch=64 seed=1 bug=NAME`: a new
 //!   cluster (every key optional), at 1 s, when a node that started at 0 may
 //!   first vote. Election timeouts 1 to 2 s, heartbeats every 100 ms,
@@ -37,8 +38,8 @@
 use goldenscript::{Argument, Command, Context};
 use raftplay::kv::{Op, Put, Request};
 use raftplay::raft::{
-    Bug, Config, Denial, Envelope, Fanout, NodeId, Position, ReadMode, ReadPath, Reason, Rejection,
-    RoleKind, StepDown, time,
+    Bug, CommitNotice, Config, Denial, Envelope, Fanout, NodeId, Position, ReadMode, ReadPath,
+    Reason, Rejection, RoleKind, StepDown, time,
 };
 use raftplay::sim::{Cluster, ClusterOptions};
 use std::error::Error;
@@ -139,7 +140,10 @@ impl Runner {
         let seed = args.take_key("seed").map(str::parse).transpose()?;
         let pre_vote = flag(args.take_key("prevote"), true)?;
         let check_quorum = flag(args.take_key("checkquorum"), true)?;
-        let commit_notice = flag(args.take_key("commit_notice"), false)?;
+        let commit_notice = match args.take_key("commit_notice") {
+            None => CommitNotice::Never,
+            Some(text) => text.parse()?,
+        };
         let vote_guard = flag(args.take_key("vote_guard"), true)?;
         let forward = flag(args.take_key("forward"), true)?;
         let probe = flag(args.take_key("probe"), true)?;
@@ -429,6 +433,7 @@ scripts!(
     batching,
     check_quorum,
     commit_notice,
+    failover_notice,
     conflict_term_backup,
     conflict_truncation,
     consistency_check,

@@ -8,8 +8,9 @@
 //! Datagrams in go through [`raftplay::wire`] to the core; the core's
 //! actions go back out the same way. A datagram that does not decode is
 //! dropped and counted. Quiet by default; `RAFTPLAY_LOG=1` prints a
-//! readable event log on stderr; `RAFTPLAY_COMMIT_NOTICE=1` turns on
-//! [`raftplay::raft::Config::commit_notice`], and `RAFTPLAY_NO_SPARE=1`
+//! readable event log on stderr; `RAFTPLAY_COMMIT_NOTICE=never`, `always`
+//! or `after_failover` sets [`raftplay::raft::Config::commit_notice`] (the
+//! default is `after_failover`), and `RAFTPLAY_NO_SPARE=1`
 //! turns off the spare follower ([`raftplay::raft::Config::spare_below`]),
 //! for measuring what it buys.
 
@@ -335,8 +336,18 @@ fn main() -> ExitCode {
     let mut members = args.peers.clone();
     members.push(args.id);
     let defaults = Config::default();
+    let commit_notice = match std::env::var("RAFTPLAY_COMMIT_NOTICE") {
+        Err(_) => defaults.commit_notice,
+        Ok(text) => match text.parse() {
+            Ok(notice) => notice,
+            Err(e) => {
+                eprintln!("3700kvstore: RAFTPLAY_COMMIT_NOTICE: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let config = Config {
-        commit_notice: env_flag("RAFTPLAY_COMMIT_NOTICE"),
+        commit_notice,
         spare_below: if env_flag("RAFTPLAY_NO_SPARE") {
             0.0
         } else {

@@ -42,12 +42,61 @@ pub enum ReadMode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fanout {
-    /// Only the followers that answered most recently, enough for a majority;
-    /// the others receive the entries with their next heartbeat, or at once
-    /// if the commit stalls.
+    /// Only as many followers as a majority needs, in turn (see ROTATION in
+    /// the leader's module); the others receive the entries at their next
+    /// turn or heartbeat, or at once if the commit stalls.
     Quorum,
     /// Every follower, on every proposal.
     All,
+}
+
+/// When a leader tells the followers holding its newest entries that they
+/// committed at once (a `Commit` message, not answered), instead of with
+/// the next AppendEntries. A notice costs a message per holder and commit;
+/// it spares the duplicate answer a new leader gives when the old one died
+/// between answering a client and telling anyone the entry committed (the
+/// new leader must answer what it commits, not knowing it was answered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitNotice {
+    /// With the next AppendEntries only (the paper).
+    Never,
+    /// After every commit.
+    Always,
+    /// While the leader this one took over from is silent (dead, or cut
+    /// off): a leader that has seen its predecessor fail announces its
+    /// commits until that one answers again, so that its own failure costs
+    /// no duplicate. A kill is seen; a partition heals and stops it.
+    AfterFailover,
+}
+
+impl CommitNotice {
+    pub const ALL: [CommitNotice; 3] = [
+        CommitNotice::Never,
+        CommitNotice::Always,
+        CommitNotice::AfterFailover,
+    ];
+
+    /// The name a command line or environment variable uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            CommitNotice::Never => "never",
+            CommitNotice::Always => "always",
+            CommitNotice::AfterFailover => "after_failover",
+        }
+    }
+}
+
+impl std::str::FromStr for CommitNotice {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let names: Vec<&str> = Self::ALL.iter().map(|c| c.name()).collect();
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == text)
+            .ok_or_else(|| format!("commit notices are {}, not {text:?}", names.join(", ")))
+    }
 }
 
 /// A deliberately broken rule of the protocol: the checkers' exam (`gradesim
@@ -175,12 +224,8 @@ pub struct Config {
     pub check_quorum: bool,
     pub read_mode: ReadMode,
     pub fanout: Fanout,
-    /// Tell the followers holding the newest entries as soon as they commit
-    /// (a `Commit` message, not answered), instead of with the next
-    /// AppendEntries. Costs a message per follower and commit; spares the
-    /// duplicate answer a new leader gives when the old one died between
-    /// answering a client and telling anyone the entry committed.
-    pub commit_notice: bool,
+    /// When to announce commits at once ([`CommitNotice`]).
+    pub commit_notice: CommitNotice,
     /// With [`Fanout::Quorum`]: below this share of AppendEntries answered
     /// (by followers that answer at all), new entries go to one follower
     /// more than a majority needs; 0 never. See `SPARE` in the leader's
@@ -221,7 +266,7 @@ impl Default for Config {
             check_quorum: true,
             read_mode: ReadMode::Lease,
             fanout: Fanout::Quorum,
-            commit_notice: false,
+            commit_notice: CommitNotice::AfterFailover,
             spare_below: 0.75,
             explain: false,
             vote_guard: true,

@@ -28,7 +28,7 @@ use super::cluster::{Cluster, ClusterOptions};
 use super::linearizability::{self, Operation};
 use crate::kv::{ClientId, Op, Reply, Request, Response};
 use crate::raft::time::{self, MILLISECOND as MS, SECOND, Time};
-use crate::raft::{Bug, Config, Fanout, NodeId, ReadMode};
+use crate::raft::{Bug, CommitNotice, Config, Fanout, NodeId, ReadMode};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -115,7 +115,7 @@ impl ChaosRun {
             format!(", bug {} (breaks: {})", b.name(), b.rule())
         });
         format!(
-            "{} nodes, election timeout {}-{} ms, heartbeat {} ms, pre_vote {}, check_quorum {}, {:?} reads, {:?} fan-out, {} entries per append, commit notices {}",
+            "{} nodes, election timeout {}-{} ms, heartbeat {} ms, pre_vote {}, check_quorum {}, {:?} reads, {:?} fan-out, {} entries per append, commit notices {:?}",
             self.nodes,
             c.election_timeout_min / MS,
             c.election_timeout_max / MS,
@@ -153,7 +153,13 @@ pub fn run(options: &ChaosOptions) -> Result<ChaosRun, String> {
         } else {
             Fanout::All
         },
-        commit_notice: rng.random_bool(0.25),
+        commit_notice: *[
+            CommitNotice::Never,
+            CommitNotice::Always,
+            CommitNotice::AfterFailover,
+        ]
+        .choose(&mut rng)
+        .expect("not empty"),
         bug: options.bug,
         ..Config::default()
     };

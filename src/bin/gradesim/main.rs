@@ -15,6 +15,7 @@ mod replay;
 mod udp;
 
 use raftplay::grader::{GraderConfig, Metric, Outcome, SimOptions, Tier, median, run_sim};
+use raftplay::raft::CommitNotice;
 use raftplay::sim::cluster::Cause;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,7 +28,8 @@ const USAGE: &str = "usage:
   gradesim udp <config.json or folder>... [--replica PATH] [--runs N] [--time-scale F]
                                           [--seed S] [--json] [--summary] [--echo]
                                           [--record RUN.jsonl]
-  --commit-notice (both): replicas announce each commit at once (RAFTPLAY_COMMIT_NOTICE=1)
+  --commit-notice WHEN (both): when replicas announce a commit at once: never, always or
+      after_failover (the default: while the leader they took over from is silent)
   gradesim chaos [--seed S] [--seeds N] [--nodes K] [--bug NAME] [--drift D]
                  [--read-mode lease|read_index|log] [--trace]
   gradesim exam  [--seed S] [--seeds N] [--drift D]
@@ -52,7 +54,7 @@ struct Args {
     echo: bool,
     replica: Option<PathBuf>,
     time_scale: f64,
-    commit_notice: bool,
+    commit_notice: Option<CommitNotice>,
     no_pace: bool,
     record: Option<PathBuf>,
 }
@@ -69,7 +71,7 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
         echo: false,
         replica: None,
         time_scale: 1.0,
-        commit_notice: false,
+        commit_notice: None,
         no_pace: false,
         record: None,
     };
@@ -87,7 +89,7 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
             }
             (_, "--json") => a.json = true,
             (_, "--summary") => a.summary = true,
-            (_, "--commit-notice") => a.commit_notice = true,
+            (_, "--commit-notice") => a.commit_notice = Some(value("--commit-notice")?.parse()?),
             (Mode::Sim, "--trace") => a.trace = true,
             (Mode::Sim, "--no-pace") => a.no_pace = true,
             (Mode::Udp, "--echo") => a.echo = true,
@@ -200,7 +202,9 @@ fn run_one(args: &Args, config: &GraderConfig, seed: u64) -> Result<Outcome, Str
                 trace: args.trace,
                 ..SimOptions::default()
             };
-            options.raft.commit_notice = args.commit_notice;
+            if let Some(notice) = args.commit_notice {
+                options.raft.commit_notice = notice;
+            }
             options.pace = !args.no_pace;
             match &args.record {
                 Some(path) => record::run_sim(config, &options, path),

@@ -12,7 +12,7 @@
 use crate::record::{self, Recorder};
 use raftplay::grader::{BelievedLeader, FaultTarget, GraderConfig, Outcome, Workload, apply_fault};
 use raftplay::kv::Request;
-use raftplay::raft::{NodeId, Time};
+use raftplay::raft::{CommitNotice, NodeId, Time};
 use raftplay::sim::causes::{Cause, Causes};
 use raftplay::sim::linearizability;
 use raftplay::wire;
@@ -34,8 +34,9 @@ pub struct UdpOptions {
     pub seed: u64,
     /// Show the replicas' stdout and stderr.
     pub echo: bool,
-    /// Launch the replicas with `RAFTPLAY_COMMIT_NOTICE=1`.
-    pub commit_notice: bool,
+    /// Launch the replicas with `RAFTPLAY_COMMIT_NOTICE` set to this (unset:
+    /// the replica's default).
+    pub commit_notice: Option<CommitNotice>,
     /// Write a recording of the run here ([`crate::record`]).
     pub record: Option<PathBuf>,
 }
@@ -133,14 +134,14 @@ impl Harness {
                 (None, true) => Stdio::inherit(),
                 (None, false) => Stdio::null(),
             };
-            let child = Command::new(&options.replica)
+            let mut command = Command::new(&options.replica);
+            if let Some(notice) = options.commit_notice {
+                command.env("RAFTPLAY_COMMIT_NOTICE", notice.name());
+            }
+            let child = command
                 .arg(port.to_string())
                 .arg(wire::id(i as u16))
                 .args(peers)
-                .env(
-                    "RAFTPLAY_COMMIT_NOTICE",
-                    if options.commit_notice { "1" } else { "0" },
-                )
                 .process_group(0)
                 .stdin(Stdio::null())
                 .stdout(output())

@@ -13,7 +13,7 @@ use crate::raft::message::{AppendEntries, AppendOutcome, Message};
 use crate::raft::progress::Progress;
 use crate::raft::quorum::{majority, quorum_value};
 use crate::raft::reason::{ReadPath, Reason};
-use crate::raft::{Bug, Config, Fanout, Index, NodeId, ReadMode, StateMachine, Time};
+use crate::raft::{Bug, CommitNotice, Config, Fanout, Index, NodeId, ReadMode, StateMachine, Time};
 use std::collections::BTreeMap;
 
 /// A stalled commit (no progress for this many retry timeouts) sends new
@@ -105,6 +105,8 @@ pub(super) struct LeaderState<Q> {
     /// How many AppendEntries get answered (the quorum fan-out adds a spare
     /// follower when too few do).
     delivery: Delivery,
+    /// The leader this one took over from, if it followed one.
+    predecessor: Option<NodeId>,
 }
 
 impl<Q> LeaderState<Q> {
@@ -113,6 +115,7 @@ impl<Q> LeaderState<Q> {
         now: Time,
         term_start: Index,
         answer_floor: Index,
+        predecessor: Option<NodeId>,
         c: &Config,
     ) -> Self {
         let progress = peers
@@ -131,6 +134,7 @@ impl<Q> LeaderState<Q> {
             round_due: false,
             held_back: 0,
             delivery: Delivery::default(),
+            predecessor,
         }
     }
 
@@ -170,6 +174,21 @@ impl<Q> LeaderState<Q> {
             ranked.truncate(majority(self.progress.len() + 1) - 1 + spare);
         }
         ranked.into_iter().map(|(&id, _)| id).collect()
+    }
+
+    /// Whether to announce a commit at once ([`CommitNotice`]); with
+    /// `AfterFailover`, while the predecessor has not answered for a minimum
+    /// election timeout (a dead one never will; a cut-off one will when the
+    /// partition heals).
+    fn announces_commits(&self, now: Time, c: &Config) -> bool {
+        match c.commit_notice {
+            CommitNotice::Never => false,
+            CommitNotice::Always => true,
+            CommitNotice::AfterFailover => self
+                .predecessor
+                .and_then(|p| self.progress.get(&p))
+                .is_some_and(|p| !p.answering(now, c.election_timeout_min)),
+        }
     }
 
     /// The next time a leader has work to do: flush, heartbeat, retry,
@@ -337,7 +356,15 @@ impl<S: StateMachine> Node<S> {
             command: None,
         });
         let floor = answer_floor.max(self.commit_index);
-        let state = LeaderState::new(&self.peers, now, term_start, floor, &self.config);
+        let predecessor = self.followed;
+        let state = LeaderState::new(
+            &self.peers,
+            now,
+            term_start,
+            floor,
+            predecessor,
+            &self.config,
+        );
         self.role = Role::Leader(Box::new(state));
         self.leader = Some(self.id);
         self.led_terms.insert(term);
@@ -532,6 +559,7 @@ impl<S: StateMachine> Node<S> {
         self.commit_index = candidate;
         l.stall_since = (candidate < log.last_index()).then_some(now);
         let holders = l.holders(candidate);
+        let announce = l.announces_commits(now, &self.config);
         self.explain(|n| Reason::CommitAdvanced {
             index: candidate,
             holders: std::iter::once(n.id)
@@ -539,7 +567,7 @@ impl<S: StateMachine> Node<S> {
                 .collect(),
         });
         self.apply_committed();
-        if self.config.commit_notice {
+        if announce {
             for peer in holders {
                 self.send(peer, term, Message::Commit { index: candidate });
             }

@@ -103,6 +103,10 @@ pub struct Node<S: StateMachine> {
     last_applied: Index,
     role: Role<S::Query>,
     leader: Option<NodeId>,
+    /// The last other node this one followed as leader, kept through
+    /// elections: if this node wins, its predecessor
+    /// ([`crate::raft::CommitNotice::AfterFailover`]).
+    followed: Option<NodeId>,
     last_leader_contact: Option<Time>,
     /// No vote for another candidate before this (thesis §4.2.3): a leader
     /// was heard from less than a minimum election timeout ago.
@@ -165,6 +169,7 @@ impl<S: StateMachine> Node<S> {
             last_applied: 0,
             role: Role::Follower,
             leader: None,
+            followed: None,
             last_leader_contact: None,
             election_deadline: now,
             last_probe: None,

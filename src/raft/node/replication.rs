@@ -90,6 +90,7 @@ impl<S: StateMachine> Node<S> {
             self.become_follower(now, term, Some(from));
         }
         self.leader = Some(from);
+        self.followed = Some(from);
         self.last_leader_contact = Some(now);
         self.vote_guard_until = now + self.config.election_timeout_min;
         self.reset_election_deadline(now);
