@@ -42,9 +42,10 @@ pub enum ReadMode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fanout {
-    /// Only as many followers as a majority needs, in turn (see ROTATION in
-    /// the leader's module); the others receive the entries at their next
-    /// turn or heartbeat, or at once if the commit stalls.
+    /// Only as many followers as a majority needs, the ones that answered
+    /// most recently, handing a batch to any other not sent to for half a
+    /// heartbeat interval (see ROTATION in the leader's module); the others
+    /// receive the entries then, or at once if the commit stalls.
     Quorum,
     /// Every follower, on every proposal.
     All,

@@ -88,7 +88,8 @@ test('giving up names the planted bug and its rule', { timeout: 60000 }, async (
     await page.click('#give-up');
     const text = await page.textContent('#banner');
     assert.match(text, /You gave up\. The planted bug was commit_old_terms: it breaks the rule "§5\.4\.2/);
-    assert.match(text, /gradesim chaos --bug commit_old_terms --seed 6 --seeds 1 --trace/);
+    // The seed is the exam's first catch (tests/exam.rs checks each one).
+    assert.match(text, /gradesim chaos --bug commit_old_terms --seed \d+ --seeds 1 --trace/);
     assert.equal(await page.isVisible('#give-up'), false);
   });
 });

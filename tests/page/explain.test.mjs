@@ -32,8 +32,8 @@ test('a refused pre-vote, an append rejection and a truncation each say why, wit
     assert.match(text, /refuses S\d a pre-vote for term \d+: it heard from a leader less than a minimum election timeout ago \(vote guard until [\d.]+ s\) \(thesis §4\.2\.3\)/);
 
     // An AppendEntries is lost on its way (a click on it would do the
-    // same). The follower's next turn comes with the next entries but one,
-    // sent on after the lost ones: it finds no entry at its previous index.
+    // same). A later one to the same follower, sent on after the lost
+    // entries (pipelined), finds no entry at its previous index.
     await drive(page, () => {
       const pg = window.raftplay.playground();
       const l = pg.nodes().find(n => n.role === 'leader').id;
