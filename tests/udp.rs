@@ -132,6 +132,25 @@ fn a_run_is_recorded_and_shown() {
         count(&lines, "datagram", Some(("fate", "dead"))) > 0,
         "datagrams to a killed replica are marked dead"
     );
+    // Our replicas' datagrams carry the kind the playground draws; the
+    // clients' do not.
+    let kinds: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["kind"] == "datagram" && l["json"]["type"] == "append")
+        .map(|l| &l["message"]["kind"])
+        .collect();
+    assert!(kinds.iter().any(|k| *k == "AppendEntries"), "{kinds:?}");
+    assert!(
+        kinds
+            .iter()
+            .all(|k| *k == "AppendEntries" || *k == "Heartbeat")
+    );
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l["kind"] == "datagram" && l["json"]["type"] == "put")
+            .all(|l| l.get("message").is_none())
+    );
     let (status, shown) = show(&scratch("record").join("run.jsonl"));
     assert_eq!(status, Some(0), "{shown}");
     assert!(shown.starts_with("crash (seed 1), 5 replicas"), "{shown}");

@@ -807,22 +807,20 @@ function bindControls() {
   $('card-close').addEventListener('click', () => { state.story = null; showCard(); });
   $('export').addEventListener('click', exportRun);
   $('import').addEventListener('click', () => $('import-file').click());
-  $('import-file').addEventListener('change', () => {
-    const file = $('import-file').files[0];
-    if (file) openFile(file);
-    $('import-file').value = '';
+  // A file picked: opened, and the picker emptied so the same file can be
+  // picked again.
+  const onPick = (input, open) => input.addEventListener('change', () => {
+    if (input.files[0]) open(input.files[0]);
+    input.value = '';
   });
+  onPick($('import-file'), openFile);
   $('open-recording').addEventListener('click', () => $('record-file').click());
-  $('record-file').addEventListener('change', async () => {
-    const file = $('record-file').files[0];
-    if (file) openRecording(await file.text(), file.name);
-    $('record-file').value = '';
-  });
+  onPick($('record-file'), async file => openRecording(await file.text(), file.name));
   $('first-bad').addEventListener('click', () => player.firstBad());
   $('rec-close').addEventListener('click', closeRecording);
   $('prints').addEventListener('click', e => {
     const li = e.target.closest('li');
-    if (li && li.dataset.t !== undefined) { player.seek(Number(li.dataset.t)); player.setPlaying(false); }
+    if (li && li.dataset.t !== undefined) player.jumpTo(Number(li.dataset.t));
   });
   document.addEventListener('dragover', e => { e.preventDefault(); document.body.classList.add('dropping'); });
   document.addEventListener('dragleave', () => document.body.classList.remove('dropping'));
@@ -855,7 +853,7 @@ function bindControls() {
   follow($('logs'), entryTip);
   const timeline = $('timeline');
   timeline.addEventListener('input', () => {
-    if (player.active) { player.seek(Number(timeline.value)); player.setPlaying(false); return; }
+    if (player.active) return player.jumpTo(Number(timeline.value));
     state.seeking = true;
     seekTo(Number(timeline.value));
   });

@@ -191,6 +191,18 @@ function downCross(ctx, x, y, radius) {
   ctx.beginPath(); ctx.moveTo(x - d, y - d); ctx.lineTo(x + d, y + d); ctx.moveTo(x + d, y - d); ctx.lineTo(x - d, y + d); ctx.stroke();
 }
 
+// The dotted ring around the selected node.
+function selectionRing(ctx, x, y, radius) {
+  ctx.beginPath(); ctx.arc(x, y, radius + 13, 0, 2 * Math.PI);
+  ctx.strokeStyle = '#0072B2'; ctx.lineWidth = 1.5; ctx.setLineDash([2, 3]); ctx.stroke(); ctx.setLineDash([]);
+}
+
+// The red ring around a node something is wrong with.
+function redRing(ctx, x, y, radius) {
+  ctx.beginPath(); ctx.arc(x, y, radius + 9, 0, 2 * Math.PI);
+  ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 3; ctx.stroke();
+}
+
 // Where a message is drawn, p of the way along its trip (0..1), and how
 // opaque: a lost one stops halfway and fades.
 function along(from, to, p, lost) {
@@ -236,14 +248,8 @@ export function drawCluster(canvas, view) {
     ctx.setLineDash([]);
     if (node.role === 'leader') crown(ctx, x, y, radius);
     if (!node.alive) downCross(ctx, x, y, radius);
-    if (view.selected === node.id) {
-      ctx.beginPath(); ctx.arc(x, y, radius + 13, 0, 2 * Math.PI);
-      ctx.strokeStyle = '#0072B2'; ctx.lineWidth = 1.5; ctx.setLineDash([2, 3]); ctx.stroke(); ctx.setLineDash([]);
-    }
-    if (view.alarm && view.alarm.has(node.id)) { // named by a broken check
-      ctx.beginPath(); ctx.arc(x, y, radius + 9, 0, 2 * Math.PI);
-      ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 3; ctx.stroke();
-    }
+    if (view.selected === node.id) selectionRing(ctx, x, y, radius);
+    if (view.alarm && view.alarm.has(node.id)) redRing(ctx, x, y, radius); // named by a broken check
     if (view.group.has(node.id)) {
       ctx.fillStyle = '#c0392b';
       ctx.beginPath(); ctx.arc(x + radius * 0.8, y - radius * 0.8, 5, 0, 2 * Math.PI); ctx.fill();
@@ -396,25 +402,12 @@ export function typeColour(type) {
 // The course's client types: a disc with a letter.
 const CLIENT_LETTERS = { get: 'g', put: 'p', ok: '✓', fail: '✗', redirect: '↪' };
 
-// This project's replica types, drawn with the playground's glyphs.
-function kindOfWire(json) {
-  switch (json.type) {
-    case 'append': return { kind: Array.isArray(json.entries) && json.entries.length ? 'AppendEntries' : 'Heartbeat', entries: Array.isArray(json.entries) ? json.entries.length : 0 };
-    case 'append_reply': return { kind: 'AppendEntriesResponse', ok: json.success === true };
-    case 'vote': return { kind: json.pre ? 'PreVote' : 'RequestVote' };
-    case 'vote_reply': return { kind: json.pre ? 'PreVoteResponse' : 'RequestVoteResponse', ok: json.granted === true };
-    case 'forward': return { kind: 'Forward' };
-    case 'probe': return { kind: 'Probe' };
-    case 'commit': return { kind: 'Commit' };
-    default: return null;
-  }
-}
-
 // A datagram's glyph: the course's client types a lettered disc, this
-// project's replica types their playground glyph, any other type a dot
-// labelled with its name (`label`), each in its type's colour. Returns
-// whether it labelled it.
-export function drawDatagram(ctx, type, json, x, y, label) {
+// project's replica messages (`message`: the recorder's decoding, with
+// the playground's `kind`, `entries` and `ok`) their playground glyph, any
+// other type a dot labelled with its name (`label`), each in its type's
+// colour. Returns whether it labelled it.
+export function drawDatagram(ctx, type, message, x, y, label) {
   const colour = typeColour(type);
   ctx.fillStyle = colour;
   ctx.strokeStyle = colour;
@@ -426,9 +419,8 @@ export function drawDatagram(ctx, type, json, x, y, label) {
     ctx.fillText(letter, x, y + 0.5);
     return false;
   }
-  const kind = json && kindOfWire(json);
-  if (kind) {
-    drawGlyph(ctx, kind, x, y, colour);
+  if (message && KINDS[message.kind]) {
+    drawGlyph(ctx, message, x, y, colour);
     return false;
   }
   ctx.beginPath(); ctx.arc(x, y, 5, 0, 2 * Math.PI); ctx.fill();
@@ -441,13 +433,12 @@ export function drawDatagram(ctx, type, json, x, y, label) {
 
 // The legend of a recording: one row per datagram type it holds.
 export function fillTypeLegend(list, types) {
-  list.replaceChildren(...types.map(({ type, count }) => {
+  list.replaceChildren(...types.map(({ type, count, message }) => {
     const li = document.createElement('li');
     const c = document.createElement('canvas');
     c.width = 22; c.height = 22;
     c.setAttribute('aria-hidden', 'true');
-    const json = { type, entries: [1], success: true, granted: true };
-    drawDatagram(c.getContext('2d'), type, json, 11, 11, false);
+    drawDatagram(c.getContext('2d'), type, message, 11, 11, false);
     li.dataset.type = type;
     li.append(c, ` ${type} (${count})`);
     return li;
@@ -473,12 +464,11 @@ export function drawRecording(canvas, moment, selected) {
   };
   const placed = [];
   const labelled = new Set(); // one label per invented type is enough
-  for (const { d, p } of moment.flying) {
+  for (const { d, type, p } of moment.flying) {
     const lost = d.fate !== 'delivered';
     const { x, y, alpha } = along(at(d.src), at(d.dst), p, lost);
-    const type = d.json && typeof d.json.type === 'string' ? d.json.type : '(not JSON)';
     ctx.globalAlpha = alpha;
-    if (drawDatagram(ctx, type, d.json, x, y, !labelled.has(type))) labelled.add(type);
+    if (drawDatagram(ctx, type, d.message, x, y, !labelled.has(type))) labelled.add(type);
     ctx.globalAlpha = 1;
     if (lost && p > 0.5) lostMark(ctx, x, y, alpha);
     placed.push({ x, y, d });
@@ -495,15 +485,9 @@ export function drawRecording(canvas, moment, selected) {
     ctx.lineWidth = leads ? 6 : 2;
     ctx.strokeStyle = colour; ctx.stroke();
     if (leads) crown(ctx, x, y, radius);
-    if (leads && twoLeaders) {
-      ctx.beginPath(); ctx.arc(x, y, radius + 9, 0, 2 * Math.PI);
-      ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 3; ctx.stroke();
-    }
+    if (leads && twoLeaders) redRing(ctx, x, y, radius);
     if (dead) downCross(ctx, x, y, radius);
-    if (selected === r.id) {
-      ctx.beginPath(); ctx.arc(x, y, radius + 13, 0, 2 * Math.PI);
-      ctx.strokeStyle = '#0072B2'; ctx.lineWidth = 1.5; ctx.setLineDash([2, 3]); ctx.stroke(); ctx.setLineDash([]);
-    }
+    if (selected === r.id) selectionRing(ctx, x, y, radius);
     ctx.fillStyle = '#1b1f24'; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
     ctx.font = `bold ${Math.round(radius * 0.5)}px system-ui`;
     ctx.fillText(r.id, x, r.term !== null ? y - radius * 0.18 : y);

@@ -8,7 +8,7 @@
 import { drawRecording, drawHistory, fillTypeLegend } from './draw.js';
 import {
   FLIGHT_US, momentAt, laneAt, logUpTo, nextDatagram, describeDatagram, describeRequest,
-  summaryOf, titleOf, typeOf,
+  summaryOf, titleOf, typeOf, lowerBound,
 } from './recording.js';
 
 const $ = id => document.getElementById(id);
@@ -72,20 +72,21 @@ export class Player {
 
   seek(t) { this.t = Math.max(0, Math.min(this.rec.end, t)); }
 
-  // To the next datagram after the moment shown.
-  step() {
-    this.seek(nextDatagram(this.rec, this.t));
+  // To moment t, paused (the timeline, a line of the log, step, the jump).
+  jumpTo(t) {
+    this.seek(t);
     this.setPlaying(false);
   }
+
+  // To the next datagram after the moment shown.
+  step() { this.jumpTo(nextDatagram(this.rec, this.t)); }
 
   arrow(sign) { this.seek(this.t + sign * ARROW_US); }
 
   // Just before the grader's first red verdict, so its datagrams are seen
   // arriving.
   firstBad() {
-    if (!this.rec.bad.length) return;
-    this.seek(this.rec.bad[0].t - FLIGHT_US);
-    this.setPlaying(false);
+    if (this.rec.bad.length) this.jumpTo(this.rec.bad[0].t - FLIGHT_US);
   }
 
   // One frame: dtMs of wall time at `speed` recorded ms per wall ms.
@@ -157,7 +158,7 @@ export class Player {
     this.selected = id;
     if (id === null) return;
     const r = momentAt(this.rec, this.t).replicas.find(x_ => x_.id === id);
-    const sent = this.rec.sends.get(id).filter(s => s.t <= this.t).length;
+    const sent = lowerBound(this.rec.sends.get(id), this.t + 1);
     const printed = this.rec.prints.filter(p => p.replica === id && p.t <= this.t).length;
     this.inspect(`replica ${id}`, [
       `names as leader  ${r.leader === null ? '-' : r.leader}${r.claims ? ' (itself)' : ''}`,

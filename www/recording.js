@@ -10,10 +10,6 @@
 export const FLIGHT_US = 3000;
 // The grader's verdicts the timeline marks red.
 export const BAD = new Set(['wrong_value', 'duplicate', 'unanswered', 'incorrect']);
-// The course's client types, and the types of this project's own replica,
-// which the page draws with their own glyphs; any other type is one a
-// student invented.
-export const COURSE_TYPES = ['get', 'put', 'ok', 'fail', 'redirect'];
 
 // Parses a recording's text; throws with a clear message if it is not one.
 // A half-written last line (a run cut short) is left out.
@@ -133,11 +129,17 @@ function verdictText(v) {
   return `grader: MID ${v.mid} ${v.verdict}${v.why ? ` (${v.why})` : ''}`;
 }
 
-// The datagram types in the recording, most frequent first.
+// The datagram types in the recording, most frequent first, each with a
+// message of its kind for the legend's glyph (this project's protocol
+// only).
 function typesOf(rec) {
-  const counts = new Map();
-  for (const d of rec.datagrams) counts.set(typeOf(d), (counts.get(typeOf(d)) || 0) + 1);
-  return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([type, count]) => ({ type, count }));
+  const byType = new Map();
+  for (const d of rec.datagrams) {
+    const t = byType.get(typeOf(d)) || { type: typeOf(d), count: 0, message: d.message };
+    t.count += 1;
+    byType.set(t.type, t);
+  }
+  return [...byType.values()].sort((a, b) => b.count - a.count);
 }
 
 export function typeOf(d) {
@@ -176,7 +178,7 @@ export function momentAt(rec, t) {
   const to = lowerBound(rec.datagrams, t + 1);
   for (let i = lowerBound(rec.datagrams, t - FLIGHT_US); i < to; i++) {
     const d = rec.datagrams[i];
-    flying.push({ d, p: (t - d.t) / FLIGHT_US });
+    flying.push({ d, type: typeOf(d), p: (t - d.t) / FLIGHT_US });
   }
   const leaders = replicas.filter(r => r.claims && !dead.has(r.id)).map(r => r.id);
   return { t, replicas, dead, majority, flying, leaders };

@@ -12,7 +12,7 @@ use super::checks::{self, History, HistoryOp, LightView};
 use crate::kv::{Op, Reply, Request, Response};
 use crate::raft::Bug;
 use crate::raft::time::{self, Time};
-use crate::raft::{Config, Fanout, Message, MessageKind, NodeId, ReadMode, Reason, RoleKind, Term};
+use crate::raft::{Config, Fanout, MessageKind, NodeId, ReadMode, Reason, RoleKind, Term};
 use crate::sim::Loss;
 use crate::sim::TraceKind;
 use crate::sim::trace::describe;
@@ -878,13 +878,7 @@ impl Playground {
             .into_iter()
             .map(|m| {
                 let message = &m.envelope.message;
-                let (entries, ok) = match message {
-                    Message::AppendEntries(a) => (a.entries.len(), true),
-                    Message::AppendEntriesResponse(r) => (0, r.outcome.is_match()),
-                    Message::RequestVoteResponse(r) => (0, r.granted),
-                    Message::Forward { commands } => (commands.len(), true),
-                    Message::RequestVote(_) | Message::Probe | Message::Commit { .. } => (0, true),
-                };
+                let (entries, ok) = message.glyph();
                 MessageView {
                     from: m.envelope.from,
                     to: m.envelope.to,

@@ -156,6 +156,19 @@ impl MessageKind {
 }
 
 impl<C> Message<C> {
+    /// What a glyph shows besides the kind: how many entries (or forwarded
+    /// commands) it carries, and for an answer whether it matched or
+    /// granted (true for the rest).
+    pub fn glyph(&self) -> (usize, bool) {
+        match self {
+            Message::AppendEntries(a) => (a.entries.len(), true),
+            Message::AppendEntriesResponse(r) => (0, r.outcome.is_match()),
+            Message::RequestVoteResponse(r) => (0, r.granted),
+            Message::Forward { commands } => (commands.len(), true),
+            Message::RequestVote(_) | Message::Probe | Message::Commit { .. } => (0, true),
+        }
+    }
+
     pub fn kind(&self) -> MessageKind {
         match self {
             Message::AppendEntries(a) if a.entries.is_empty() => MessageKind::Heartbeat,

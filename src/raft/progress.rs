@@ -96,6 +96,12 @@ impl Progress {
         self.inflight_since.map(|t| t + self.backoff)
     }
 
+    /// Whether an AppendEntries went to this follower within `window` of
+    /// `now`.
+    pub fn sent_within(&self, now: Time, window: Time) -> bool {
+        self.last_sent.is_some_and(|t| now < t + window)
+    }
+
     /// Whether this follower answered an AppendEntries sent within
     /// `window` of `now` (a dead or cut-off one has not).
     pub fn answering(&self, now: Time, window: Time) -> bool {

@@ -13,7 +13,7 @@ function storm() {
   const lines = [{ kind: 'header', format: 'raftplay-recording', version: 1, source: 'udp', config: { name: 'storm' }, seed: 1, replicas: ids, clients: ['0015', '0016'], start: 0 }];
   for (let i = 0; i < 20000; i++) {
     const src = ids[i % 5], dst = ids[(i * 3 + 1) % 5];
-    lines.push({ kind: 'datagram', t: 1000 + i * 200, src, dst, fate: i % 9 === 0 ? 'dropped' : 'delivered', json: { src, dst, leader: '0000', type: i % 2 ? 'append' : 'append_reply', term: 3 } });
+    lines.push({ kind: 'datagram', t: 1000 + i * 200, src, dst, fate: i % 9 === 0 ? 'dropped' : 'delivered', json: { src, dst, leader: '0000', type: i % 2 ? 'append' : 'append_reply', term: 3 }, message: { kind: i % 2 ? 'AppendEntries' : 'AppendEntriesResponse', term: 3, entries: 1, ok: true } });
   }
   for (let i = 0; i < 1000; i++) {
     const t = 1000 + i * 4000, mid = `M${i}`, client = i % 2 ? '0015' : '0016';

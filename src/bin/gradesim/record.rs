@@ -17,7 +17,10 @@
 //!   replica). A broadcast is one line per copy. From the simulator
 //!   (`gradesim sim --record`), `t` is when the datagram left its sender,
 //!   its fate is decided then, and `overflow` marks one the grader's full
-//!   socket lost (a real router never sees those).
+//!   socket lost (a real router never sees those). A datagram in this
+//!   project's replica protocol also has `message`: its `kind` (the
+//!   playground's `MessageKind`), `term`, `entries` and `ok` (matched or
+//!   granted), so the page draws it as the playground does.
 //! - `fault`: `t`, `fault` (`kill_leader`, …), and what it did: `killed`
 //!   (a replica) or `majority` (the group kept together).
 //! - `verdict`: `t`, `mid`, `verdict` (`ok`, `wrong_value` with `got` and
@@ -265,9 +268,27 @@ fn render(item: Item) -> serde_json::Value {
                 "kind": "datagram", "t": t, "src": src, "dst": dst, "fate": fate,
             });
             line[body.0] = body.1;
+            if let Some(message) = replica_message(&bytes, &dst) {
+                line["message"] = message;
+            }
             line
         }
     }
+}
+
+/// A datagram in this project's replica protocol, as the playground draws
+/// it: its `MessageKind`, term, entries and whether it matched or granted.
+/// `None` for client traffic and for any other design's messages.
+fn replica_message(bytes: &[u8], dst: &str) -> Option<serde_json::Value> {
+    let me = wire::parse_id(dst).ok()?;
+    let wire::Incoming::Peer { envelope } = wire::decode_for_replica(bytes, me, |_| true).ok()?
+    else {
+        return None;
+    };
+    let (entries, ok) = envelope.message.glyph();
+    Some(serde_json::json!({
+        "kind": envelope.message.kind(), "term": envelope.term, "entries": entries, "ok": ok,
+    }))
 }
 
 /// Bytes as text: printable ASCII as is, the rest as `\xNN`.

@@ -108,8 +108,6 @@ pub(super) struct LeaderState<Q> {
     /// How many AppendEntries get answered (the quorum fan-out adds a spare
     /// follower when too few do).
     delivery: Delivery,
-    /// The leader this one took over from, if it followed one.
-    predecessor: Option<NodeId>,
 }
 
 impl<Q> LeaderState<Q> {
@@ -118,7 +116,6 @@ impl<Q> LeaderState<Q> {
         now: Time,
         term_start: Index,
         answer_floor: Index,
-        predecessor: Option<NodeId>,
         c: &Config,
     ) -> Self {
         let progress = peers
@@ -137,7 +134,6 @@ impl<Q> LeaderState<Q> {
             round_due: false,
             held_back: 0,
             delivery: Delivery::default(),
-            predecessor,
         }
     }
 
@@ -170,9 +166,7 @@ impl<Q> LeaderState<Q> {
         if c.fanout == Fanout::Quorum {
             ranked.sort_by_key(|(id, p)| {
                 let silent = !p.answering(now, c.election_timeout_min);
-                let fresh = p
-                    .last_sent
-                    .is_some_and(|t| now < t + c.heartbeat_interval / 2);
+                let fresh = p.sent_within(now, c.heartbeat_interval / 2);
                 let recent = std::cmp::Reverse(p.acked_stamp);
                 (silent, p.has_unsent(last), fresh, recent, **id)
             });
@@ -183,15 +177,15 @@ impl<Q> LeaderState<Q> {
     }
 
     /// Whether to announce a commit at once ([`CommitNotice`]); with
-    /// `AfterFailover`, while the predecessor has not answered for a minimum
-    /// election timeout (a dead one never will; a cut-off one will when the
+    /// `AfterFailover`, while `predecessor` (the leader this one took over
+    /// from, if it followed one) has not answered for a minimum election
+    /// timeout (a dead one never will; a cut-off one will when the
     /// partition heals).
-    fn announces_commits(&self, now: Time, c: &Config) -> bool {
+    fn announces_commits(&self, now: Time, predecessor: Option<NodeId>, c: &Config) -> bool {
         match c.commit_notice {
             CommitNotice::Never => false,
             CommitNotice::Always => true,
-            CommitNotice::AfterFailover => self
-                .predecessor
+            CommitNotice::AfterFailover => predecessor
                 .and_then(|p| self.progress.get(&p))
                 .is_some_and(|p| !p.answering(now, c.election_timeout_min)),
         }
@@ -278,7 +272,7 @@ impl<Q> LeaderState<Q> {
         self.progress
             .iter()
             .filter(|(id, p)| {
-                let heartbeat_due = p.last_sent.is_none_or(|t| now >= t + c.heartbeat_interval);
+                let heartbeat_due = !p.sent_within(now, c.heartbeat_interval);
                 let urgent = stalled || eager.contains(id);
                 heartbeat_due || (urgent && p.has_unsent(last))
             })
@@ -362,15 +356,7 @@ impl<S: StateMachine> Node<S> {
             command: None,
         });
         let floor = answer_floor.max(self.commit_index);
-        let predecessor = self.followed;
-        let state = LeaderState::new(
-            &self.peers,
-            now,
-            term_start,
-            floor,
-            predecessor,
-            &self.config,
-        );
+        let state = LeaderState::new(&self.peers, now, term_start, floor, &self.config);
         self.role = Role::Leader(Box::new(state));
         self.leader = Some(self.id);
         self.led_terms.insert(term);
@@ -565,7 +551,7 @@ impl<S: StateMachine> Node<S> {
         self.commit_index = candidate;
         l.stall_since = (candidate < log.last_index()).then_some(now);
         let holders = l.holders(candidate);
-        let announce = l.announces_commits(now, &self.config);
+        let announce = l.announces_commits(now, self.followed, &self.config);
         self.explain(|n| Reason::CommitAdvanced {
             index: candidate,
             holders: std::iter::once(n.id)

@@ -104,8 +104,8 @@ pub struct Node<S: StateMachine> {
     role: Role<S::Query>,
     leader: Option<NodeId>,
     /// The last other node this one followed as leader, kept through
-    /// elections: if this node wins, its predecessor
-    /// ([`crate::raft::CommitNotice::AfterFailover`]).
+    /// elections (and unchanged while this node leads): if this node wins,
+    /// its predecessor ([`crate::raft::CommitNotice::AfterFailover`]).
     followed: Option<NodeId>,
     last_leader_contact: Option<Time>,
     /// No vote for another candidate before this (thesis §4.2.3): a leader
