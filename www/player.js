@@ -191,9 +191,10 @@ export class Player {
       placed: () => this.placed.map(p => ({ x: p.x, y: p.y, type: typeOf(p.d) })),
       bars: () => this.bars.map(b => ({ x: (b.x0 + b.x1) / 2, y: (b.y0 + b.y1) / 2, mid: b.op.mid, verdict: b.op.verdict })),
       leaders: () => momentAt(this.rec, this.t).leaders,
-      seek: t => this.seek(t),
-      // One frame's drawing at moment t (for the benchmark).
-      drawAt: t => { this.seek(t); this.draw(); },
+      // To moment t, drawn at once: what placed() and bars() return next
+      // is that moment's, never the frame before the seek's (tests and
+      // the benchmark read them straight after).
+      seek: t => { this.seek(t); this.draw(); },
     };
   }
 }
