@@ -54,6 +54,37 @@ fn a_replica_that_does_not_exist_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no replica found"));
 }
 
+#[test]
+fn bad_counts_are_clear_errors_not_a_silent_run() {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/simple.json");
+    for (args, says) in [
+        (
+            vec!["sim", config, "--seeds", "0"],
+            "--seeds must be at least 1",
+        ),
+        (
+            vec!["udp", config, "--runs", "0"],
+            "--runs must be at least 1",
+        ),
+        (vec!["chaos", "--seeds", "0"], "--seeds must be at least 1"),
+        (vec!["exam", "--seeds", "0"], "--seeds must be at least 1"),
+        (
+            vec!["sim", config, "--seeds", "x"],
+            "--seeds needs a whole number",
+        ),
+    ] {
+        let out = Command::new(GRADESIM).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?} ran: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
 /// A fresh directory of this test process for `name`.
 fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("raftplay-{name}-{}", std::process::id()));

@@ -949,6 +949,9 @@ async function main() {
     leader,
     nodes: () => state.nodes,
     replaying: () => state.replay !== null,
+    // Reads and draws the model at once, so that what placed(), droppable()
+    // and bars() return next is the model's present, not the last frame's.
+    redraw: () => { if (!state.replay && !player.active) { refresh(false); draw(performance.now()); } },
     nodeCenter: id => {
       const r = $('cluster').getBoundingClientRect();
       const c = state.centres[id];

@@ -15,7 +15,11 @@ const withPage = body => openPage('', async page => {
 
 const events = page => page.evaluate(() => [...document.querySelectorAll('#events li')].map(li => li.textContent));
 // Runs the model as the user's actions would, then lets the page read it.
-const drive = (page, f) => page.evaluate(f).then(() => page.waitForTimeout(100));
+// Acts on the model, draws it at once (what the hooks return next is its
+// present), then leaves the page a few frames.
+const drive = (page, f) => page.evaluate(f)
+  .then(() => page.evaluate(() => window.raftplay.redraw()))
+  .then(() => page.waitForTimeout(100));
 
 test('a refused pre-vote, an append rejection and a truncation each say why, with the section', { timeout: 120000 }, async () => {
   await withPage(async page => {

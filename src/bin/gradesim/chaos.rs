@@ -37,7 +37,12 @@ pub fn parse(args: &[String]) -> Result<ChaosArgs, String> {
         };
         match arg.as_str() {
             "--seed" => o.seed = whole(value()?)?,
-            "--seeds" => a.seeds = whole(value()?)?.max(1),
+            "--seeds" => {
+                a.seeds = whole(value()?)?;
+                if a.seeds == 0 {
+                    return Err("--seeds must be at least 1".into());
+                }
+            }
             "--nodes" => {
                 let n = whole(value()?)? as usize;
                 if !(1..=64).contains(&n) {

@@ -85,7 +85,10 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
         match (mode, arg.as_str()) {
             (_, "--seed") => a.seed = Some(number("--seed", value("--seed")?)?),
             (Mode::Sim, "--seeds") | (Mode::Udp, "--runs") => {
-                a.runs = number(arg, value(arg)?)?.max(1)
+                a.runs = number(arg, value(arg)?)?;
+                if a.runs == 0 {
+                    return Err(format!("{arg} must be at least 1"));
+                }
             }
             (_, "--json") => a.json = true,
             (_, "--summary") => a.summary = true,
