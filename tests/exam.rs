@@ -51,10 +51,17 @@ fn drifting(seed: u64, drift: f64, read_mode: ReadMode) -> Option<String> {
 /// ReadIndex does not depend on clocks: the same seeds pass.
 #[test]
 fn drift_beyond_the_bound_breaks_leases_but_not_read_index() {
-    let broken: Vec<u64> = (1..=200)
+    // About 1% of seeds break a lease at 30% (README); which ones moves
+    // with any change to the traffic, so look until three have.
+    let broken: Vec<u64> = (1..=2000)
         .filter(|&seed| drifting(seed, 0.3, ReadMode::Lease).is_some())
+        .take(3)
         .collect();
-    assert!(!broken.is_empty(), "no seed broke a lease at 30% drift");
+    assert_eq!(
+        broken.len(),
+        3,
+        "only {broken:?} of 2000 seeds broke a lease at 30% drift"
+    );
     for &seed in &broken {
         let detail = drifting(seed, 0.3, ReadMode::Lease).unwrap();
         assert!(detail.contains("Lease Exclusion"), "seed {seed}: {detail}");
