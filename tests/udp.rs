@@ -85,6 +85,42 @@ fn bad_counts_are_clear_errors_not_a_silent_run() {
     }
 }
 
+/// `gradesim sim --no-spare` on the project's lossy config (25% drops):
+/// without the spare follower the leader sends fewer messages, and more
+/// puts wait for a retry, so the median answer is slower.
+#[test]
+fn no_spare_trades_latency_for_messages_on_a_lossy_network() {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/unreliable.json");
+    let summary = |extra: &[&str]| -> (f64, f64) {
+        let out = Command::new(GRADESIM)
+            .args(["sim", config, "--seed", "1", "--seeds", "3", "--summary"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "{stdout}");
+        let line = stdout
+            .lines()
+            .find(|l| l.contains("passed  total_msgs"))
+            .unwrap();
+        let after = |name: &str| -> f64 {
+            let rest = &line[line.find(name).unwrap() + name.len() + 1..];
+            rest.split_whitespace().next().unwrap().parse().unwrap()
+        };
+        (after("total_msgs"), after("median_latency"))
+    };
+    let (msgs, latency) = summary(&[]);
+    let (lean_msgs, lean_latency) = summary(&["--no-spare"]);
+    assert!(
+        lean_msgs < msgs,
+        "{lean_msgs} messages without the spare, {msgs} with"
+    );
+    assert!(
+        lean_latency > latency,
+        "{lean_latency} s without the spare, {latency} s with"
+    );
+}
+
 /// A fresh directory of this test process for `name`.
 fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("raftplay-{name}-{}", std::process::id()));

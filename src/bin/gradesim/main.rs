@@ -30,6 +30,8 @@ const USAGE: &str = "usage:
                                           [--record RUN.jsonl]
   --commit-notice WHEN (both): when replicas announce a commit at once: never, always or
       after_failover (the default: while the leader they took over from is silent)
+  --no-spare (both): no spare follower in the quorum fan-out, however many messages are lost
+      (to measure what it costs and buys; udp: sets RAFTPLAY_NO_SPARE for the replicas)
   gradesim chaos [--seed S] [--seeds N] [--nodes K] [--bug NAME] [--drift D]
                  [--read-mode lease|read_index|log] [--trace]
   gradesim exam  [--seed S] [--seeds N] [--drift D]
@@ -55,6 +57,7 @@ struct Args {
     replica: Option<PathBuf>,
     time_scale: f64,
     commit_notice: Option<CommitNotice>,
+    no_spare: bool,
     no_pace: bool,
     record: Option<PathBuf>,
 }
@@ -72,6 +75,7 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
         replica: None,
         time_scale: 1.0,
         commit_notice: None,
+        no_spare: false,
         no_pace: false,
         record: None,
     };
@@ -91,6 +95,7 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
                 }
             }
             (_, "--json") => a.json = true,
+            (_, "--no-spare") => a.no_spare = true,
             (_, "--summary") => a.summary = true,
             (_, "--commit-notice") => a.commit_notice = Some(value("--commit-notice")?.parse()?),
             (Mode::Sim, "--trace") => a.trace = true,
@@ -208,6 +213,9 @@ fn run_one(args: &Args, config: &GraderConfig, seed: u64) -> Result<Outcome, Str
             if let Some(notice) = args.commit_notice {
                 options.raft.commit_notice = notice;
             }
+            if args.no_spare {
+                options.raft.spare_below = 0.0;
+            }
             options.pace = !args.no_pace;
             match &args.record {
                 Some(path) => record::run_sim(config, &options, path),
@@ -221,6 +229,7 @@ fn run_one(args: &Args, config: &GraderConfig, seed: u64) -> Result<Outcome, Str
                 seed,
                 echo: args.echo,
                 commit_notice: args.commit_notice,
+                no_spare: args.no_spare,
                 record: args.record.clone(),
             };
             udp::run_udp(config, &options)

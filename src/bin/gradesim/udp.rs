@@ -37,6 +37,9 @@ pub struct UdpOptions {
     /// Launch the replicas with `RAFTPLAY_COMMIT_NOTICE` set to this (unset:
     /// the replica's default).
     pub commit_notice: Option<CommitNotice>,
+    /// Launch the replicas with `RAFTPLAY_NO_SPARE=1` (no spare follower in
+    /// the quorum fan-out).
+    pub no_spare: bool,
     /// Write a recording of the run here ([`crate::record`]).
     pub record: Option<PathBuf>,
 }
@@ -137,6 +140,9 @@ impl Harness {
             let mut command = Command::new(&options.replica);
             if let Some(notice) = options.commit_notice {
                 command.env("RAFTPLAY_COMMIT_NOTICE", notice.name());
+            }
+            if options.no_spare {
+                command.env("RAFTPLAY_NO_SPARE", "1");
             }
             let child = command
                 .arg(port.to_string())
