@@ -135,9 +135,10 @@ function verdictText(v) {
 function typesOf(rec) {
   const byType = new Map();
   for (const d of rec.datagrams) {
-    const t = byType.get(typeOf(d)) || { type: typeOf(d), count: 0, message: d.message };
+    const type = typeOf(d);
+    const t = byType.get(type) || { type, count: 0, message: d.message };
     t.count += 1;
-    byType.set(t.type, t);
+    byType.set(type, t);
   }
   return [...byType.values()].sort((a, b) => b.count - a.count);
 }

@@ -9,6 +9,7 @@
 //! Both spread seeds over the machine's cores, report progress on stderr,
 //! and end with one summary line on stdout.
 
+use super::{count, whole};
 use raftplay::raft::{Bug, ReadMode};
 use raftplay::sim::chaos::{self, ChaosOptions, ChaosRun, DRIFT_BOUND};
 use std::collections::BTreeMap;
@@ -31,20 +32,11 @@ pub fn parse(args: &[String]) -> Result<ChaosArgs, String> {
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().ok_or(format!("{arg} needs a value")).cloned();
-        let whole = |v: String| {
-            v.parse::<u64>()
-                .map_err(|_| format!("{arg} needs a whole number, got {v:?}"))
-        };
         match arg.as_str() {
-            "--seed" => o.seed = whole(value()?)?,
-            "--seeds" => {
-                a.seeds = whole(value()?)?;
-                if a.seeds == 0 {
-                    return Err("--seeds must be at least 1".into());
-                }
-            }
+            "--seed" => o.seed = whole(arg, &value()?)?,
+            "--seeds" => a.seeds = count(arg, &value()?)?,
             "--nodes" => {
-                let n = whole(value()?)? as usize;
+                let n = whole(arg, &value()?)? as usize;
                 if !(1..=64).contains(&n) {
                     return Err(format!("--nodes must be from 1 to 64, got {n}"));
                 }

@@ -62,6 +62,20 @@ struct Args {
     record: Option<PathBuf>,
 }
 
+/// A whole-number option's value.
+fn whole(name: &str, v: &str) -> Result<u64, String> {
+    v.parse()
+        .map_err(|_| format!("{name} needs a whole number, got {v:?}"))
+}
+
+/// How many seeds or runs: a whole number, at least 1.
+fn count(name: &str, v: &str) -> Result<u64, String> {
+    match whole(name, v)? {
+        0 => Err(format!("{name} must be at least 1")),
+        n => Ok(n),
+    }
+}
+
 fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
     let mut a = Args {
         mode,
@@ -82,18 +96,9 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value")).cloned();
-        let number = |name: &str, v: String| {
-            v.parse::<u64>()
-                .map_err(|_| format!("{name} needs a whole number, got {v:?}"))
-        };
         match (mode, arg.as_str()) {
-            (_, "--seed") => a.seed = Some(number("--seed", value("--seed")?)?),
-            (Mode::Sim, "--seeds") | (Mode::Udp, "--runs") => {
-                a.runs = number(arg, value(arg)?)?;
-                if a.runs == 0 {
-                    return Err(format!("{arg} must be at least 1"));
-                }
-            }
+            (_, "--seed") => a.seed = Some(whole("--seed", &value("--seed")?)?),
+            (Mode::Sim, "--seeds") | (Mode::Udp, "--runs") => a.runs = count(arg, &value(arg)?)?,
             (_, "--json") => a.json = true,
             (_, "--no-spare") => a.no_spare = true,
             (_, "--summary") => a.summary = true,
