@@ -458,6 +458,7 @@ scripts!(
     stale_term_append,
     vote_guard,
     vote_resend,
+    late_vote,
 );
 
 /// The words of each reason's sentence that no other reason's has. The

@@ -51,12 +51,15 @@ pub enum Fanout {
     All,
 }
 
-/// When a leader tells the followers holding its newest entries that they
+/// When a leader tells a follower holding its newest entries that they
 /// committed at once (a `Commit` message, not answered), instead of with
-/// the next AppendEntries. A notice costs a message per holder and commit;
-/// it spares the duplicate answer a new leader gives when the old one died
-/// between answering a client and telling anyone the entry committed (the
-/// new leader must answer what it commits, not knowing it was answered).
+/// the next AppendEntries. A notice costs a message per commit; it spares
+/// the duplicate answer a new leader gives when the old one died between
+/// answering a client and telling anyone the entry committed (the new
+/// leader must answer what it commits, not knowing it was answered). One
+/// follower is enough: every vote carries the voter's commit index, and the
+/// new leader answers nothing a voter knew committed, even from a vote that
+/// arrives after it won.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CommitNotice {

@@ -559,10 +559,10 @@ impl<S: StateMachine> Node<S> {
                 .collect(),
         });
         self.apply_committed();
-        if announce {
-            for peer in holders {
-                self.send(peer, term, Message::Commit { index: candidate });
-            }
+        // One follower that holds it is enough: whoever leads next learns
+        // the commit from that follower's vote (`on_vote`, `on_late_vote`).
+        if let Some(&peer) = holders.first().filter(|_| announce) {
+            self.send(peer, term, Message::Commit { index: candidate });
         }
     }
 
