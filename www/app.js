@@ -212,9 +212,9 @@ function refresh(all) {
 // ----- safety lights and bug hunts ---------------------------------------------
 
 const BUG_SEEDS = { // the exam's first catch of each planted bug (`gradesim exam --seed 1`)
-  commit_old_terms: 6, no_up_to_date_check: 2, no_vote_guard: 44, long_lease: 2,
-  lease_from_ack: 4, uncapped_follower_commit: 4, read_before_noop: 3, forget_voted_for: 1,
-  keep_conflicts: 2, accept_stale_term: 1, no_timer_reset_on_vote: 2, reads_unchecked: 2,
+  commit_old_terms: 2, no_up_to_date_check: 6, no_vote_guard: 44, long_lease: 2,
+  lease_from_ack: 2, uncapped_follower_commit: 2, read_before_noop: 2, forget_voted_for: 1,
+  keep_conflicts: 4, accept_stale_term: 1, no_timer_reset_on_vote: 2, reads_unchecked: 2,
 };
 
 function readLights() {
