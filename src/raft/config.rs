@@ -67,10 +67,11 @@ pub enum CommitNotice {
     Never,
     /// After every commit.
     Always,
-    /// While the leader this one took over from is silent (dead, or cut
-    /// off): a leader that has seen its predecessor fail announces its
-    /// commits until that one answers again, so that its own failure costs
-    /// no duplicate. A kill is seen; a partition heals and stops it.
+    /// Once the leader this one took over from was silent (dead, or cut
+    /// off) for a minimum election timeout: a leader that has seen its
+    /// predecessor fail announces its commits for the rest of its term, so
+    /// that its own failure costs no duplicate (a partition that moved the
+    /// leader once may move it again after it heals).
     AfterFailover,
 }
 

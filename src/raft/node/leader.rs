@@ -108,6 +108,8 @@ pub(super) struct LeaderState<Q> {
     /// How many AppendEntries get answered (the quorum fan-out adds a spare
     /// follower when too few do).
     delivery: Delivery,
+    /// Whether this leader saw its predecessor silent (commit notices).
+    saw_failover: bool,
 }
 
 impl<Q> LeaderState<Q> {
@@ -134,6 +136,7 @@ impl<Q> LeaderState<Q> {
             round_due: false,
             held_back: 0,
             delivery: Delivery::default(),
+            saw_failover: false,
         }
     }
 
@@ -177,17 +180,20 @@ impl<Q> LeaderState<Q> {
     }
 
     /// Whether to announce a commit at once ([`CommitNotice`]); with
-    /// `AfterFailover`, while `predecessor` (the leader this one took over
-    /// from, if it followed one) has not answered for a minimum election
-    /// timeout (a dead one never will; a cut-off one will when the
-    /// partition heals).
-    fn announces_commits(&self, now: Time, predecessor: Option<NodeId>, c: &Config) -> bool {
+    /// `AfterFailover`, from the first time `predecessor` (the leader this
+    /// one took over from, if it followed one) has not answered for a
+    /// minimum election timeout, to the end of this term.
+    fn announces_commits(&mut self, now: Time, predecessor: Option<NodeId>, c: &Config) -> bool {
         match c.commit_notice {
             CommitNotice::Never => false,
             CommitNotice::Always => true,
-            CommitNotice::AfterFailover => predecessor
-                .and_then(|p| self.progress.get(&p))
-                .is_some_and(|p| !p.answering(now, c.election_timeout_min)),
+            CommitNotice::AfterFailover => {
+                let silent = predecessor
+                    .and_then(|p| self.progress.get(&p))
+                    .is_some_and(|p| !p.answering(now, c.election_timeout_min));
+                self.saw_failover |= silent;
+                self.saw_failover
+            }
         }
     }
 
