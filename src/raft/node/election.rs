@@ -95,8 +95,9 @@ impl<S: StateMachine> Node<S> {
     /// Asks again the peers that have not answered, the wait doubling each
     /// time; the last time once it reaches a quarter of a heartbeat
     /// interval. A peer still silent then is down or cut off, not unlucky
-    /// (at 30% loss each way, seven tries all fail for one peer in a
-    /// hundred), and the next election timeout starts a new campaign anyway.
+    /// (at 30% loss each way, all eight tries to one peer fail about once
+    /// in two hundred), and the next election timeout starts a new
+    /// campaign anyway.
     pub(super) fn resend_vote_requests(&mut self, now: Time) {
         let last = self.config.heartbeat_interval / 4;
         let (Role::PreCandidate(c) | Role::Candidate(c)) = &mut self.role else {
