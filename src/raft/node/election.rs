@@ -219,29 +219,28 @@ impl<S: StateMachine> Node<S> {
         self.send(to, term, message);
     }
 
-    /// An answer to this node's current (pre-)vote request.
+    /// An answer to this node's current (pre-)vote request, or to the
+    /// election it has just won. Granted or not, what the voter knows
+    /// committed was answered by an earlier leader (and is in this node's
+    /// log if it wins, §5.4), so it raises the floor of what this node
+    /// answers: a vote that comes after the election was won counts too.
+    /// With commit notices going to one follower (see `advance_commit`),
+    /// the successor learns a commit from that follower's vote, whichever
+    /// vote came first.
     pub(super) fn on_vote(&mut self, now: Time, from: NodeId, granted: bool, commit_index: Index) {
-        let (Role::PreCandidate(c) | Role::Candidate(c)) = &mut self.role else {
-            return;
+        let c = match &mut self.role {
+            Role::PreCandidate(c) | Role::Candidate(c) => c,
+            Role::Leader(l) => {
+                l.answer_floor = l.answer_floor.max(commit_index);
+                return;
+            }
+            Role::Follower => return,
         };
         c.answered.insert(from);
-        // Granted or not, what the voter knows committed was answered by
-        // an earlier leader (and is in this node's log if it wins, §5.4).
         c.max_commit = c.max_commit.max(commit_index);
         if granted {
             c.votes.insert(from);
             self.check_votes(now);
-        }
-    }
-
-    /// A vote of this leader's election that arrived after it won: entries
-    /// up to the voter's commit index were answered by an earlier leader,
-    /// so this one does not answer those it has not applied yet. With commit
-    /// notices going to one follower (see `advance_commit`), the successor
-    /// learns a commit from that follower's vote, whichever vote came first.
-    pub(super) fn on_late_vote(&mut self, commit_index: Index) {
-        if let Role::Leader(l) = &mut self.role {
-            l.answer_floor = l.answer_floor.max(commit_index);
         }
     }
 

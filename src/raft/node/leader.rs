@@ -182,7 +182,8 @@ impl<Q> LeaderState<Q> {
     /// Whether to announce a commit at once ([`CommitNotice`]); with
     /// `AfterFailover`, from the first time `predecessor` (the leader this
     /// one took over from, if it followed one) has not answered for a
-    /// minimum election timeout, to the end of this term.
+    /// minimum election timeout, to the end of this term (so a call
+    /// remembers a failover it sees).
     fn announces_commits(&mut self, now: Time, predecessor: Option<NodeId>, c: &Config) -> bool {
         match c.commit_notice {
             CommitNotice::Never => false,
@@ -566,7 +567,7 @@ impl<S: StateMachine> Node<S> {
         });
         self.apply_committed();
         // One follower that holds it is enough: whoever leads next learns
-        // the commit from that follower's vote (`on_vote`, `on_late_vote`).
+        // the commit from that follower's vote (`on_vote`), even a late one.
         if let Some(&peer) = holders.first().filter(|_| announce) {
             self.send(peer, term, Message::Commit { index: candidate });
         }

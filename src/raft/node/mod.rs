@@ -422,15 +422,14 @@ impl<S: StateMachine> Node<S> {
                 self.on_append_response(now, from, outcome, stamp)
             }
             Message::RequestVote(r) => self.on_request_vote(now, from, term, r),
-            Message::RequestVoteResponse(r)
-                if !r.pre_vote && current && matches!(self.role, Role::Candidate(_)) =>
-            {
-                self.on_vote(now, from, r.granted, r.commit_index)
-            }
             // A vote that comes after the election was won still says what
             // the voter knew to be committed, and so answered.
-            Message::RequestVoteResponse(r) if !r.pre_vote && current && self.is_leader() => {
-                self.on_late_vote(r.commit_index)
+            Message::RequestVoteResponse(r)
+                if !r.pre_vote
+                    && current
+                    && matches!(self.role, Role::Candidate(_) | Role::Leader(_)) =>
+            {
+                self.on_vote(now, from, r.granted, r.commit_index)
             }
             Message::RequestVoteResponse(r)
                 if r.pre_vote && matches!(self.role, Role::PreCandidate(_)) =>
