@@ -38,7 +38,7 @@ pub struct Put {
 }
 
 /// A read, answered from the applied state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Get {
     pub client: ClientId,
     pub mid: String,
@@ -53,7 +53,7 @@ pub struct Answer {
     pub value: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Op {
     Get { key: String },
     Put { key: String, value: String },
@@ -87,14 +87,14 @@ impl Op {
 pub const MAX_REQUEST_BYTES: usize = 16 * 1024;
 
 /// A client request as it reaches a replica.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Request {
     pub client: ClientId,
     pub mid: String,
     pub op: Op,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Reply {
     /// Success; `value` is set for gets ("" for a key never put).
     Ok {
@@ -115,7 +115,7 @@ pub struct Response {
 }
 
 /// The key-value map, and which request ids have been applied.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Store {
     data: BTreeMap<String, String>,
     applied: BTreeMap<ClientId, BTreeSet<String>>,
@@ -212,6 +212,8 @@ pub enum Outgoing {
 }
 
 /// A replica: a Raft node over a [`Store`], plus the client policy.
+/// Cloned and hashed by the explorer (a state of its search).
+#[derive(Clone)]
 pub struct Server {
     node: Node<Store>,
     held: VecDeque<Held>,
@@ -219,6 +221,7 @@ pub struct Server {
 }
 
 /// A request waiting for a sign of life from a leader, since `since`.
+#[derive(Clone, Hash)]
 struct Held {
     since: Time,
     request: Request,
@@ -226,6 +229,16 @@ struct Held {
 
 /// Requests held while no leader is known, at most; beyond it, `fail`.
 pub const MAX_HELD: usize = 10_000;
+
+/// What the server holds between inputs: the node and the held requests
+/// (`outgoing` is empty once its caller took it).
+impl std::hash::Hash for Server {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.node.hash(state);
+        self.held.hash(state);
+        self.outgoing.len().hash(state);
+    }
+}
 
 impl Server {
     pub fn new(node: Node<Store>) -> Self {

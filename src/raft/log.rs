@@ -15,7 +15,7 @@ pub struct Entry<C> {
 }
 
 /// The entries of one node's log. Part of the persistent state.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Log<C> {
     entries: Vec<Entry<C>>,
 }

@@ -10,7 +10,7 @@ use super::log::Entry;
 use super::{Index, NodeId, Term, Time};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Envelope<C> {
     pub from: NodeId,
     pub to: NodeId,
@@ -21,7 +21,7 @@ pub struct Envelope<C> {
 }
 
 /// Figure 2's AppendEntries RPC. An empty `entries` is a heartbeat.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AppendEntries<C> {
     pub prev_log_index: Index,
     pub prev_log_term: Term,
@@ -34,7 +34,7 @@ pub struct AppendEntries<C> {
 }
 
 /// The answer to an [`AppendEntries`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AppendEntriesResponse {
     pub outcome: AppendOutcome,
     /// The request's `stamp`, echoed.
@@ -43,7 +43,7 @@ pub struct AppendEntriesResponse {
 
 /// What a follower made of an [`AppendEntries`] (Figure 2's `success`, with
 /// the hint of §5.3's optional optimisation when it is false).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AppendOutcome {
     /// The consistency check passed: the follower's log now matches the
     /// leader's up to `index`.
@@ -70,14 +70,14 @@ impl AppendOutcome {
 
 /// RequestVote (§5.2), or a PreVote probe (thesis §9.6) that changes no
 /// state at the receiver.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RequestVote {
     pub last_log_index: Index,
     pub last_log_term: Term,
     pub pre_vote: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RequestVoteResponse {
     pub granted: bool,
     pub pre_vote: bool,
@@ -86,7 +86,7 @@ pub struct RequestVoteResponse {
     pub commit_index: Index,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Message<C> {
     AppendEntries(AppendEntries<C>),
     AppendEntriesResponse(AppendEntriesResponse),

@@ -7,7 +7,7 @@
 
 use super::{Index, Time};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Progress {
     /// Index of the next entry to send (Figure 2's nextIndex).
     pub next_index: Index,

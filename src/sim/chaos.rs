@@ -180,6 +180,7 @@ pub fn run(options: &ChaosOptions) -> Result<ChaosRun, String> {
         grader_socket: None,
         leader_claims: false,
         hold_messages: false,
+        manual_time: false,
         check_invariants: true,
         trace: options.trace,
         wire_log: false,

@@ -70,6 +70,12 @@ pub struct ClusterOptions {
     /// arrives (a packet already queued past the break), which is the harder
     /// world for the checks: chaos keeps it off.
     pub cut_in_flight: bool,
+    /// Time moves only when the driver fires a node's timer
+    /// ([`Cluster::fire`]); client requests arrive at once
+    /// ([`Cluster::request_now`]) and answers are kept for
+    /// [`Cluster::take_answers`]; nothing waits in the event queue. With
+    /// `hold_messages`, every choice is the driver's: the explorer's world.
+    pub manual_time: bool,
 }
 
 /// A socket the grader reads in one loop: it holds `capacity` datagrams and
@@ -112,6 +118,7 @@ impl Default for ClusterOptions {
             wire_log: false,
             cut_in_flight: true,
             hold_messages: false,
+            manual_time: false,
             check_invariants: true,
             trace: false,
         }
@@ -180,6 +187,7 @@ enum Event {
     },
 }
 
+#[derive(Clone)]
 struct Scheduled {
     time: Time,
     seq: u64,
@@ -204,6 +212,7 @@ impl Ord for Scheduled {
     }
 }
 
+#[derive(Clone)]
 struct Slot {
     server: Option<Server>,
     /// What a crashed node keeps.
@@ -293,6 +302,8 @@ pub struct Delivered {
     pub response: Response,
 }
 
+/// Cloned by the explorer to branch its search.
+#[derive(Clone)]
 pub struct Cluster {
     options: ClusterOptions,
     now: Time,
@@ -327,6 +338,9 @@ pub struct Cluster {
     /// With `options.wire_log`: datagrams since the last
     /// [`Cluster::take_wire`].
     wire: Vec<Wired>,
+    /// With `options.manual_time`: answers sent since the last
+    /// [`Cluster::take_answers`], with when they left.
+    answers: Vec<(Time, Delivered)>,
     pub stats: Stats,
 }
 
@@ -368,6 +382,7 @@ impl Cluster {
             stale_append: None,
             trace: Vec::new(),
             wire: Vec::new(),
+            answers: Vec::new(),
             stats: Stats::default(),
             options,
         };
@@ -651,6 +666,103 @@ impl Cluster {
             });
         }
         before - self.held.len()
+    }
+
+    // ----- the explorer's controls (with `options.manual_time`) -----------------
+
+    /// When node `id`'s timer is due (virtual time), if it is up.
+    pub fn timer(&self, id: NodeId) -> Option<Time> {
+        let slot = self.slots.get(id as usize)?;
+        slot.server.as_ref().and(slot.tick_at)
+    }
+
+    /// Node `id`'s timer fires: the clock moves to when it is due (if that
+    /// is later) and the node ticks.
+    pub fn fire(&mut self, id: NodeId) -> Result<(), String> {
+        self.check_id(id)?;
+        let at = self
+            .timer(id)
+            .ok_or_else(|| format!("S{} is down", id + 1))?;
+        self.now = self.now.max(at);
+        self.stats.events += 1;
+        self.slots[id as usize].tick_at = None;
+        self.with_server(id, |s, now| s.tick(now));
+        Ok(())
+    }
+
+    /// A client request reaches replica `to` now (lost if it is down).
+    pub fn request_now(&mut self, to: NodeId, request: Request) {
+        self.stats.events += 1;
+        self.record(TraceKind::Request {
+            to,
+            request: request.clone(),
+        });
+        self.with_server(to, |s, now| s.request(now, request));
+    }
+
+    /// The answers replicas sent since the last call, with when they left
+    /// (with `options.manual_time`).
+    pub fn take_answers(&mut self) -> Vec<(Time, Delivered)> {
+        std::mem::take(&mut self.answers)
+    }
+
+    /// Delivers the held message at `index` now; with `keep`, a copy stays
+    /// held (the network duplicated it).
+    pub fn deliver_held_at(&mut self, index: usize, keep: bool) -> Result<(), String> {
+        let envelope = match self.held.get(index) {
+            Some(e) if keep => e.clone(),
+            Some(_) => self.held.remove(index),
+            None => return Err(format!("no held message {index}")),
+        };
+        self.stats.events += 1;
+        let cut = self.network.blocked(envelope.from, envelope.to);
+        self.deliver(envelope, cut.then_some(Loss::Partitioned));
+        Ok(())
+    }
+
+    /// Loses the held message at `index`.
+    pub fn drop_held_at(&mut self, index: usize) -> Result<(), String> {
+        if index >= self.held.len() {
+            return Err(format!("no held message {index}"));
+        }
+        let envelope = self.held.remove(index);
+        self.stats.events += 1;
+        self.stats.lost += 1;
+        self.record(TraceKind::Lost {
+            envelope,
+            loss: Loss::Dropped,
+        });
+        Ok(())
+    }
+
+    /// A hash of everything that decides what the cluster can do next and
+    /// what its checks can still find: the clock, each node (or a crashed
+    /// one's persistent state), its timer, the held messages as a multiset
+    /// (their order does not count), and what the checks recorded so far.
+    /// Leaves out counters and the trace, which decide nothing.
+    pub fn fingerprint(&self) -> u64 {
+        use std::collections::hash_map::DefaultHasher;
+        use std::hash::{Hash, Hasher};
+        let mut h = DefaultHasher::new();
+        self.now.hash(&mut h);
+        for slot in &self.slots {
+            slot.server.hash(&mut h);
+            if slot.server.is_none() {
+                slot.saved.hash(&mut h);
+            }
+            (slot.tick_at, slot.incarnation, slot.timer_reset).hash(&mut h);
+        }
+        let held = self.held.iter().fold(0u64, |acc, e| {
+            let mut eh = DefaultHasher::new();
+            e.hash(&mut eh);
+            acc.wrapping_add(eh.finish())
+        });
+        (held, self.held.len()).hash(&mut h);
+        if let Some(inv) = &self.invariants {
+            inv.fingerprint(&mut h);
+        }
+        self.violations.len().hash(&mut h);
+        h.finish()
     }
 
     // ----- faults ---------------------------------------------------------------
@@ -1163,6 +1275,13 @@ impl Cluster {
                 if overflow {
                     return;
                 }
+                if self.options.manual_time {
+                    self.record(TraceKind::Response {
+                        from,
+                        response: response.clone(),
+                    });
+                    return self.answers.push((self.now, Delivered { from, response }));
+                }
                 let link = self
                     .client_links
                     .entry((from, response.client))
@@ -1194,7 +1313,9 @@ impl Cluster {
         };
         let deadline = server.next_deadline();
         let at = self.virtual_time(id, deadline).max(self.now + 1);
-        if self.slots[id as usize].tick_at != Some(at) {
+        if self.options.manual_time {
+            self.slots[id as usize].tick_at = Some(at);
+        } else if self.slots[id as usize].tick_at != Some(at) {
             self.slots[id as usize].tick_at = Some(at);
             self.schedule(at, Event::Tick { node: id });
         }

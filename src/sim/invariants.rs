@@ -33,7 +33,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 
-#[derive(Default, Clone)]
+#[derive(Default, Clone, Hash)]
 struct View {
     terms: Vec<Term>,
     hashes: Vec<u64>,
@@ -42,7 +42,7 @@ struct View {
     term: Term,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Invariants {
     leaders: BTreeMap<Term, NodeId>,
     prefixes: HashMap<(Index, Term), u64>,
@@ -63,6 +63,28 @@ impl Invariants {
             views: vec![View::default(); nodes],
             ..Invariants::default()
         }
+    }
+
+    /// Everything recorded so far, hashed: two runs with equal nodes but
+    /// different histories (a leader seen in a term, a vote granted, a
+    /// prefix committed) can still break different checks later, so the
+    /// explorer tells them apart. Hash maps are summed entry by entry, so
+    /// their order does not count.
+    pub fn fingerprint<H: Hasher>(&self, state: &mut H) {
+        fn sum<T: Hash>(items: impl Iterator<Item = T>) -> u64 {
+            items.fold(0u64, |acc, item| {
+                let mut h = DefaultHasher::new();
+                item.hash(&mut h);
+                acc.wrapping_add(h.finish())
+            })
+        }
+        self.leaders.hash(state);
+        sum(self.prefixes.iter()).hash(state);
+        self.committed.hash(state);
+        self.commit_terms.hash(state);
+        self.views.hash(state);
+        sum(self.stores.iter()).hash(state);
+        sum(self.votes.iter()).hash(state);
     }
 
     /// A node restarted: its commit index (volatile) starts again from 0.

@@ -3,12 +3,14 @@
 //!     gradesim sim <config.json or folder>... [--seed S] [--seeds N] [--json] [--summary] [--trace]
 //!     gradesim udp <config.json or folder>... [--replica PATH] [--runs N] [--time-scale F]
 //!                                             [--seed S] [--json] [--summary] [--echo]
+//!     gradesim explore [--bug NAME | --exam] [bounds...]
 //!     gradesim replay RUN.json
 //!
 //! Prints one line per run in the grader's style, then `N passed, M failed`;
 //! exits 0 only if every run passed, 2 on bad usage or input.
 
 mod chaos;
+mod explore;
 mod record;
 mod replay;
 #[cfg(unix)]
@@ -35,6 +37,13 @@ const USAGE: &str = "usage:
   gradesim chaos [--seed S] [--seeds N] [--nodes K] [--bug NAME] [--drift D]
                  [--read-mode lease|read_index|log] [--trace]
   gradesim exam  [--seed S] [--seeds N] [--drift D]
+  gradesim explore [--nodes N] [--depth D] [--max-states S] [--bug NAME] [--exam]
+                   [--read-mode lease|read_index|log] [--no-prevote] [--no-check-quorum]
+                   [--no-vote-guard] [--timing prompt|any] [--start fresh|leader]
+                   [--crashes K] [--duplicates K] [--drops K] [--puts K] [--gets K] [--requests any|leaders]
+                   [--link-capacity K]
+                   [--seed S] [--threads T] [--out FILE]
+      (every interleaving, breadth-first: the shortest run that breaks a check)
   gradesim replay RUN.json   (a run exported from the playground: its events, then its lights)
   gradesim show RUN.jsonl    (a recording made with --record: what it holds)
   --record (both) records one run: one config, one seed or run";
@@ -134,6 +143,16 @@ fn main() -> ExitCode {
         Some("exam") => Some(chaos::exam as fn(&chaos::ChaosArgs) -> Result<bool, String>),
         _ => None,
     };
+    if args.first().map(String::as_str) == Some("explore") {
+        return match explore::parse(&args[1..]).and_then(|a| explore::explore(&a)) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("gradesim: {e}\n{USAGE}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if args.first().map(String::as_str) == Some("show") {
         return match record::show(&args[1..]) {
             Ok(true) => ExitCode::SUCCESS,

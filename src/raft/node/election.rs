@@ -15,6 +15,7 @@ use rand::RngExt;
 use std::collections::BTreeSet;
 
 /// A (pre-)candidate's tally.
+#[derive(Clone, Hash)]
 pub(super) struct Campaign {
     votes: BTreeSet<NodeId>,
     /// Peers that answered, granting or not.

@@ -55,6 +55,14 @@ struct Delivery {
     answered: f64,
 }
 
+/// Hashed by the bits of its shares (the explorer's state fingerprint).
+impl std::hash::Hash for Delivery {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.sent.to_bits().hash(state);
+        self.answered.to_bits().hash(state);
+    }
+}
+
 impl Delivery {
     fn sent(&mut self) {
         let keep = 1.0 - 1.0 / DELIVERY_WINDOW;
@@ -73,6 +81,7 @@ impl Delivery {
     }
 }
 
+#[derive(Clone, Hash)]
 pub(super) struct PendingRead<Q> {
     pub(super) query: Q,
     /// Serve once a majority acknowledged a heartbeat stamped at or after this.
@@ -81,6 +90,7 @@ pub(super) struct PendingRead<Q> {
     index: Index,
 }
 
+#[derive(Clone, Hash)]
 pub(super) struct LeaderState<Q> {
     pub(super) progress: BTreeMap<NodeId, Progress>,
     elected_at: Time,

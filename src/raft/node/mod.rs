@@ -40,7 +40,7 @@ const SEED_ID_SHIFT: u32 = 48;
 /// keeps this struct across crashes and checks it on restart (Persistent
 /// State); the UDP replica keeps it in memory only, as the course's grader
 /// never restarts a killed replica.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Persistent<C> {
     pub current_term: Term,
     pub voted_for: Option<NodeId>,
@@ -80,6 +80,21 @@ pub enum Output<S: StateMachine> {
     Unserved(S::Query),
 }
 
+impl<S: StateMachine> Clone for Output<S>
+where
+    S::Reply: Clone,
+    S::Query: Clone,
+{
+    fn clone(&self) -> Self {
+        match self {
+            Output::Send(e) => Output::Send(e.clone()),
+            Output::Reply(r) => Output::Reply(r.clone()),
+            Output::Explain(r) => Output::Explain(r.clone()),
+            Output::Unserved(q) => Output::Unserved(q.clone()),
+        }
+    }
+}
+
 /// A proposal or read refused because this node does not lead; carries its
 /// best guess of who does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +102,7 @@ pub struct NotLeader {
     pub leader: Option<NodeId>,
 }
 
+#[derive(Clone, Hash)]
 enum Role<Q> {
     Follower,
     PreCandidate(Campaign),
@@ -131,6 +147,70 @@ pub struct Node<S: StateMachine> {
     rng: ChaCha8Rng,
     state_machine: S,
     outputs: Vec<Output<S>>,
+}
+
+/// A node is plain data: the explorer clones it to branch a search.
+impl<S: StateMachine + Clone> Clone for Node<S>
+where
+    S::Reply: Clone,
+    S::Query: Clone,
+{
+    fn clone(&self) -> Self {
+        Node {
+            id: self.id,
+            peers: self.peers.clone(),
+            config: self.config.clone(),
+            persistent: self.persistent.clone(),
+            commit_index: self.commit_index,
+            last_applied: self.last_applied,
+            role: self.role.clone(),
+            leader: self.leader,
+            followed: self.followed,
+            last_leader_contact: self.last_leader_contact,
+            vote_guard_until: self.vote_guard_until,
+            election_deadline: self.election_deadline,
+            last_probe: self.last_probe,
+            leader_match: self.leader_match,
+            led_terms: self.led_terms.clone(),
+            forwarding: self.forwarding.clone(),
+            forward_retry: self.forward_retry,
+            timeouts: self.timeouts,
+            rng: self.rng.clone(),
+            state_machine: self.state_machine.clone(),
+            outputs: self.outputs.clone(),
+        }
+    }
+}
+
+/// Everything that decides what a node does next (the explorer's state
+/// fingerprint). Leaves out its config, the same for every node of a run,
+/// and its timeout count, which only the simulator's checks read; the RNG
+/// counts by where its stream stands.
+impl<S: StateMachine + std::hash::Hash> std::hash::Hash for Node<S>
+where
+    S::Query: std::hash::Hash,
+{
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+        self.persistent.hash(state);
+        self.commit_index.hash(state);
+        self.last_applied.hash(state);
+        self.role.hash(state);
+        self.leader.hash(state);
+        self.followed.hash(state);
+        self.last_leader_contact.hash(state);
+        self.vote_guard_until.hash(state);
+        self.election_deadline.hash(state);
+        self.last_probe.hash(state);
+        self.leader_match.hash(state);
+        self.led_terms.hash(state);
+        self.forwarding.hash(state);
+        self.forward_retry.hash(state);
+        self.rng.get_word_pos().hash(state);
+        self.rng.get_seed().hash(state);
+        self.state_machine.hash(state);
+        self.outputs.len().hash(state);
+    }
 }
 
 impl<S: StateMachine> Node<S> {

@@ -1,0 +1,508 @@
+//! One state of the explorer's search and the events enabled in it.
+//!
+//! A [`World`] is a [`Cluster`] in held, manual-time mode (every message
+//! waits for the explorer; time moves only when a node's timer fires) plus
+//! the clients' history. [`World::enabled`] lists what may happen next,
+//! [`World::apply`] makes one event happen and runs every check, and
+//! [`World::fingerprint`] names the state for the visited set.
+//!
+//! Owns the client model (one request per client, a single key, a distinct
+//! value per put, no retries) and the checks on client answers; the safety
+//! properties of the nodes are the simulator's own, run by the cluster
+//! after every event.
+
+use super::{Options, Requests, Start, Timing};
+use crate::kv::{ClientId, Op, Reply, Request, Store};
+use crate::raft::{Index, NodeId, Time};
+use crate::sim::answers::Ledger;
+use crate::sim::linearizability::{self, Operation};
+use crate::sim::{Cluster, ClusterOptions};
+use serde::{Deserialize, Serialize};
+use std::hash::{Hash, Hasher};
+
+/// The first client's id; each request comes from a client of its own.
+pub const FIRST_CLIENT: ClientId = 100;
+/// The one key every request reads or writes (contention is the point).
+pub const KEY: &str = "x";
+
+/// Something that can happen in a state. Messages are named by their place
+/// among the held ones in that state ([`Cluster::held`], send order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The held message at `message` arrives.
+    Deliver {
+        message: usize,
+    },
+    /// It arrives, and what its receiver sends back to its sender arrives
+    /// at once too: a round trip in one step (a shortcut through two
+    /// deliveries, so that the search reaches deeper runs sooner).
+    RoundTrip {
+        message: usize,
+    },
+    /// It arrives and a copy stays on the wire (the network duplicated it).
+    Duplicate {
+        message: usize,
+    },
+    /// It is lost.
+    Drop {
+        message: usize,
+    },
+    /// The node's timer fires: election timeout, heartbeat, retry.
+    Timer {
+        node: NodeId,
+    },
+    /// Time passes until the node's timer fires, every timer due before it
+    /// firing on the way, in order, with no message delivered: a shortcut
+    /// through several timer events (with [`Timing::Prompt`], when the
+    /// node's timer is not the first due).
+    Wait {
+        node: NodeId,
+    },
+    Crash {
+        node: NodeId,
+    },
+    /// A crashed node comes back with its persistent state.
+    Restart {
+        node: NodeId,
+    },
+    /// A new client puts the next value to the key, asking `node`.
+    Put {
+        node: NodeId,
+    },
+    /// A new client gets the key, asking `node`.
+    Get {
+        node: NodeId,
+    },
+}
+
+/// One client request and, once it came, its answer. Times are the step
+/// of the path at which the request was sent and answered: a total order
+/// of events, finer than the clock (many events happen at one instant).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ClientOp {
+    client: ClientId,
+    mid: String,
+    put: Option<String>,
+    invoke: u64,
+    /// The step of the first answer, which the client acts on.
+    answered: Option<u64>,
+    /// Every answer, in order (a second one is a bug the ledger sees).
+    answers: Vec<Reply>,
+}
+
+/// Faults and requests used so far on the path (each has a budget).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+struct Used {
+    crashes: u32,
+    duplicates: u32,
+    drops: u32,
+    puts: u32,
+    gets: u32,
+}
+
+#[derive(Clone)]
+pub struct World {
+    cluster: Cluster,
+    ops: Vec<ClientOp>,
+    used: Used,
+    /// Events applied so far (the clients' clock).
+    steps: u64,
+    /// The store that applied the most entries so far, crashed nodes'
+    /// included (by State Machine Safety every other store applied a prefix
+    /// of its entries): what the answers are checked against.
+    freshest: (Index, Store),
+}
+
+/// A check broken by the last event: its name and what it says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Broken {
+    pub check: String,
+    pub what: String,
+}
+
+impl World {
+    /// The start state: every node fresh, at time 0.
+    pub fn new(options: &Options, trace: bool) -> Result<World, String> {
+        let cluster_options = ClusterOptions {
+            nodes: options.nodes,
+            seed: options.seed,
+            raft: options.raft.clone(),
+            hold_messages: true,
+            manual_time: true,
+            crash_loss_window: 0,
+            pace: false,
+            check_invariants: true,
+            trace,
+            ..ClusterOptions::default()
+        };
+        Ok(World {
+            cluster: Cluster::new(cluster_options)?,
+            ops: Vec::new(),
+            used: Used::default(),
+            steps: 0,
+            freshest: (0, Store::default()),
+        })
+    }
+
+    /// The start state the options name: fresh, or after a first election
+    /// run in order ([`Start::Leader`]); the client clock starts at 0.
+    pub fn start(options: &Options, trace: bool) -> Result<World, String> {
+        let mut world = World::new(options, trace)?;
+        if options.start == Start::Leader {
+            world.elect()?;
+        }
+        world.steps = 0;
+        Ok(world)
+    }
+
+    /// Delivers every message at once and fires timers in order until a
+    /// leader's log is on every node and committed everywhere.
+    fn elect(&mut self) -> Result<(), String> {
+        const MAX_EVENTS: usize = 10_000;
+        for _ in 0..MAX_EVENTS {
+            if !self.cluster.held().is_empty() {
+                self.cluster.deliver_held_at(0, false)?;
+                continue;
+            }
+            if self.settled() {
+                return Ok(());
+            }
+            let next = (0..self.cluster.len() as NodeId)
+                .filter_map(|id| Some((self.cluster.timer(id)?, id)))
+                .min();
+            let Some((_, node)) = next else {
+                return Err("no timer left before a leader was elected".into());
+            };
+            self.cluster.fire(node)?;
+        }
+        Err(format!("no settled leader after {MAX_EVENTS} events"))
+    }
+
+    /// A leader leads and every node holds and has committed its log.
+    fn settled(&self) -> bool {
+        let c = &self.cluster;
+        let Some(leader) = c.leader().and_then(|l| c.node(l)) else {
+            return false;
+        };
+        let last = leader.log().last_index();
+        (0..c.len() as NodeId).all(|i| {
+            c.node(i)
+                .is_some_and(|n| n.log().last_index() == last && n.commit_index() == last)
+        })
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// The events enabled here, in a fixed order: deliveries (then copies
+    /// and drops) in send order, timers, client requests, crashes, restarts.
+    pub fn enabled(&self, options: &Options) -> Vec<Event> {
+        let held = self.cluster.held().len();
+        let mut events: Vec<Event> = (0..held)
+            .map(|message| Event::Deliver { message })
+            .collect();
+        events.extend((0..held).map(|message| Event::RoundTrip { message }));
+        if self.used.duplicates < options.duplicates {
+            events.extend((0..held).map(|message| Event::Duplicate { message }));
+        }
+        if self.used.drops < options.drops {
+            events.extend((0..held).map(|message| Event::Drop { message }));
+        }
+        let ids = 0..self.cluster.len() as NodeId;
+        let due: Vec<(NodeId, Time)> = ids
+            .clone()
+            .filter_map(|id| Some((id, self.cluster.timer(id)?)))
+            .collect();
+        let first = due.iter().map(|&(_, t)| t).min();
+        for &(node, at) in &due {
+            if options.timing == Timing::Any || Some(at) == first {
+                events.push(Event::Timer { node });
+            } else {
+                events.push(Event::Wait { node });
+            }
+        }
+        let alive: Vec<NodeId> = ids.clone().filter(|&i| self.cluster.is_alive(i)).collect();
+        let asked = alive.iter().copied().filter(|&i| {
+            options.requests == Requests::Any || self.cluster.node(i).is_some_and(|n| n.is_leader())
+        });
+        let asked: Vec<NodeId> = asked.collect();
+        if self.used.puts < options.puts {
+            events.extend(asked.iter().map(|&node| Event::Put { node }));
+        }
+        if self.used.gets < options.gets {
+            events.extend(asked.iter().map(|&node| Event::Get { node }));
+        }
+        if self.used.crashes < options.crashes {
+            events.extend(alive.iter().map(|&node| Event::Crash { node }));
+        }
+        events.extend(
+            ids.filter(|&i| !self.cluster.is_alive(i))
+                .map(|node| Event::Restart { node }),
+        );
+        events
+    }
+
+    /// Makes `event` happen, then checks everything; `Ok(Some(_))` names
+    /// the first check it broke.
+    pub fn apply(&mut self, options: &Options, event: Event) -> Result<Option<Broken>, String> {
+        self.steps += 1;
+        let c = &mut self.cluster;
+        match event {
+            Event::Deliver { message } => c.deliver_held_at(message, false)?,
+            Event::Duplicate { message } => {
+                self.used.duplicates += 1;
+                c.deliver_held_at(message, true)?
+            }
+            Event::Drop { message } => {
+                self.used.drops += 1;
+                c.drop_held_at(message)?
+            }
+            Event::RoundTrip { message } => self.round_trip(message)?,
+            Event::Timer { node } => c.fire(node)?,
+            Event::Wait { node } => self.wait(node)?,
+            Event::Crash { node } => {
+                self.used.crashes += 1;
+                c.crash(node)?
+            }
+            Event::Restart { node } => c.restart(node)?,
+            Event::Put { node } => {
+                self.used.puts += 1;
+                let value = format!("v{}", self.used.puts);
+                self.request(node, Some(value));
+            }
+            Event::Get { node } => {
+                self.used.gets += 1;
+                self.request(node, None);
+            }
+        }
+        self.collect_answers();
+        self.note_freshest();
+        self.cap_links(options)?;
+        Ok(self.broken())
+    }
+
+    /// Drops the oldest held messages of any link over its capacity.
+    fn cap_links(&mut self, options: &Options) -> Result<(), String> {
+        let Some(cap) = options.link_capacity else {
+            return Ok(());
+        };
+        let held = self.cluster.held();
+        let mut newer: std::collections::BTreeMap<(NodeId, NodeId), usize> = Default::default();
+        let mut over = Vec::new();
+        for (i, e) in held.iter().enumerate().rev() {
+            let count = newer.entry((e.from, e.to)).or_default();
+            if *count >= cap {
+                over.push(i);
+            }
+            *count += 1;
+        }
+        // `over` runs from the newest down: removing in that order keeps
+        // the other indices valid.
+        for i in over {
+            self.cluster.drop_held_at(i)?;
+        }
+        Ok(())
+    }
+
+    fn round_trip(&mut self, message: usize) -> Result<(), String> {
+        let c = &mut self.cluster;
+        let envelope = c.held().get(message).cloned().ok_or("no such message")?;
+        let before = c.held().len() - 1;
+        c.deliver_held_at(message, false)?;
+        // What the receiver just sent back, oldest first (each delivery
+        // shifts the rest down).
+        let mut at = before;
+        while at < c.held().len() {
+            let e = &c.held()[at];
+            if e.from == envelope.to && e.to == envelope.from {
+                c.deliver_held_at(at, false)?;
+            } else {
+                at += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fires timers in deadline order (ties by node) until `node`'s has.
+    fn wait(&mut self, node: NodeId) -> Result<(), String> {
+        let c = &mut self.cluster;
+        let target = c.timer(node).ok_or("the node is down")?;
+        loop {
+            let first = (0..c.len() as NodeId)
+                .filter_map(|id| Some((c.timer(id)?, id)))
+                .min()
+                .filter(|&(at, _)| at < target);
+            match first {
+                Some((_, id)) => c.fire(id)?,
+                None => return c.fire(node),
+            }
+        }
+    }
+
+    fn request(&mut self, node: NodeId, put: Option<String>) {
+        let n = self.ops.len();
+        let client = FIRST_CLIENT + n as ClientId;
+        let mid = format!("M{}", n + 1);
+        let op = Op::on(KEY, put.as_ref());
+        let request = Request {
+            client,
+            mid: mid.clone(),
+            op,
+        };
+        self.ops.push(ClientOp {
+            client,
+            mid,
+            put,
+            invoke: self.steps,
+            answered: None,
+            answers: Vec::new(),
+        });
+        self.cluster.request_now(node, request);
+    }
+
+    /// Answers reach their clients as they are sent; the first answer to a
+    /// request is the one its client acts on, and every answer counts in
+    /// the ledger.
+    fn collect_answers(&mut self) {
+        for (_, delivered) in self.cluster.take_answers() {
+            let r = delivered.response;
+            let Some(op) = self.ops.iter_mut().find(|o| o.client == r.client) else {
+                continue;
+            };
+            op.answered.get_or_insert(self.steps);
+            op.answers.push(r.reply);
+        }
+    }
+
+    fn broken(&self) -> Option<Broken> {
+        if let Some(v) = self.cluster.violation() {
+            return Some(Broken {
+                check: v.check().to_string(),
+                what: v.what.clone(),
+            });
+        }
+        let split = |e: String| {
+            let check = e.split_once(':').map_or(e.as_str(), |(c, _)| c).to_string();
+            Broken { check, what: e }
+        };
+        if let Err(e) = linearizability::check(&self.history()) {
+            return Some(split(format!("Linearizability: {e}")));
+        }
+        self.ledger()
+            .check(&self.freshest.1, false)
+            .err()
+            .map(split)
+    }
+
+    /// The clients' history for the linearizability check: puts answered
+    /// `ok` end then; other puts may or may not have taken effect; gets
+    /// count only when answered with a value.
+    fn history(&self) -> Vec<Operation> {
+        self.ops
+            .iter()
+            .filter_map(|o| {
+                let ok = match (o.answered, o.answers.first()) {
+                    (Some(at), Some(Reply::Ok { value })) => Some((at, value.clone())),
+                    _ => None,
+                };
+                let redirected = o.answered.is_some() && ok.is_none();
+                if redirected && o.put.is_none() {
+                    return None;
+                }
+                let result = ok.as_ref().and_then(|(_, v)| v.clone());
+                let response = ok.map(|(at, _)| at);
+                Operation::of(KEY, o.put.as_ref(), o.invoke, response, result.as_ref())
+            })
+            .collect()
+    }
+
+    fn ledger(&self) -> Ledger {
+        let mut ledger = Ledger::default();
+        for (n, o) in self.ops.iter().enumerate() {
+            ledger.issued(o.client, &o.mid, n, o.put.is_some(), o.invoke);
+            for reply in &o.answers {
+                ledger.answered(o.client, &o.mid, reply);
+            }
+        }
+        ledger
+    }
+
+    fn note_freshest(&mut self) {
+        let ahead = (0..self.cluster.len() as NodeId)
+            .filter_map(|i| self.cluster.node(i))
+            .filter(|n| n.commit_index() > self.freshest.0)
+            .max_by_key(|n| n.commit_index());
+        if let Some(n) = ahead {
+            self.freshest = (n.commit_index(), n.state_machine().clone());
+        }
+    }
+
+    /// A hash of this state: the cluster's, the client history (answers
+    /// by their order against the requests, not by step numbers alone) and
+    /// the budgets used.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.cluster.fingerprint().hash(&mut h);
+        self.ops.hash(&mut h);
+        self.used.hash(&mut h);
+        self.freshest.hash(&mut h);
+        h.finish()
+    }
+
+    /// What `event` means here, in words ("deliver S1 -> S2 RequestVote,
+    /// term 1").
+    pub fn describe(&self, event: Event) -> String {
+        let held = |i: usize| {
+            self.cluster.held().get(i).map_or("?".to_string(), |e| {
+                format!(
+                    "S{} -> S{} {}, term {}",
+                    e.from + 1,
+                    e.to + 1,
+                    crate::sim::trace::describe(&e.message),
+                    e.term
+                )
+            })
+        };
+        match event {
+            Event::Deliver { message } => format!("deliver {}", held(message)),
+            Event::RoundTrip { message } => {
+                format!("deliver {} and its answer", held(message))
+            }
+            Event::Wait { node } => {
+                let at = self
+                    .cluster
+                    .timer(node)
+                    .unwrap_or(0)
+                    .max(self.cluster.now());
+                let at = crate::raft::time::as_secs(at);
+                format!("time passes until S{}'s timer fires at {at:.3} s", node + 1)
+            }
+            Event::Duplicate { message } => format!("deliver a copy of {}", held(message)),
+            Event::Drop { message } => format!("drop {}", held(message)),
+            Event::Timer { node } => {
+                let at = self
+                    .cluster
+                    .timer(node)
+                    .unwrap_or(0)
+                    .max(self.cluster.now());
+                let at = crate::raft::time::as_secs(at);
+                format!("S{}'s timer fires at {at:.3} s", node + 1)
+            }
+            Event::Crash { node } => format!("crash S{}", node + 1),
+            Event::Restart { node } => format!("restart S{}", node + 1),
+            Event::Put { node } => format!(
+                "client {} puts {KEY}=v{} to S{}",
+                FIRST_CLIENT as usize + self.ops.len(),
+                self.used.puts + 1,
+                node + 1
+            ),
+            Event::Get { node } => format!(
+                "client {} gets {KEY} from S{}",
+                FIRST_CLIENT as usize + self.ops.len(),
+                node + 1
+            ),
+        }
+    }
+}
