@@ -32,6 +32,12 @@
 //!   (several puts arrive together, before N's next tick).
 //! - `crash N`, `restart N`, `partition 1-2 3-4-5` (groups), `heal`.
 //! - `status [N...]`, `log [N...]`, `held`: what the nodes hold.
+//! - `explore bug=NAME [depth=D] [states=S] [start=fresh|leader]
+//!   [requests=any|leaders] [link=K] [crashes=K] [puts=K] [gets=K]`: the
+//!   explorer's shortest run that breaks a check, step by step (the
+//!   replica's own timeouts, not the scripts'), or how many states it saw
+//!   without finding one. A story of this kind keeps a counterexample: a
+//!   change to the core or to the checks shows as a diff.
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -407,11 +413,66 @@ impl goldenscript::Runner for Runner {
                 self.news(&mut out)?;
                 return self.held(&mut out).map(|_| out);
             }
+            "explore" => return explore(command),
             other => return Err(format!("unknown command {other}").into()),
         }
         self.news(&mut out)?;
         Ok(out)
     }
+}
+
+/// The `explore` command: searches, then prints the shortest trace.
+fn explore(command: &Command) -> Result<String, Box<dyn Error>> {
+    use raftplay::explore::{self, Options, Requests, Start};
+    let mut args = command.consume_args();
+    let mut o = Options {
+        threads: 2,
+        ..Options::default()
+    };
+    o.raft.bug = args.take_key("bug").map(Bug::parse).transpose()?;
+    let number = |v: Option<&str>| -> Res<Option<u64>> { Ok(v.map(str::parse).transpose()?) };
+    if let Some(d) = number(args.take_key("depth"))? {
+        o.depth = d as usize;
+    }
+    if let Some(s) = number(args.take_key("states"))? {
+        o.max_states = s;
+    }
+    o.start = match args.take_key("start") {
+        None | Some("fresh") => Start::Fresh,
+        Some("leader") => Start::Leader,
+        Some(other) => return Err(format!("start is fresh or leader, not {other}").into()),
+    };
+    o.requests = match args.take_key("requests") {
+        None | Some("any") => Requests::Any,
+        Some("leaders") => Requests::Leaders,
+        Some(other) => return Err(format!("requests is any or leaders, not {other}").into()),
+    };
+    o.link_capacity = number(args.take_key("link"))?.map(|k| k as usize);
+    for (key, budget) in [
+        ("crashes", &mut o.crashes),
+        ("puts", &mut o.puts),
+        ("gets", &mut o.gets),
+    ] {
+        if let Some(k) = number(args.take_key(key))? {
+            *budget = k as u32;
+        }
+    }
+    args.reject_next()?;
+    let report = explore::search(&o, |_| true)?;
+    let mut out = String::new();
+    let Some(found) = report.found else {
+        writeln!(out, "no violation in {} states", report.states)?;
+        return Ok(out);
+    };
+    let replayed = explore::replay(&o, &found.events)?;
+    for (n, step) in replayed.steps.iter().enumerate() {
+        writeln!(out, "step {}: {}", n + 1, step.what)?;
+        for line in &step.lines {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    writeln!(out, "VIOLATION {}", found.broken.what)?;
+    Ok(out)
 }
 
 macro_rules! scripts {
@@ -459,6 +520,13 @@ scripts!(
     vote_guard,
     vote_resend,
     late_vote,
+    explore_forget_voted_for,
+    explore_accept_stale_term,
+    explore_long_lease,
+    explore_no_vote_guard,
+    explore_no_timer_reset_on_vote,
+    explore_lease_from_ack,
+    explore_correct_core,
 );
 
 /// The words of each reason's sentence that no other reason's has. The

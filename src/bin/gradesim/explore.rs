@@ -142,6 +142,13 @@ fn describe_stop(report: &Report) -> &'static str {
 /// Prints a counterexample step by step, in the trace's sentences.
 fn print_found(options: &Options, found: &Found) -> Result<(), String> {
     let replayed = explore::replay(options, &found.events)?;
+    print_replayed(&replayed);
+    println!("VIOLATION {}", found.broken.what);
+    Ok(())
+}
+
+/// Each step of a replayed path, and the sentences it caused.
+pub fn print_replayed(replayed: &explore::Replayed) {
     if !replayed.prelude.is_empty() {
         println!("start: a first election, every message delivered in order");
     }
@@ -151,8 +158,6 @@ fn print_found(options: &Options, found: &Found) -> Result<(), String> {
             println!("          {line}");
         }
     }
-    println!("VIOLATION {}", found.broken.what);
-    Ok(())
 }
 
 /// `gradesim explore`: one search, or the exam.

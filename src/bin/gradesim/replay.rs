@@ -1,7 +1,8 @@
 //! `gradesim replay RUN.json`: replays a run exported from the playground
 //! (or a saved record) and prints every event with its reason, then the
-//! safety lights. Exits 1 if a light is red, so that a student's finding
-//! can be kept as a test.
+//! safety lights; or a counterexample written by `gradesim explore`, step
+//! by step, then the check it breaks. Exits 1 if a light is red or a check
+//! broke, so that a student's finding can be kept as a test.
 
 use raftplay::playground::export;
 use std::path::Path;
@@ -12,6 +13,9 @@ pub fn replay(args: &[String]) -> Result<bool, String> {
         return Err("replay needs one file: gradesim replay RUN.json".into());
     };
     let text = std::fs::read_to_string(Path::new(path)).map_err(|e| format!("{path}: {e}"))?;
+    if text.contains("\"explore\"") {
+        return replay_explored(path, &text);
+    }
     let record = export::parse(&text).map_err(|e| format!("{path}: {e}"))?;
     let replayed = export::replay(record).map_err(|e| format!("{path}: {e}"))?;
     for e in &replayed.events {
@@ -30,4 +34,24 @@ pub fn replay(args: &[String]) -> Result<bool, String> {
         }
     }
     Ok(green)
+}
+
+/// A counterexample of `gradesim explore`: replayed with the options it
+/// was found with; `Ok(false)` when it still breaks a check.
+fn replay_explored(path: &str, text: &str) -> Result<bool, String> {
+    let file: super::explore::File =
+        serde_json::from_str(text).map_err(|e| format!("{path}: {e}"))?;
+    let replayed = raftplay::explore::replay(&file.explore, &file.events)
+        .map_err(|e| format!("{path}: {e}"))?;
+    super::explore::print_replayed(&replayed);
+    match &replayed.broken {
+        Some(b) => {
+            println!("VIOLATION {}", b.what);
+            Ok(false)
+        }
+        None => {
+            println!("no check broke: the core or the checks changed since it was found");
+            Ok(true)
+        }
+    }
 }
