@@ -79,6 +79,7 @@ export const LOSSES = {
   dead: 'its receiver is down',
   sender_crashed: 'its sender crashed before it left',
   overflow: 'the receiving socket was full',
+  displaced: 'pushed off its link by a newer message',
 };
 
 // A message's glyph (KINDS), in its term's colour unless told another.

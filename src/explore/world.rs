@@ -16,7 +16,7 @@ use crate::kv::{ClientId, Op, Reply, Request, Store};
 use crate::raft::{Index, NodeId, Time};
 use crate::sim::answers::Ledger;
 use crate::sim::linearizability::{self, Operation};
-use crate::sim::{Cluster, ClusterOptions};
+use crate::sim::{Cluster, ClusterOptions, Loss};
 use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
 
@@ -257,7 +257,7 @@ impl World {
             }
             Event::Drop { message } => {
                 self.used.drops += 1;
-                c.drop_held_at(message)?
+                c.drop_held_at(message, Loss::Dropped)?
             }
             Event::RoundTrip { message } => self.round_trip(message)?,
             Event::Timer { node } => c.fire(node)?,
@@ -301,7 +301,7 @@ impl World {
         // `over` runs from the newest down: removing in that order keeps
         // the other indices valid.
         for i in over {
-            self.cluster.drop_held_at(i)?;
+            self.cluster.drop_held_at(i, Loss::Displaced)?;
         }
         Ok(())
     }

@@ -609,6 +609,7 @@ impl Cluster {
             Some(Loss::Partitioned) => "partitioned",
             Some(Loss::Dead | Loss::SenderCrashed) => "dead",
             Some(Loss::Overflow) => "overflow",
+            Some(Loss::Displaced) => "displaced",
         };
         let wired = Wired {
             t,
@@ -720,18 +721,15 @@ impl Cluster {
         Ok(())
     }
 
-    /// Loses the held message at `index`.
-    pub fn drop_held_at(&mut self, index: usize) -> Result<(), String> {
+    /// Loses the held message at `index`, as `loss` says.
+    pub fn drop_held_at(&mut self, index: usize, loss: Loss) -> Result<(), String> {
         if index >= self.held.len() {
             return Err(format!("no held message {index}"));
         }
         let envelope = self.held.remove(index);
         self.stats.events += 1;
         self.stats.lost += 1;
-        self.record(TraceKind::Lost {
-            envelope,
-            loss: Loss::Dropped,
-        });
+        self.record(TraceKind::Lost { envelope, loss });
         Ok(())
     }
 

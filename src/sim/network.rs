@@ -25,6 +25,9 @@ pub enum Loss {
     SenderCrashed,
     /// The grader's socket for the sender was full.
     Overflow,
+    /// Pushed off its link by a newer message: the explorer's links hold
+    /// only so many ([`crate::explore::Options::link_capacity`]).
+    Displaced,
 }
 
 #[derive(Clone, Debug)]

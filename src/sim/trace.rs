@@ -155,6 +155,7 @@ impl fmt::Display for TraceKind {
                     Loss::Dead => "undelivered: receiver is down",
                     Loss::SenderCrashed => "lost: its sender crashed before it left",
                     Loss::Overflow => "lost: the grader's socket was full",
+                    Loss::Displaced => "lost: pushed off its link by a newer message",
                 };
                 let what = describe(&e.message);
                 write!(f, "{what} from {} to {} {why}", Name(e.from), Name(e.to))
