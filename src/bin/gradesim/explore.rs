@@ -190,9 +190,9 @@ pub fn explore(args: &ExploreArgs) -> Result<bool, String> {
     let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
     std::fs::write(&args.out, text).map_err(|e| format!("{}: {e}", args.out.display()))?;
     println!(
-        "shortest trace: {} events; written to {} (gradesim replay {0} replays it)",
+        "shortest trace: {} events; written to {out} (gradesim replay {out} replays it)",
         found.events.len(),
-        args.out.display()
+        out = args.out.display()
     );
     Ok(false)
 }
