@@ -147,3 +147,73 @@ fn a_state_bound_stops_the_search_and_says_so() {
     assert_eq!(cancelled.stop, Stop::Cancelled);
     assert_eq!(cancelled.depth, 1);
 }
+
+#[test]
+fn a_counterexample_file_reads_back_and_other_files_are_not_taken_for_one() {
+    let o = options(Some(Bug::LongLease), 6);
+    let found = explore::search(&o, never_stop).unwrap().found.unwrap();
+    let file = explore::Counterexample {
+        explore: o.clone(),
+        found: found.clone(),
+    };
+    let text = serde_json::to_string(&file).unwrap();
+    let read = explore::Counterexample::parse(&text).unwrap().unwrap();
+    assert_eq!(read, file);
+    assert!(explore::Counterexample::parse(r#"{"events": []}"#).is_none());
+    assert!(explore::Counterexample::parse("not json").is_none());
+    let bad = explore::Counterexample::parse(r#"{"explore": {"nodes": 3}}"#).unwrap();
+    assert!(bad.is_err());
+}
+
+/// The command line: a variant's counterexample exits 1 and is written to
+/// a file that `gradesim replay` replays to the same check; a clean search
+/// exits 0.
+#[test]
+fn gradesim_explore_writes_a_counterexample_that_replay_replays() {
+    let exe = env!("CARGO_BIN_EXE_gradesim");
+    let dir = std::env::temp_dir().join(format!("raftplay-explore-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("ce.json");
+    let bounds = [
+        "--start",
+        "leader",
+        "--requests",
+        "leaders",
+        "--link-capacity",
+        "1",
+    ];
+    let run = std::process::Command::new(exe)
+        .args(["explore", "--bug", "long_lease", "--depth", "6"])
+        .args(bounds)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "{said}");
+    assert!(said.contains("VIOLATION Lease Exclusion"), "{said}");
+    let replay = std::process::Command::new(exe)
+        .arg("replay")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let replayed = String::from_utf8_lossy(&replay.stdout);
+    assert_eq!(replay.status.code(), Some(1), "{replayed}");
+    assert!(replayed.contains("VIOLATION Lease Exclusion"), "{replayed}");
+    let clean = std::process::Command::new(exe)
+        .args(["explore", "--depth", "3"])
+        .args(bounds)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(clean.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&clean.stdout).contains("0 violations"));
+    let bad = std::process::Command::new(exe)
+        .args(["explore", "--timing", "sometimes"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("timings are prompt, any"));
+    std::fs::remove_dir_all(&dir).ok();
+}

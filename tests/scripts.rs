@@ -159,12 +159,8 @@ impl Runner {
             Some(other) => return Err(format!("fanout is quorum or all, not {other}").into()),
         };
         let read_mode = match args.take_key("read") {
-            None | Some("lease") => ReadMode::Lease,
-            Some("read_index") => ReadMode::ReadIndex,
-            Some("log") => ReadMode::Log,
-            Some(other) => {
-                return Err(format!("read is lease, read_index or log, not {other}").into());
-            }
+            None => ReadMode::Lease,
+            Some(text) => text.parse()?,
         };
         let bug = args.take_key("bug").map(Bug::parse).transpose()?;
         let batch = args.take_key("batch").map(str::parse).transpose()?;
@@ -423,7 +419,7 @@ impl goldenscript::Runner for Runner {
 
 /// The `explore` command: searches, then prints the shortest trace.
 fn explore(command: &Command) -> Result<String, Box<dyn Error>> {
-    use raftplay::explore::{self, Options, Requests, Start};
+    use raftplay::explore::{self, Options};
     let mut args = command.consume_args();
     let mut o = Options {
         threads: 2,
@@ -437,16 +433,12 @@ fn explore(command: &Command) -> Result<String, Box<dyn Error>> {
     if let Some(s) = number(args.take_key("states"))? {
         o.max_states = s;
     }
-    o.start = match args.take_key("start") {
-        None | Some("fresh") => Start::Fresh,
-        Some("leader") => Start::Leader,
-        Some(other) => return Err(format!("start is fresh or leader, not {other}").into()),
-    };
-    o.requests = match args.take_key("requests") {
-        None | Some("any") => Requests::Any,
-        Some("leaders") => Requests::Leaders,
-        Some(other) => return Err(format!("requests is any or leaders, not {other}").into()),
-    };
+    if let Some(text) = args.take_key("start") {
+        o.start = text.parse()?;
+    }
+    if let Some(text) = args.take_key("requests") {
+        o.requests = text.parse()?;
+    }
     o.link_capacity = number(args.take_key("link"))?.map(|k| k as usize);
     for (key, budget) in [
         ("crashes", &mut o.crashes),

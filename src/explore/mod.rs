@@ -71,10 +71,10 @@
 mod search;
 mod world;
 
-pub use search::{Found, Level, Replayed, Report, Step, Stop, replay, search};
+pub use search::{Counterexample, Found, Level, Replayed, Report, Step, Stop, replay, search};
 pub use world::{Broken, Event, KEY, World};
 
-use crate::raft::{Bug, Config, ReadMode};
+use crate::raft::{Bug, Config};
 use serde::{Deserialize, Serialize};
 
 /// When timers may fire.
@@ -109,6 +109,34 @@ pub enum Requests {
     /// the branching on three nodes.
     Leaders,
 }
+
+/// `ALL`, `name` and `FromStr` for an option's enum, by the serde names.
+macro_rules! named {
+    ($t:ident, $what:literal, $($v:ident => $n:literal),+) => {
+        impl $t {
+            pub const ALL: &[$t] = &[$($t::$v),+];
+
+            /// The name a command line uses (as serde writes it).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($t::$v => $n),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $t {
+            type Err = String;
+
+            fn from_str(text: &str) -> Result<Self, String> {
+                crate::raft::by_name(text, Self::ALL, Self::name, $what)
+            }
+        }
+    };
+}
+
+named!(Timing, "timings", Prompt => "prompt", Any => "any");
+named!(Start, "starts", Fresh => "fresh", Leader => "leader");
+named!(Requests, "request targets", Any => "any", Leaders => "leaders");
 
 /// What to explore, and how far.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -183,15 +211,11 @@ impl Options {
         self.raft.validate()
     }
 
-    /// The options the exam uses for a planted variant: the bounds that
-    /// reach it, from the start that spares the most depth. One set for
-    /// all, except where a variant needs a request (reads) or a crash.
-    pub fn for_bug(bug: Bug, base: &Options) -> Options {
-        let mut o = base.clone();
+    /// The same search for a planted variant (the exam's bounds are the
+    /// same for every variant).
+    pub fn for_bug(&self, bug: Bug) -> Options {
+        let mut o = self.clone();
         o.raft.bug = Some(bug);
-        if bug == Bug::ReadBeforeNoop {
-            o.raft.read_mode = ReadMode::Lease;
-        }
         o
     }
 }

@@ -34,6 +34,25 @@ pub struct Found {
     pub broken: Broken,
 }
 
+/// A counterexample as a file (`gradesim explore --out`): the options it
+/// was found with, so that a replay rebuilds the same start, and the path.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Counterexample {
+    pub explore: Options,
+    #[serde(flatten)]
+    pub found: Found,
+}
+
+impl Counterexample {
+    /// Reads a file's text; `None` if it is not a counterexample at all
+    /// (another kind of file), an error if it is one but malformed.
+    pub fn parse(text: &str) -> Option<Result<Counterexample, String>> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        value.get("explore")?;
+        Some(serde_json::from_value(value).map_err(|e| e.to_string()))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Distinct states seen (the start included).
@@ -117,7 +136,13 @@ pub fn search(
     while report.depth < options.depth {
         let mut next = Vec::new();
         for batch in frontier.chunks(BATCH) {
-            let (children, applied) = expand(batch, &start, &arena, options, &seen)?;
+            let shared = Shared {
+                start: &start,
+                arena: &arena,
+                options,
+                seen: &seen,
+            };
+            let (children, applied) = expand(batch, shared)?;
             report.transitions += applied;
             for (parent, event, fp, broken) in children {
                 if !seen.insert(fp) {
@@ -162,24 +187,28 @@ pub fn search(
 /// successors held at once.
 const BATCH: usize = 8192;
 
+/// What every worker of a level reads: the start, the paths so far, the
+/// options and the states seen before this batch.
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    start: &'a World,
+    arena: &'a Arena,
+    options: &'a Options,
+    seen: &'a HashSet<u64>,
+}
+
 /// The successors of a batch of states not already seen, in the batch's
 /// order (a transition to a seen state is counted, not kept).
-fn expand(
-    batch: &[u32],
-    start: &World,
-    arena: &Arena,
-    options: &Options,
-    seen: &HashSet<u64>,
-) -> Result<Expanded, String> {
-    let threads = options.threads.min(batch.len() / 64 + 1);
+fn expand(batch: &[u32], shared: Shared<'_>) -> Result<Expanded, String> {
+    let threads = shared.options.threads.min(batch.len() / 64 + 1);
     if threads <= 1 || cfg!(target_arch = "wasm32") {
-        return expand_part(batch, start, arena, options, seen);
+        return expand_part(batch, shared);
     }
     let chunk = batch.len().div_ceil(threads);
     let parts: Vec<Result<Expanded, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = batch
             .chunks(chunk)
-            .map(|part| scope.spawn(move || expand_part(part, start, arena, options, seen)))
+            .map(|part| scope.spawn(move || expand_part(part, shared)))
             .collect();
         handles
             .into_iter()
@@ -198,13 +227,13 @@ fn expand(
     Ok(all)
 }
 
-fn expand_part(
-    part: &[u32],
-    start: &World,
-    arena: &Arena,
-    options: &Options,
-    seen: &HashSet<u64>,
-) -> Result<Expanded, String> {
+fn expand_part(part: &[u32], shared: Shared<'_>) -> Result<Expanded, String> {
+    let Shared {
+        start,
+        arena,
+        options,
+        seen,
+    } = shared;
     let mut out = Vec::new();
     let mut applied = 0;
     // Siblings come together: rebuild each parent once.

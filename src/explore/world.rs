@@ -168,10 +168,7 @@ impl World {
             if self.settled() {
                 return Ok(());
             }
-            let next = (0..self.cluster.len() as NodeId)
-                .filter_map(|id| Some((self.cluster.timer(id)?, id)))
-                .min();
-            let Some((_, node)) = next else {
+            let Some((_, node)) = first_timer(&self.cluster) else {
                 return Err("no timer left before a leader was elected".into());
             };
             self.cluster.fire(node)?;
@@ -211,12 +208,11 @@ impl World {
             events.extend((0..held).map(|message| Event::Drop { message }));
         }
         let ids = 0..self.cluster.len() as NodeId;
-        let due: Vec<(NodeId, Time)> = ids
-            .clone()
-            .filter_map(|id| Some((id, self.cluster.timer(id)?)))
-            .collect();
-        let first = due.iter().map(|&(_, t)| t).min();
-        for &(node, at) in &due {
+        let first = first_timer(&self.cluster).map(|(at, _)| at);
+        for node in ids.clone() {
+            let Some(at) = self.cluster.timer(node) else {
+                continue;
+            };
             if options.timing == Timing::Any || Some(at) == first {
                 events.push(Event::Timer { node });
             } else {
@@ -224,10 +220,14 @@ impl World {
             }
         }
         let alive: Vec<NodeId> = ids.clone().filter(|&i| self.cluster.is_alive(i)).collect();
-        let asked = alive.iter().copied().filter(|&i| {
-            options.requests == Requests::Any || self.cluster.node(i).is_some_and(|n| n.is_leader())
-        });
-        let asked: Vec<NodeId> = asked.collect();
+        let asked: Vec<NodeId> = alive
+            .iter()
+            .copied()
+            .filter(|&i| {
+                options.requests == Requests::Any
+                    || self.cluster.node(i).is_some_and(|n| n.is_leader())
+            })
+            .collect();
         if self.used.puts < options.puts {
             events.extend(asked.iter().map(|&node| Event::Put { node }));
         }
@@ -330,21 +330,21 @@ impl World {
         let c = &mut self.cluster;
         let target = c.timer(node).ok_or("the node is down")?;
         loop {
-            let first = (0..c.len() as NodeId)
-                .filter_map(|id| Some((c.timer(id)?, id)))
-                .min()
-                .filter(|&(at, _)| at < target);
-            match first {
+            match first_timer(c).filter(|&(at, _)| at < target) {
                 Some((_, id)) => c.fire(id)?,
                 None => return c.fire(node),
             }
         }
     }
 
+    /// The client of the next request (each request has its own).
+    fn next_client(&self) -> ClientId {
+        FIRST_CLIENT + self.ops.len() as ClientId
+    }
+
     fn request(&mut self, node: NodeId, put: Option<String>) {
-        let n = self.ops.len();
-        let client = FIRST_CLIENT + n as ClientId;
-        let mid = format!("M{}", n + 1);
+        let client = self.next_client();
+        let mid = format!("M{}", self.ops.len() + 1);
         let op = Op::on(KEY, put.as_ref());
         let request = Request {
             client,
@@ -470,39 +470,50 @@ impl World {
             Event::RoundTrip { message } => {
                 format!("deliver {} and its answer", held(message))
             }
-            Event::Wait { node } => {
-                let at = self
-                    .cluster
-                    .timer(node)
-                    .unwrap_or(0)
-                    .max(self.cluster.now());
-                let at = crate::raft::time::as_secs(at);
-                format!("time passes until S{}'s timer fires at {at:.3} s", node + 1)
-            }
+            Event::Wait { node } => format!(
+                "time passes until S{}'s timer fires at {:.3} s",
+                node + 1,
+                self.fires_at(node)
+            ),
             Event::Duplicate { message } => format!("deliver a copy of {}", held(message)),
             Event::Drop { message } => format!("drop {}", held(message)),
             Event::Timer { node } => {
-                let at = self
-                    .cluster
-                    .timer(node)
-                    .unwrap_or(0)
-                    .max(self.cluster.now());
-                let at = crate::raft::time::as_secs(at);
-                format!("S{}'s timer fires at {at:.3} s", node + 1)
+                format!(
+                    "S{}'s timer fires at {:.3} s",
+                    node + 1,
+                    self.fires_at(node)
+                )
             }
             Event::Crash { node } => format!("crash S{}", node + 1),
             Event::Restart { node } => format!("restart S{}", node + 1),
             Event::Put { node } => format!(
                 "client {} puts {KEY}=v{} to S{}",
-                FIRST_CLIENT as usize + self.ops.len(),
+                self.next_client(),
                 self.used.puts + 1,
                 node + 1
             ),
             Event::Get { node } => format!(
                 "client {} gets {KEY} from S{}",
-                FIRST_CLIENT as usize + self.ops.len(),
+                self.next_client(),
                 node + 1
             ),
         }
     }
+
+    /// When node `node`'s timer would fire, in seconds (now, if overdue).
+    fn fires_at(&self, node: NodeId) -> f64 {
+        let at = self
+            .cluster
+            .timer(node)
+            .unwrap_or(0)
+            .max(self.cluster.now());
+        crate::raft::time::as_secs(at)
+    }
+}
+
+/// The timer due first, and its node (the lowest id among ties).
+fn first_timer(c: &Cluster) -> Option<(Time, NodeId)> {
+    (0..c.len() as NodeId)
+        .filter_map(|id| Some((c.timer(id)?, id)))
+        .min()
 }

@@ -21,6 +21,24 @@
 use super::Time;
 use serde::{Deserialize, Serialize};
 
+/// The option named `text` among `all`, by the names `name` gives them:
+/// how the command lines, the scripts and environment variables read an
+/// option's value. `what` names the option in the error ("read modes").
+pub fn by_name<T: Copy>(
+    text: &str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+    what: &str,
+) -> Result<T, String> {
+    all.iter()
+        .copied()
+        .find(|&v| name(v) == text)
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|&v| name(v)).collect();
+            format!("{what} are {}, not {text:?}", names.join(", "))
+        })
+}
+
 /// How a leader serves linearizable reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -36,6 +54,27 @@ pub enum ReadMode {
     /// proves this leader still leads and that the state machine holds every
     /// write before it. Costs a replication round per read.
     Log,
+}
+
+impl ReadMode {
+    pub const ALL: [ReadMode; 3] = [ReadMode::Lease, ReadMode::ReadIndex, ReadMode::Log];
+
+    /// The name a command line uses (as serde writes it).
+    pub fn name(self) -> &'static str {
+        match self {
+            ReadMode::Lease => "lease",
+            ReadMode::ReadIndex => "read_index",
+            ReadMode::Log => "log",
+        }
+    }
+}
+
+impl std::str::FromStr for ReadMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        by_name(text, &Self::ALL, Self::name, "read modes")
+    }
 }
 
 /// To which followers a leader sends new entries at once.
@@ -96,11 +135,7 @@ impl std::str::FromStr for CommitNotice {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let names: Vec<&str> = Self::ALL.iter().map(|c| c.name()).collect();
-        Self::ALL
-            .into_iter()
-            .find(|c| c.name() == text)
-            .ok_or_else(|| format!("commit notices are {}, not {text:?}", names.join(", ")))
+        by_name(text, &Self::ALL, Self::name, "commit notices")
     }
 }
 
@@ -184,13 +219,7 @@ impl Bug {
     }
 
     pub fn parse(name: &str) -> Result<Bug, String> {
-        Bug::ALL
-            .into_iter()
-            .find(|b| b.name() == name)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
-                format!("no bug variant {name:?}; known: {}", names.join(", "))
-            })
+        by_name(name, &Bug::ALL, Bug::name, "bug variants")
     }
 
     /// The rule it breaks, with its section.

@@ -51,7 +51,7 @@ pub mod quorum;
 pub mod reason;
 pub mod time;
 
-pub use config::{Bug, CommitNotice, Config, Fanout, ReadMode};
+pub use config::{Bug, CommitNotice, Config, Fanout, ReadMode, by_name};
 pub use log::{Entry, Log};
 pub use message::{
     AppendEntries, AppendEntriesResponse, AppendOutcome, Envelope, Message, MessageKind,

@@ -647,10 +647,21 @@ impl Cluster {
         let chosen: Vec<Envelope<Put>> = chosen;
         let count = chosen.len();
         for envelope in chosen {
-            let cut = self.network.blocked(envelope.from, envelope.to);
-            self.deliver(envelope, cut.then_some(Loss::Partitioned));
+            self.deliver_now(envelope);
         }
         count
+    }
+
+    /// A held message arrives now, unless its link is cut by then.
+    fn deliver_now(&mut self, envelope: Envelope<Put>) {
+        let cut = self.network.blocked(envelope.from, envelope.to);
+        self.deliver(envelope, cut.then_some(Loss::Partitioned));
+    }
+
+    /// A held message is lost, as `loss` says.
+    fn lose_held(&mut self, envelope: Envelope<Put>, loss: Loss) {
+        self.stats.lost += 1;
+        self.record(TraceKind::Lost { envelope, loss });
     }
 
     /// Drops the held messages `pick` chooses; returns how many.
@@ -660,11 +671,7 @@ impl Cluster {
             std::mem::take(&mut self.held).into_iter().partition(pick);
         self.held = rest;
         for envelope in dropped {
-            self.stats.lost += 1;
-            self.record(TraceKind::Lost {
-                envelope,
-                loss: Loss::Dropped,
-            });
+            self.lose_held(envelope, Loss::Dropped);
         }
         before - self.held.len()
     }
@@ -716,8 +723,7 @@ impl Cluster {
             None => return Err(format!("no held message {index}")),
         };
         self.stats.events += 1;
-        let cut = self.network.blocked(envelope.from, envelope.to);
-        self.deliver(envelope, cut.then_some(Loss::Partitioned));
+        self.deliver_now(envelope);
         Ok(())
     }
 
@@ -728,8 +734,7 @@ impl Cluster {
         }
         let envelope = self.held.remove(index);
         self.stats.events += 1;
-        self.stats.lost += 1;
-        self.record(TraceKind::Lost { envelope, loss });
+        self.lose_held(envelope, loss);
         Ok(())
     }
 

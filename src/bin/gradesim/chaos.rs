@@ -10,7 +10,7 @@
 //! and end with one summary line on stdout.
 
 use super::{count, whole};
-use raftplay::raft::{Bug, ReadMode};
+use raftplay::raft::Bug;
 use raftplay::sim::chaos::{self, ChaosOptions, ChaosRun, DRIFT_BOUND};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -53,18 +53,7 @@ pub fn parse(args: &[String]) -> Result<ChaosArgs, String> {
                 }
                 o.drift = d;
             }
-            "--read-mode" => {
-                o.read_mode = Some(match value()?.as_str() {
-                    "lease" => ReadMode::Lease,
-                    "read_index" => ReadMode::ReadIndex,
-                    "log" => ReadMode::Log,
-                    other => {
-                        return Err(format!(
-                            "--read-mode is lease, read_index or log, got {other:?}"
-                        ));
-                    }
-                })
-            }
+            "--read-mode" => o.read_mode = Some(value()?.parse()?),
             "--trace" => o.trace = true,
             other => return Err(format!("unknown option {other}")),
         }
@@ -95,12 +84,7 @@ impl ChaosArgs {
             cmd += &format!(" --drift {}", o.drift);
         }
         if let Some(m) = o.read_mode {
-            let name = match m {
-                ReadMode::Lease => "lease",
-                ReadMode::ReadIndex => "read_index",
-                ReadMode::Log => "log",
-            };
-            cmd += &format!(" --read-mode {name}");
+            cmd += &format!(" --read-mode {}", m.name());
         }
         cmd
     }

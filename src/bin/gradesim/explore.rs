@@ -19,9 +19,8 @@
 //! violations`.
 
 use super::{count, whole};
-use raftplay::explore::{self, Found, Options, Report, Requests, Start, Stop, Timing};
-use raftplay::raft::{Bug, ReadMode};
-use serde::{Deserialize, Serialize};
+use raftplay::explore::{self, Found, Options, Report, Stop};
+use raftplay::raft::Bug;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -29,15 +28,6 @@ pub struct ExploreArgs {
     options: Options,
     exam: bool,
     out: PathBuf,
-}
-
-/// A counterexample as a file: the options it was found with, so that a
-/// replay rebuilds the same start, and its events.
-#[derive(Serialize, Deserialize)]
-pub struct File {
-    pub explore: Options,
-    pub events: Vec<explore::Event>,
-    pub broken: explore::Broken,
 }
 
 pub fn parse(args: &[String]) -> Result<ExploreArgs, String> {
@@ -61,35 +51,17 @@ pub fn parse(args: &[String]) -> Result<ExploreArgs, String> {
             "--seed" => o.seed = whole(arg, &value()?)?,
             "--threads" => o.threads = count(arg, &value()?)? as usize,
             "--bug" => o.raft.bug = Some(Bug::parse(&value()?)?),
-            "--read-mode" => o.raft.read_mode = read_mode(&value()?)?,
+            "--read-mode" => o.raft.read_mode = value()?.parse()?,
             "--no-prevote" => o.raft.pre_vote = false,
             "--no-check-quorum" => o.raft.check_quorum = false,
             "--no-vote-guard" => o.raft.vote_guard = false,
-            "--timing" => {
-                o.timing = match value()?.as_str() {
-                    "prompt" => Timing::Prompt,
-                    "any" => Timing::Any,
-                    other => return Err(format!("--timing is prompt or any, got {other:?}")),
-                }
-            }
-            "--start" => {
-                o.start = match value()?.as_str() {
-                    "fresh" => Start::Fresh,
-                    "leader" => Start::Leader,
-                    other => return Err(format!("--start is fresh or leader, got {other:?}")),
-                }
-            }
+            "--timing" => o.timing = value()?.parse()?,
+            "--start" => o.start = value()?.parse()?,
             "--crashes" => o.crashes = small(value()?)?,
             "--duplicates" => o.duplicates = small(value()?)?,
             "--drops" => o.drops = small(value()?)?,
             "--puts" => o.puts = small(value()?)?,
-            "--requests" => {
-                o.requests = match value()?.as_str() {
-                    "any" => Requests::Any,
-                    "leaders" => Requests::Leaders,
-                    other => return Err(format!("--requests is any or leaders, got {other:?}")),
-                }
-            }
+            "--requests" => o.requests = value()?.parse()?,
             "--gets" => o.gets = small(value()?)?,
             "--link-capacity" => o.link_capacity = Some(count(arg, &value()?)? as usize),
             "--out" => a.out = PathBuf::from(value()?),
@@ -102,17 +74,6 @@ pub fn parse(args: &[String]) -> Result<ExploreArgs, String> {
     }
     a.options.validate()?;
     Ok(a)
-}
-
-fn read_mode(name: &str) -> Result<ReadMode, String> {
-    match name {
-        "lease" => Ok(ReadMode::Lease),
-        "read_index" => Ok(ReadMode::ReadIndex),
-        "log" => Ok(ReadMode::Log),
-        other => Err(format!(
-            "--read-mode is lease, read_index or log, got {other:?}"
-        )),
-    }
 }
 
 /// Runs one search with a progress line per level on stderr.
@@ -182,10 +143,9 @@ pub fn explore(args: &ExploreArgs) -> Result<bool, String> {
         return Ok(true);
     };
     print_found(o, found)?;
-    let file = File {
+    let file = explore::Counterexample {
         explore: o.clone(),
-        events: found.events.clone(),
-        broken: found.broken.clone(),
+        found: found.clone(),
     };
     let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
     std::fs::write(&args.out, text).map_err(|e| format!("{}: {e}", args.out.display()))?;
@@ -205,7 +165,7 @@ fn exam(args: &ExploreArgs) -> Result<bool, String> {
     );
     let mut caught = 0;
     for bug in Bug::ALL {
-        let options = Options::for_bug(bug, &args.options);
+        let options = args.options.for_bug(bug);
         let (report, secs) = run(&options, bug.name())?;
         let (events, check) = match &report.found {
             Some(f) => {

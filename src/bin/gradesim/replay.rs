@@ -4,6 +4,7 @@
 //! by step, then the check it breaks. Exits 1 if a light is red or a check
 //! broke, so that a student's finding can be kept as a test.
 
+use raftplay::explore::Counterexample;
 use raftplay::playground::export;
 use std::path::Path;
 
@@ -13,8 +14,8 @@ pub fn replay(args: &[String]) -> Result<bool, String> {
         return Err("replay needs one file: gradesim replay RUN.json".into());
     };
     let text = std::fs::read_to_string(Path::new(path)).map_err(|e| format!("{path}: {e}"))?;
-    if text.contains("\"explore\"") {
-        return replay_explored(path, &text);
+    if let Some(file) = raftplay::explore::Counterexample::parse(&text) {
+        return replay_explored(path, file.map_err(|e| format!("{path}: {e}"))?);
     }
     let record = export::parse(&text).map_err(|e| format!("{path}: {e}"))?;
     let replayed = export::replay(record).map_err(|e| format!("{path}: {e}"))?;
@@ -38,10 +39,8 @@ pub fn replay(args: &[String]) -> Result<bool, String> {
 
 /// A counterexample of `gradesim explore`: replayed with the options it
 /// was found with; `Ok(false)` when it still breaks a check.
-fn replay_explored(path: &str, text: &str) -> Result<bool, String> {
-    let file: super::explore::File =
-        serde_json::from_str(text).map_err(|e| format!("{path}: {e}"))?;
-    let replayed = raftplay::explore::replay(&file.explore, &file.events)
+fn replay_explored(path: &str, file: Counterexample) -> Result<bool, String> {
+    let replayed = raftplay::explore::replay(&file.explore, &file.found.events)
         .map_err(|e| format!("{path}: {e}"))?;
     super::explore::print_replayed(&replayed);
     match &replayed.broken {
