@@ -123,7 +123,7 @@ pub struct Broken {
 
 impl World {
     /// The start state: every node fresh, at time 0.
-    pub fn new(options: &Options, trace: bool) -> Result<World, String> {
+    fn new(options: &Options, trace: bool) -> Result<World, String> {
         let cluster_options = ClusterOptions {
             nodes: options.nodes,
             seed: options.seed,
@@ -366,7 +366,7 @@ impl World {
     /// request is the one its client acts on, and every answer counts in
     /// the ledger.
     fn collect_answers(&mut self) {
-        for (_, delivered) in self.cluster.take_answers() {
+        for delivered in self.cluster.take_answers() {
             let r = delivered.response;
             let Some(op) = self.ops.iter_mut().find(|o| o.client == r.client) else {
                 continue;

@@ -73,8 +73,8 @@ pub use time::Time;
 /// leader from the applied state without a log entry.
 pub trait StateMachine {
     type Command: Clone + std::fmt::Debug + PartialEq + std::hash::Hash;
-    type Query: std::fmt::Debug;
-    type Reply: std::fmt::Debug;
+    type Query: std::fmt::Debug + Clone;
+    type Reply: std::fmt::Debug + Clone;
 
     /// Applies a committed command. `None` when there is nothing to answer
     /// (for example a command applied before under the same request id).

@@ -12,7 +12,7 @@
 
 pub use super::causes::Cause;
 use super::causes::Causes;
-use super::invariants::Invariants;
+use super::invariants::{Invariants, unordered_hash};
 use super::network::{Loss, Network};
 use super::trace::{TraceEvent, TraceKind};
 use crate::kv::{ClientId, Outgoing, Put, Request, Response, Server, Store};
@@ -339,8 +339,8 @@ pub struct Cluster {
     /// [`Cluster::take_wire`].
     wire: Vec<Wired>,
     /// With `options.manual_time`: answers sent since the last
-    /// [`Cluster::take_answers`], with when they left.
-    answers: Vec<(Time, Delivered)>,
+    /// [`Cluster::take_answers`].
+    answers: Vec<Delivered>,
     pub stats: Stats,
 }
 
@@ -708,9 +708,9 @@ impl Cluster {
         self.with_server(to, |s, now| s.request(now, request));
     }
 
-    /// The answers replicas sent since the last call, with when they left
-    /// (with `options.manual_time`).
-    pub fn take_answers(&mut self) -> Vec<(Time, Delivered)> {
+    /// The answers replicas sent since the last call (with
+    /// `options.manual_time`).
+    pub fn take_answers(&mut self) -> Vec<Delivered> {
         std::mem::take(&mut self.answers)
     }
 
@@ -755,12 +755,7 @@ impl Cluster {
             }
             (slot.tick_at, slot.incarnation, slot.timer_reset).hash(&mut h);
         }
-        let held = self.held.iter().fold(0u64, |acc, e| {
-            let mut eh = DefaultHasher::new();
-            e.hash(&mut eh);
-            acc.wrapping_add(eh.finish())
-        });
-        (held, self.held.len()).hash(&mut h);
+        (unordered_hash(self.held.iter()), self.held.len()).hash(&mut h);
         if let Some(inv) = &self.invariants {
             inv.fingerprint(&mut h);
         }
@@ -1283,7 +1278,7 @@ impl Cluster {
                         from,
                         response: response.clone(),
                     });
-                    return self.answers.push((self.now, Delivered { from, response }));
+                    return self.answers.push(Delivered { from, response });
                 }
                 let link = self
                     .client_links

@@ -71,20 +71,13 @@ impl Invariants {
     /// explorer tells them apart. Hash maps are summed entry by entry, so
     /// their order does not count.
     pub fn fingerprint<H: Hasher>(&self, state: &mut H) {
-        fn sum<T: Hash>(items: impl Iterator<Item = T>) -> u64 {
-            items.fold(0u64, |acc, item| {
-                let mut h = DefaultHasher::new();
-                item.hash(&mut h);
-                acc.wrapping_add(h.finish())
-            })
-        }
         self.leaders.hash(state);
-        sum(self.prefixes.iter()).hash(state);
+        unordered_hash(self.prefixes.iter()).hash(state);
         self.committed.hash(state);
         self.commit_terms.hash(state);
         self.views.hash(state);
-        sum(self.stores.iter()).hash(state);
-        sum(self.votes.iter()).hash(state);
+        unordered_hash(self.stores.iter()).hash(state);
+        unordered_hash(self.votes.iter()).hash(state);
     }
 
     /// A node restarted: its commit index (volatile) starts again from 0.
@@ -295,4 +288,14 @@ impl Invariants {
         }
         Ok(())
     }
+}
+
+/// A hash of a multiset: the wrapping sum of its items' hashes, so that
+/// their order does not count and a repeated item counts each time.
+pub fn unordered_hash<T: Hash>(items: impl Iterator<Item = T>) -> u64 {
+    items.fold(0u64, |acc, item| {
+        let mut h = DefaultHasher::new();
+        item.hash(&mut h);
+        acc.wrapping_add(h.finish())
+    })
 }

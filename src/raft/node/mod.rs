@@ -67,7 +67,7 @@ pub enum RoleKind {
 }
 
 /// What a node asks its caller to do.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Output<S: StateMachine> {
     Send(Envelope<S::Command>),
     /// An answer for a client: from applying a committed command (leaders
@@ -78,21 +78,6 @@ pub enum Output<S: StateMachine> {
     /// A read this node accepted as leader but can no longer serve, because
     /// it lost leadership. Nothing was answered for it.
     Unserved(S::Query),
-}
-
-impl<S: StateMachine> Clone for Output<S>
-where
-    S::Reply: Clone,
-    S::Query: Clone,
-{
-    fn clone(&self) -> Self {
-        match self {
-            Output::Send(e) => Output::Send(e.clone()),
-            Output::Reply(r) => Output::Reply(r.clone()),
-            Output::Explain(r) => Output::Explain(r.clone()),
-            Output::Unserved(q) => Output::Unserved(q.clone()),
-        }
-    }
 }
 
 /// A proposal or read refused because this node does not lead; carries its
@@ -110,6 +95,8 @@ enum Role<Q> {
     Leader(Box<LeaderState<Q>>),
 }
 
+/// Plain data: the explorer clones a node to branch its search.
+#[derive(Clone)]
 pub struct Node<S: StateMachine> {
     id: NodeId,
     peers: Vec<NodeId>,
@@ -147,39 +134,6 @@ pub struct Node<S: StateMachine> {
     rng: ChaCha8Rng,
     state_machine: S,
     outputs: Vec<Output<S>>,
-}
-
-/// A node is plain data: the explorer clones it to branch a search.
-impl<S: StateMachine + Clone> Clone for Node<S>
-where
-    S::Reply: Clone,
-    S::Query: Clone,
-{
-    fn clone(&self) -> Self {
-        Node {
-            id: self.id,
-            peers: self.peers.clone(),
-            config: self.config.clone(),
-            persistent: self.persistent.clone(),
-            commit_index: self.commit_index,
-            last_applied: self.last_applied,
-            role: self.role.clone(),
-            leader: self.leader,
-            followed: self.followed,
-            last_leader_contact: self.last_leader_contact,
-            vote_guard_until: self.vote_guard_until,
-            election_deadline: self.election_deadline,
-            last_probe: self.last_probe,
-            leader_match: self.leader_match,
-            led_terms: self.led_terms.clone(),
-            forwarding: self.forwarding.clone(),
-            forward_retry: self.forward_retry,
-            timeouts: self.timeouts,
-            rng: self.rng.clone(),
-            state_machine: self.state_machine.clone(),
-            outputs: self.outputs.clone(),
-        }
-    }
 }
 
 /// Everything that decides what a node does next (the explorer's state
