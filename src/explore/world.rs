@@ -13,7 +13,7 @@
 
 use super::{Options, Requests, Start, Timing};
 use crate::kv::{ClientId, Op, Reply, Request, Store};
-use crate::raft::{Index, NodeId, Time};
+use crate::raft::{Index, NodeId};
 use crate::sim::answers::Ledger;
 use crate::sim::linearizability::{self, Operation};
 use crate::sim::{Cluster, ClusterOptions, Loss};
@@ -148,45 +148,22 @@ impl World {
     /// The start state the options name: fresh, or after a first election
     /// run in order ([`Start::Leader`]); the client clock starts at 0.
     pub fn start(options: &Options, trace: bool) -> Result<World, String> {
+        Ok(World::start_with_prelude(options, trace)?.0)
+    }
+
+    /// The start state and the events that led to it from a fresh cluster
+    /// (the first election's, with [`Start::Leader`]): what a driver of
+    /// another cluster with the same nodes applies to reach the same start.
+    pub fn start_with_prelude(
+        options: &Options,
+        trace: bool,
+    ) -> Result<(World, Vec<Event>), String> {
         let mut world = World::new(options, trace)?;
-        if options.start == Start::Leader {
-            world.elect()?;
-        }
-        world.steps = 0;
-        Ok(world)
-    }
-
-    /// Delivers every message at once and fires timers in order until a
-    /// leader's log is on every node and committed everywhere.
-    fn elect(&mut self) -> Result<(), String> {
-        const MAX_EVENTS: usize = 10_000;
-        for _ in 0..MAX_EVENTS {
-            if !self.cluster.held().is_empty() {
-                self.cluster.deliver_held_at(0, false)?;
-                continue;
-            }
-            if self.settled() {
-                return Ok(());
-            }
-            let Some((_, node)) = first_timer(&self.cluster) else {
-                return Err("no timer left before a leader was elected".into());
-            };
-            self.cluster.fire(node)?;
-        }
-        Err(format!("no settled leader after {MAX_EVENTS} events"))
-    }
-
-    /// A leader leads and every node holds and has committed its log.
-    fn settled(&self) -> bool {
-        let c = &self.cluster;
-        let Some(leader) = c.leader().and_then(|l| c.node(l)) else {
-            return false;
+        let prelude = match options.start {
+            Start::Leader => elect(&mut world.cluster)?,
+            Start::Fresh => Vec::new(),
         };
-        let last = leader.log().last_index();
-        (0..c.len() as NodeId).all(|i| {
-            c.node(i)
-                .is_some_and(|n| n.log().last_index() == last && n.commit_index() == last)
-        })
+        Ok((world, prelude))
     }
 
     pub fn cluster(&self) -> &Cluster {
@@ -208,7 +185,7 @@ impl World {
             events.extend((0..held).map(|message| Event::Drop { message }));
         }
         let ids = 0..self.cluster.len() as NodeId;
-        let first = first_timer(&self.cluster).map(|(at, _)| at);
+        let first = self.cluster.first_timer().map(|(at, _)| at);
         for node in ids.clone() {
             let Some(at) = self.cluster.timer(node) else {
                 continue;
@@ -259,9 +236,9 @@ impl World {
                 self.used.drops += 1;
                 c.drop_held_at(message, Loss::Dropped)?
             }
-            Event::RoundTrip { message } => self.round_trip(message)?,
+            Event::RoundTrip { message } => c.round_trip(message)?,
             Event::Timer { node } => c.fire(node)?,
-            Event::Wait { node } => self.wait(node)?,
+            Event::Wait { node } => c.fire_until(node)?,
             Event::Crash { node } => {
                 self.used.crashes += 1;
                 c.crash(node)?
@@ -279,62 +256,10 @@ impl World {
         }
         self.collect_answers();
         self.note_freshest();
-        self.cap_links(options)?;
+        if let Some(cap) = options.link_capacity {
+            self.cluster.cap_links(cap)?;
+        }
         Ok(self.broken())
-    }
-
-    /// Drops the oldest held messages of any link over its capacity.
-    fn cap_links(&mut self, options: &Options) -> Result<(), String> {
-        let Some(cap) = options.link_capacity else {
-            return Ok(());
-        };
-        let held = self.cluster.held();
-        let mut newer: std::collections::BTreeMap<(NodeId, NodeId), usize> = Default::default();
-        let mut over = Vec::new();
-        for (i, e) in held.iter().enumerate().rev() {
-            let count = newer.entry((e.from, e.to)).or_default();
-            if *count >= cap {
-                over.push(i);
-            }
-            *count += 1;
-        }
-        // `over` runs from the newest down: removing in that order keeps
-        // the other indices valid.
-        for i in over {
-            self.cluster.drop_held_at(i, Loss::Displaced)?;
-        }
-        Ok(())
-    }
-
-    fn round_trip(&mut self, message: usize) -> Result<(), String> {
-        let c = &mut self.cluster;
-        let envelope = c.held().get(message).cloned().ok_or("no such message")?;
-        let before = c.held().len() - 1;
-        c.deliver_held_at(message, false)?;
-        // What the receiver just sent back, oldest first (each delivery
-        // shifts the rest down).
-        let mut at = before;
-        while at < c.held().len() {
-            let e = &c.held()[at];
-            if e.from == envelope.to && e.to == envelope.from {
-                c.deliver_held_at(at, false)?;
-            } else {
-                at += 1;
-            }
-        }
-        Ok(())
-    }
-
-    /// Fires timers in deadline order (ties by node) until `node`'s has.
-    fn wait(&mut self, node: NodeId) -> Result<(), String> {
-        let c = &mut self.cluster;
-        let target = c.timer(node).ok_or("the node is down")?;
-        loop {
-            match first_timer(c).filter(|&(at, _)| at < target) {
-                Some((_, id)) => c.fire(id)?,
-                None => return c.fire(node),
-            }
-        }
     }
 
     /// The client of the next request (each request has its own).
@@ -511,9 +436,38 @@ impl World {
     }
 }
 
-/// The timer due first, and its node (the lowest id among ties).
-fn first_timer(c: &Cluster) -> Option<(Time, NodeId)> {
-    (0..c.len() as NodeId)
-        .filter_map(|id| Some((c.timer(id)?, id)))
-        .min()
+/// Delivers the oldest held message, or when none is left fires the timer
+/// due first, until a leader's log is on every node and committed
+/// everywhere (on a cluster driven step by step); returns the events.
+pub fn elect(c: &mut Cluster) -> Result<Vec<Event>, String> {
+    const MAX_EVENTS: usize = 10_000;
+    let mut events = Vec::new();
+    while events.len() < MAX_EVENTS {
+        if !c.held().is_empty() {
+            c.deliver_held_at(0, false)?;
+            events.push(Event::Deliver { message: 0 });
+            continue;
+        }
+        if settled(c) {
+            return Ok(events);
+        }
+        let Some((_, node)) = c.first_timer() else {
+            return Err("no timer left before a leader was elected".into());
+        };
+        c.fire(node)?;
+        events.push(Event::Timer { node });
+    }
+    Err(format!("no settled leader after {MAX_EVENTS} events"))
+}
+
+/// A leader leads and every node holds and has committed its log.
+fn settled(c: &Cluster) -> bool {
+    let Some(leader) = c.leader().and_then(|l| c.node(l)) else {
+        return false;
+    };
+    let last = leader.log().last_index();
+    (0..c.len() as NodeId).all(|i| {
+        c.node(i)
+            .is_some_and(|n| n.log().last_index() == last && n.commit_index() == last)
+    })
 }

@@ -10,9 +10,11 @@
 //! playground, a test) sends requests with [`Cluster::request`] and receives
 //! responses from [`Cluster::step`].
 
+mod held;
+
 pub use super::causes::Cause;
 use super::causes::Causes;
-use super::invariants::{Invariants, unordered_hash};
+use super::invariants::Invariants;
 use super::network::{Loss, Network};
 use super::trace::{TraceEvent, TraceKind};
 use crate::kv::{ClientId, Outgoing, Put, Request, Response, Server, Store};
@@ -630,137 +632,6 @@ impl Cluster {
         }
         let delay = self.network.delay(&mut self.rng);
         self.schedule(self.now + delay, Event::Request { to, request });
-    }
-
-    /// Messages held for the driver (with `options.hold_messages`), in send
-    /// order.
-    pub fn held(&self) -> &[Envelope<Put>] {
-        &self.held
-    }
-
-    /// Delivers now, in send order, the held messages `pick` chooses (a
-    /// link cut by then loses them); what they cause is held in turn.
-    /// Returns how many were taken.
-    pub fn deliver_held(&mut self, pick: impl FnMut(&Envelope<Put>) -> bool) -> usize {
-        let (chosen, rest) = std::mem::take(&mut self.held).into_iter().partition(pick);
-        self.held = rest;
-        let chosen: Vec<Envelope<Put>> = chosen;
-        let count = chosen.len();
-        for envelope in chosen {
-            self.deliver_now(envelope);
-        }
-        count
-    }
-
-    /// A held message arrives now, unless its link is cut by then.
-    fn deliver_now(&mut self, envelope: Envelope<Put>) {
-        let cut = self.network.blocked(envelope.from, envelope.to);
-        self.deliver(envelope, cut.then_some(Loss::Partitioned));
-    }
-
-    /// A held message is lost, as `loss` says.
-    fn lose_held(&mut self, envelope: Envelope<Put>, loss: Loss) {
-        self.stats.lost += 1;
-        self.record(TraceKind::Lost { envelope, loss });
-    }
-
-    /// Drops the held messages `pick` chooses; returns how many.
-    pub fn drop_held(&mut self, pick: impl FnMut(&Envelope<Put>) -> bool) -> usize {
-        let before = self.held.len();
-        let (dropped, rest): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.held).into_iter().partition(pick);
-        self.held = rest;
-        for envelope in dropped {
-            self.lose_held(envelope, Loss::Dropped);
-        }
-        before - self.held.len()
-    }
-
-    // ----- the explorer's controls (with `options.manual_time`) -----------------
-
-    /// When node `id`'s timer is due (virtual time), if it is up.
-    pub fn timer(&self, id: NodeId) -> Option<Time> {
-        let slot = self.slots.get(id as usize)?;
-        slot.server.as_ref().and(slot.tick_at)
-    }
-
-    /// Node `id`'s timer fires: the clock moves to when it is due (if that
-    /// is later) and the node ticks.
-    pub fn fire(&mut self, id: NodeId) -> Result<(), String> {
-        self.check_id(id)?;
-        let at = self
-            .timer(id)
-            .ok_or_else(|| format!("S{} is down", id + 1))?;
-        self.now = self.now.max(at);
-        self.stats.events += 1;
-        self.slots[id as usize].tick_at = None;
-        self.with_server(id, |s, now| s.tick(now));
-        Ok(())
-    }
-
-    /// A client request reaches replica `to` now (lost if it is down).
-    pub fn request_now(&mut self, to: NodeId, request: Request) {
-        self.stats.events += 1;
-        self.record(TraceKind::Request {
-            to,
-            request: request.clone(),
-        });
-        self.with_server(to, |s, now| s.request(now, request));
-    }
-
-    /// The answers replicas sent since the last call (with
-    /// `options.manual_time`).
-    pub fn take_answers(&mut self) -> Vec<Delivered> {
-        std::mem::take(&mut self.answers)
-    }
-
-    /// Delivers the held message at `index` now; with `keep`, a copy stays
-    /// held (the network duplicated it).
-    pub fn deliver_held_at(&mut self, index: usize, keep: bool) -> Result<(), String> {
-        let envelope = match self.held.get(index) {
-            Some(e) if keep => e.clone(),
-            Some(_) => self.held.remove(index),
-            None => return Err(format!("no held message {index}")),
-        };
-        self.stats.events += 1;
-        self.deliver_now(envelope);
-        Ok(())
-    }
-
-    /// Loses the held message at `index`, as `loss` says.
-    pub fn drop_held_at(&mut self, index: usize, loss: Loss) -> Result<(), String> {
-        if index >= self.held.len() {
-            return Err(format!("no held message {index}"));
-        }
-        let envelope = self.held.remove(index);
-        self.stats.events += 1;
-        self.lose_held(envelope, loss);
-        Ok(())
-    }
-
-    /// A hash of everything that decides what the cluster can do next and
-    /// what its checks can still find: the clock, each node (or a crashed
-    /// one's persistent state), its timer, the held messages as a multiset
-    /// (their order does not count), and what the checks recorded so far.
-    /// Leaves out counters and the trace, which decide nothing.
-    pub fn fingerprint(&self) -> u64 {
-        use std::collections::hash_map::DefaultHasher;
-        use std::hash::{Hash, Hasher};
-        let mut h = DefaultHasher::new();
-        self.now.hash(&mut h);
-        for slot in &self.slots {
-            slot.server.hash(&mut h);
-            if slot.server.is_none() {
-                slot.saved.hash(&mut h);
-            }
-            (slot.tick_at, slot.incarnation, slot.timer_reset).hash(&mut h);
-        }
-        (unordered_hash(self.held.iter()), self.held.len()).hash(&mut h);
-        if let Some(inv) = &self.invariants {
-            inv.fingerprint(&mut h);
-        }
-        self.violations.len().hash(&mut h);
-        h.finish()
     }
 
     // ----- faults ---------------------------------------------------------------
