@@ -69,7 +69,7 @@
 //! wall clock inside the search (the caller times it).
 
 mod search;
-mod world;
+pub mod world;
 
 pub use search::{Counterexample, Found, Level, Replayed, Report, Step, Stop, replay, search};
 pub use world::{Broken, Event, KEY, World};

@@ -173,29 +173,13 @@ impl World {
     /// The events enabled here, in a fixed order: deliveries (then copies
     /// and drops) in send order, timers, client requests, crashes, restarts.
     pub fn enabled(&self, options: &Options) -> Vec<Event> {
-        let held = self.cluster.held().len();
-        let mut events: Vec<Event> = (0..held)
-            .map(|message| Event::Deliver { message })
-            .collect();
-        events.extend((0..held).map(|message| Event::RoundTrip { message }));
-        if self.used.duplicates < options.duplicates {
-            events.extend((0..held).map(|message| Event::Duplicate { message }));
-        }
-        if self.used.drops < options.drops {
-            events.extend((0..held).map(|message| Event::Drop { message }));
-        }
+        let faults = Faults {
+            round_trips: true,
+            duplicates: self.used.duplicates < options.duplicates,
+            drops: self.used.drops < options.drops,
+        };
+        let mut events = held_events(&self.cluster, faults, options.timing);
         let ids = 0..self.cluster.len() as NodeId;
-        let first = self.cluster.first_timer().map(|(at, _)| at);
-        for node in ids.clone() {
-            let Some(at) = self.cluster.timer(node) else {
-                continue;
-            };
-            if options.timing == Timing::Any || Some(at) == first {
-                events.push(Event::Timer { node });
-            } else {
-                events.push(Event::Wait { node });
-            }
-        }
         let alive: Vec<NodeId> = ids.clone().filter(|&i| self.cluster.is_alive(i)).collect();
         let asked: Vec<NodeId> = alive
             .iter()
@@ -379,60 +363,93 @@ impl World {
     /// What `event` means here, in words ("deliver S1 -> S2 RequestVote,
     /// term 1").
     pub fn describe(&self, event: Event) -> String {
-        let held = |i: usize| {
-            self.cluster.held().get(i).map_or("?".to_string(), |e| {
-                format!(
-                    "S{} -> S{} {}, term {}",
-                    e.from + 1,
-                    e.to + 1,
-                    crate::sim::trace::describe(&e.message),
-                    e.term
-                )
-            })
-        };
+        let client = self.next_client();
         match event {
-            Event::Deliver { message } => format!("deliver {}", held(message)),
-            Event::RoundTrip { message } => {
-                format!("deliver {} and its answer", held(message))
-            }
-            Event::Wait { node } => format!(
-                "time passes until S{}'s timer fires at {:.3} s",
-                node + 1,
-                self.fires_at(node)
-            ),
-            Event::Duplicate { message } => format!("deliver a copy of {}", held(message)),
-            Event::Drop { message } => format!("drop {}", held(message)),
-            Event::Timer { node } => {
-                format!(
-                    "S{}'s timer fires at {:.3} s",
-                    node + 1,
-                    self.fires_at(node)
-                )
-            }
-            Event::Crash { node } => format!("crash S{}", node + 1),
-            Event::Restart { node } => format!("restart S{}", node + 1),
             Event::Put { node } => format!(
-                "client {} puts {KEY}=v{} to S{}",
-                self.next_client(),
+                "client {client} puts {KEY}=v{} to S{}",
                 self.used.puts + 1,
                 node + 1
             ),
-            Event::Get { node } => format!(
-                "client {} gets {KEY} from S{}",
-                self.next_client(),
-                node + 1
-            ),
+            Event::Get { node } => format!("client {client} gets {KEY} from S{}", node + 1),
+            _ => describe(&self.cluster, event),
         }
     }
+}
 
-    /// When node `node`'s timer would fire, in seconds (now, if overdue).
-    fn fires_at(&self, node: NodeId) -> f64 {
-        let at = self
-            .cluster
-            .timer(node)
-            .unwrap_or(0)
-            .max(self.cluster.now());
+/// Which events on held messages are enabled besides delivery.
+#[derive(Clone, Copy, Debug)]
+pub struct Faults {
+    pub round_trips: bool,
+    pub duplicates: bool,
+    pub drops: bool,
+}
+
+/// The events on held messages and timers enabled in `c`, in a fixed
+/// order: deliveries, round trips, copies and drops in send order, then
+/// each live node's timer (with [`Timing::Prompt`], only the first due
+/// fires at once; a later one is a [`Event::Wait`]).
+pub fn held_events(c: &Cluster, faults: Faults, timing: Timing) -> Vec<Event> {
+    let held = c.held().len();
+    let mut events: Vec<Event> = (0..held)
+        .map(|message| Event::Deliver { message })
+        .collect();
+    if faults.round_trips {
+        events.extend((0..held).map(|message| Event::RoundTrip { message }));
+    }
+    if faults.duplicates {
+        events.extend((0..held).map(|message| Event::Duplicate { message }));
+    }
+    if faults.drops {
+        events.extend((0..held).map(|message| Event::Drop { message }));
+    }
+    let first = c.first_timer().map(|(at, _)| at);
+    for node in 0..c.len() as NodeId {
+        let Some(at) = c.timer(node) else {
+            continue;
+        };
+        if timing == Timing::Any || Some(at) == first {
+            events.push(Event::Timer { node });
+        } else {
+            events.push(Event::Wait { node });
+        }
+    }
+    events
+}
+
+/// What `event` means in `c`, in words (a client request by the node it
+/// goes to).
+pub fn describe(c: &Cluster, event: Event) -> String {
+    let held = |i: usize| {
+        c.held().get(i).map_or("?".to_string(), |e| {
+            format!(
+                "S{} -> S{} {}, term {}",
+                e.from + 1,
+                e.to + 1,
+                crate::sim::trace::describe(&e.message),
+                e.term
+            )
+        })
+    };
+    // When a node's timer would fire, in seconds (now, if overdue).
+    let fires_at = |node: NodeId| {
+        let at = c.timer(node).unwrap_or(0).max(c.now());
         crate::raft::time::as_secs(at)
+    };
+    match event {
+        Event::Deliver { message } => format!("deliver {}", held(message)),
+        Event::RoundTrip { message } => format!("deliver {} and its answer", held(message)),
+        Event::Duplicate { message } => format!("deliver a copy of {}", held(message)),
+        Event::Drop { message } => format!("drop {}", held(message)),
+        Event::Timer { node } => format!("S{}'s timer fires at {:.3} s", node + 1, fires_at(node)),
+        Event::Wait { node } => format!(
+            "time passes until S{}'s timer fires at {:.3} s",
+            node + 1,
+            fires_at(node)
+        ),
+        Event::Crash { node } => format!("crash S{}", node + 1),
+        Event::Restart { node } => format!("restart S{}", node + 1),
+        Event::Put { node } => format!("a client puts to S{}", node + 1),
+        Event::Get { node } => format!("a client gets from S{}", node + 1),
     }
 }
 
