@@ -3,7 +3,7 @@
 // changed (model.js), and draws it (draw.js). Input goes through act(),
 // which reports refusals and forks. While a recording is open (player.js),
 // the loop, the canvas, the timeline, the lane and the keys are its.
-import init, { Playground, GraderRun, graderConfigs, graderConfigText } from './pkg/raftplay.js';
+import init, { Playground, GraderRun, graderConfigs, graderConfigText, plantedBugs } from './pkg/raftplay.js';
 import { drawCluster, drawLogs, drawHistory, layout, fillLegend, LOSSES } from './draw.js';
 import { runHash, runInHash, decodeRecord } from './link.js';
 import { Logs, leaderOf, readFrame, committed } from './model.js';
@@ -11,6 +11,7 @@ import { readOptions, showOptions, showSettings, showNodeCount, HelpDialog, choo
 import { SCENARIOS, findScenario, perform, reached } from './scenarios.js';
 import { parseRecording, looksLikeRecording } from './recording.js';
 import { Player } from './player.js';
+import { Explorer } from './explore.js';
 
 const $ = id => document.getElementById(id);
 const EVENTS_SHOWN = 200;
@@ -53,6 +54,8 @@ const state = {
 
 // A recorded run, when one is open.
 const player = new Player();
+// Explore mode and "show me how" (bound once the module is loaded).
+let explorer = null;
 
 function speed() {
   return Math.pow(10, (Number($('speed').value) - 100) / 50);
@@ -103,6 +106,7 @@ function reread() {
   appendEvents(state.pg.recentEvents());
   refresh(true);
   showSettings(state.pg.settings());
+  if (explorer) explorer.render();
 }
 
 function fresh(opts) {
@@ -211,11 +215,6 @@ function refresh(all) {
 
 // ----- safety lights and bug hunts ---------------------------------------------
 
-const BUG_SEEDS = { // the exam's first catch of each planted bug (`gradesim exam --seed 1`)
-  commit_old_terms: 2, no_up_to_date_check: 6, no_vote_guard: 44, long_lease: 2,
-  lease_from_ack: 2, uncapped_follower_commit: 2, read_before_noop: 2, forget_voted_for: 1,
-  keep_conflicts: 4, accept_stale_term: 1, no_timer_reset_on_vote: 2, reads_unchecked: 2,
-};
 
 function readLights() {
   const lights = state.pg.lights();
@@ -252,9 +251,9 @@ function reveal(why) {
   const h = state.hunt;
   h.revealed = true;
   $('give-up').hidden = true;
-  const seed = BUG_SEEDS[h.bug.name];
   banner(`${why} The planted bug was ${h.bug.name}: it breaks the rule "${h.bug.rule}". `
-    + `To watch the checks catch it: gradesim chaos --bug ${h.bug.name} --seed ${seed} --seeds 1 --trace`);
+    + 'Press "search" under "show me how" to see a shortest run that it breaks, event by event.');
+  explorer.offer(h.bug.name);
 }
 
 // ----- export and import: a run as a file ----------------------------------------
@@ -598,6 +597,7 @@ function messageTip(x, y) {
   if (best) state.watched = best;
   const m = state.watched;
   if (!m) return null;
+  if (m.held !== null) return `S${m.from + 1} → S${m.to + 1}: ${m.text}, term ${m.term}\nwaiting on its link: click to deliver it, right click to drop it or deliver a copy`;
   const fate = m.lost ? `\nwill not arrive: ${LOSSES[m.lost]}` : '';
   const text = `S${m.from + 1} → S${m.to + 1}: ${m.text}, term ${m.term}\nsent ${(m.sent_ms / 1000).toFixed(3)} s, arrives ${(m.arrives_ms / 1000).toFixed(3)} s${fate}`;
   if (m.lost || state.pg.nowMs() < m.arrives_ms) return text;
@@ -654,6 +654,7 @@ function act(f) {
   }
   refresh(false);
   showSettings(state.pg.settings());
+  if (explorer) explorer.render();
 }
 
 function target() {
@@ -729,6 +730,8 @@ const keys = {
   g: () => $('get').click(),
   a: () => $('auto').click(),
   h: heal,
+  e: () => explorer.toggle(),
+  z: () => explorer.undo(),
   '?': () => state.help.open(),
   Escape: () => select(null),
 };
@@ -866,14 +869,35 @@ function bindControls() {
     // reaching it (a leader's heartbeats sit on its centre as they leave).
     const hit = nodeAt(x, y);
     if (hit >= 0) return select(hit);
-    // A click on a message in flight, between the nodes, drops it.
+    // A click on a message in flight, between the nodes, drops it; in
+    // explore mode it delivers it.
     const flying = (state.placed || []).find(p => Math.hypot(p.x - x, p.y - y) < 10 && !p.m.lost);
+    if (flying && flying.m.held !== null) return explorer.clickMessage(flying.m);
     if (flying) {
       const m = flying.m;
       act(pg => pg.dropMessage(m.from, m.to, m.sent_ms));
       return;
     }
     select(null);
+  });
+  $('cluster').addEventListener('contextmenu', e => {
+    if (player.active || !state.pg.exploring()) return;
+    const r = $('cluster').getBoundingClientRect();
+    const x = e.clientX - r.left, y = e.clientY - r.top;
+    const waiting = (state.placed || []).find(p => Math.hypot(p.x - x, p.y - y) < 10 && p.m.held !== null);
+    if (!waiting) return;
+    e.preventDefault();
+    explorer.openMenu(waiting.m, e.clientX, e.clientY);
+  });
+  explorer = new Explorer({
+    pg: () => state.pg,
+    act,
+    reread,
+    restart: opts => fresh(opts),
+    options: () => state.options,
+    banner,
+    setPlaying,
+    bugs: plantedBugs(),
   });
   document.addEventListener('keydown', e => {
     if (state.help.isOpen) return state.help.handleKey(e);
@@ -961,11 +985,12 @@ async function main() {
     messageAt: i => state.placed[i] && { x: state.placed[i].x, y: state.placed[i].y },
     // Messages drawn between the nodes, where a click drops them.
     droppable: () => (state.placed || []).filter(p => !p.m.lost && nodeAt(p.x, p.y) < 0)
-      .map(p => ({ x: p.x, y: p.y, from: p.m.from, to: p.m.to, sent_ms: p.m.sent_ms })),
+      .map(p => ({ x: p.x, y: p.y, from: p.m.from, to: p.m.to, sent_ms: p.m.sent_ms, held: p.m.held, text: p.m.text })),
     logLayout: () => state.logLayout,
     lights: () => state.lights,
     bars: () => (state.bars || []).map(b => ({ x: (b.x0 + b.x1) / 2, y: (b.y0 + b.y1) / 2, op: b.op })),
     hunt: () => state.hunt,
+    exploring: () => state.pg.exploring(),
     runScenario,
     scenarios: () => SCENARIOS.map(s => s.name),
     grading: () => state.grading !== null,

@@ -7,7 +7,9 @@
 //! milliseconds of virtual time. Compiled only for `wasm32`.
 
 use crate::playground::export;
-use crate::playground::model::{Action, Playground as Model, PlaygroundOptions, RunRecord};
+use crate::playground::model::{
+    self, Action, Playground as Model, PlaygroundOptions, Progress, RunRecord,
+};
 use crate::raft::NodeId;
 use crate::raft::time::{self, Time};
 use serde::Serialize;
@@ -337,4 +339,79 @@ impl Playground {
     pub fn violation(&self) -> Option<String> {
         self.model.cluster().violation().map(|v| v.to_string())
     }
+
+    // ----- explore mode ---------------------------------------------------
+
+    /// Explore mode on or off: time stands still and every event is
+    /// chosen. `link_capacity`: at most this many messages wait on a link.
+    pub fn explore(&mut self, on: bool, link_capacity: Option<usize>) -> Result<usize, JsError> {
+        let action = Action::Explore { on, link_capacity };
+        self.model.act(action).map_err(err)
+    }
+
+    pub fn exploring(&self) -> bool {
+        self.model.exploring()
+    }
+
+    /// The events that may be chosen now: `[{event, text}]`, where
+    /// `event` is what `choose` takes (`{event: "deliver", message: 2}`).
+    pub fn choices(&self) -> Result<JsValue, JsError> {
+        to_js(&self.model.choices())
+    }
+
+    /// Makes a chosen event happen (in explore mode).
+    pub fn choose(&mut self, event: JsValue) -> Result<usize, JsError> {
+        let event = from_js(&event, "event")?;
+        self.model.act(Action::Choose { event }).map_err(err)
+    }
+
+    /// Takes back the last action of explore mode.
+    pub fn undo(&mut self) -> Result<(), JsError> {
+        self.model.undo().map_err(err)
+    }
+}
+
+/// The planted bugs, for the page's menus: `[{name, rule}]`.
+#[wasm_bindgen(js_name = plantedBugs)]
+pub fn planted_bugs() -> Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    struct Planted {
+        name: &'static str,
+        rule: &'static str,
+    }
+    let bugs: Vec<Planted> = crate::raft::Bug::ALL
+        .iter()
+        .map(|b| Planted {
+            name: b.name(),
+            rule: b.rule(),
+        })
+        .collect();
+    to_js(&bugs)
+}
+
+/// Searches breadth-first for a shortest run of a cluster with `options`
+/// and the planted bug `bug` that breaks a check (for a Web Worker: it
+/// runs until done). `on_level` is called with `{depth, states}` after
+/// each level and stops the search by returning false. Returns the plan
+/// to play (`{prelude, steps, broken, link_capacity, states}`) or null.
+#[wasm_bindgen(js_name = showMeHow)]
+pub fn show_me_how(
+    options: JsValue,
+    bug: &str,
+    depth: usize,
+    max_states: f64,
+    on_level: &js_sys::Function,
+) -> Result<JsValue, JsError> {
+    let options: PlaygroundOptions = from_js(&options, "options")?;
+    let bug = crate::raft::Bug::parse(bug).map_err(err)?;
+    let search =
+        model::search_options(&options, Some(bug), depth, max_states as u64).map_err(err)?;
+    let plan = model::plan(&search, |p: Progress| {
+        let progress = to_js(&p).unwrap_or(JsValue::NULL);
+        on_level
+            .call1(&JsValue::NULL, &progress)
+            .map_or(false, |r| r.as_bool() != Some(false))
+    })
+    .map_err(err)?;
+    to_js(&plan)
 }
