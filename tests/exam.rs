@@ -77,3 +77,81 @@ fn drift_beyond_the_bound_breaks_leases_but_not_read_index() {
         );
     }
 }
+
+/// The seed the page offers after a hunt is the first that catches each
+/// bug: it catches it, and no seed before it does.
+#[test]
+fn each_bugs_first_catching_seed_is_the_first() {
+    for bug in Bug::ALL {
+        let first = chaos::first_catch(bug);
+        assert!(
+            run(first, Some(bug)).is_some(),
+            "{} at seed {first}",
+            bug.name()
+        );
+        for seed in 1..first {
+            assert_eq!(
+                run(seed, Some(bug)),
+                None,
+                "{} caught earlier, at seed {seed}",
+                bug.name()
+            );
+        }
+    }
+}
+
+/// The lease trap chaos lays (`restart_inside_lease`), by hand: a follower
+/// cut off from the leader stands just after the other follower restarted.
+/// Without the vote guard the restarted node's vote elects it while the old
+/// leader's lease runs; with it, the restarted node refuses.
+#[test]
+fn the_lease_trap_catches_a_missing_vote_guard_and_the_core_refuses_it() {
+    use raftplay::playground::{Action, Playground, PlaygroundOptions};
+    use raftplay::raft::RoleKind;
+    for bug in [Some(Bug::NoVoteGuard), None] {
+        let hunt = bug.map(|b| Bug::ALL.iter().position(|&x| x == b).unwrap() as u32);
+        let options = PlaygroundOptions {
+            nodes: 3,
+            hunt,
+            ..PlaygroundOptions::default()
+        };
+        let mut p = Playground::new(options).unwrap();
+        p.advance_to(2_000_000).unwrap();
+        let leader = p
+            .nodes()
+            .iter()
+            .find(|n| n.role == Some(RoleKind::Leader))
+            .unwrap()
+            .id;
+        let (acker, cut_off) = ((leader + 1) % 3, (leader + 2) % 3);
+        p.act(Action::Cut {
+            from: cut_off,
+            to: leader,
+        })
+        .unwrap();
+        p.act(Action::Cut {
+            from: leader,
+            to: cut_off,
+        })
+        .unwrap();
+        let stands = p.cluster().node(cut_off).unwrap().election_deadline();
+        p.advance_to(stands - 3_000).unwrap();
+        p.act(Action::Crash { node: acker }).unwrap();
+        p.advance_to(stands - 1_000).unwrap();
+        p.act(Action::Restart { node: acker }).unwrap();
+        p.advance_to(stands + 300_000).unwrap();
+        let red: Vec<String> = p
+            .lights()
+            .into_iter()
+            .filter(|l| !l.ok)
+            .filter_map(|l| l.text)
+            .collect();
+        match bug {
+            Some(_) => assert!(
+                red.iter().any(|t| t.starts_with("Lease Exclusion")),
+                "{red:?}"
+            ),
+            None => assert_eq!(red, Vec::<String>::new()),
+        }
+    }
+}

@@ -371,19 +371,22 @@ impl Playground {
     }
 }
 
-/// The planted bugs, for the page's menus: `[{name, rule}]`.
+/// The planted bugs, for the page's menus: `[{name, rule, chaos_seed}]`
+/// (`chaos_seed`: the first chaos run that catches it).
 #[wasm_bindgen(js_name = plantedBugs)]
 pub fn planted_bugs() -> Result<JsValue, JsError> {
     #[derive(Serialize)]
     struct Planted {
         name: &'static str,
         rule: &'static str,
+        chaos_seed: u64,
     }
     let bugs: Vec<Planted> = crate::raft::Bug::ALL
         .iter()
-        .map(|b| Planted {
+        .map(|&b| Planted {
             name: b.name(),
             rule: b.rule(),
+            chaos_seed: crate::sim::chaos::first_catch(b),
         })
         .collect();
     to_js(&bugs)

@@ -37,6 +37,26 @@ use rand_chacha::ChaCha8Rng;
 /// same seed number.
 const SEED_SALT: u64 = 0xC4A0_5C4A_0500_0001;
 
+/// The first chaos seed (counting from 1) whose run catches `bug`: the
+/// run the page offers a student after a bug hunt (`gradesim chaos --bug
+/// NAME --seed S --seeds 1 --trace`). Kept true by `tests/exam.rs`.
+pub fn first_catch(bug: Bug) -> u64 {
+    match bug {
+        Bug::CommitOldTerms => 7,
+        Bug::NoUpToDateCheck => 2,
+        Bug::NoVoteGuard => 26,
+        Bug::LongLease => 2,
+        Bug::LeaseFromAck => 4,
+        Bug::UncappedFollowerCommit => 2,
+        Bug::ReadBeforeNoop => 6,
+        Bug::ForgetVotedFor => 1,
+        Bug::KeepConflicts => 4,
+        Bug::AcceptStaleTerm => 1,
+        Bug::NoTimerResetOnVote => 2,
+        Bug::ReadsUnchecked => 1,
+    }
+}
+
 /// How long faults go on.
 pub const FAULTS: Time = 20 * SECOND;
 /// The quiet phase after them: healed, every node up, no loss bursts.
@@ -237,6 +257,10 @@ struct World {
 #[derive(Clone, Copy, Debug)]
 enum Later {
     Restart(NodeId),
+    Crash(NodeId),
+    /// The lease trap ([`World::restart_inside_lease`]), once the
+    /// followers have caught up.
+    LeaseTrap,
     /// Cut this node (the leader) off from everyone.
     Isolate(NodeId),
 }
@@ -338,7 +362,7 @@ impl World {
         let leader = self.cluster.leader();
         let now = self.cluster.now();
         let timeout = self.cluster.options().raft.election_timeout_max;
-        match (self.rng.random_range(0..140), leader) {
+        match (self.rng.random_range(0..154), leader) {
             (0..15, _) if alive.len() > 1 => {
                 let victim = *alive.choose(&mut self.rng).expect("some alive");
                 let _ = self.cluster.crash(victim);
@@ -420,7 +444,60 @@ impl World {
                 }
                 self.crash_next_voter = true;
             }
+            (140..154, Some(_)) if n >= 3 => {
+                // Everyone up and linked, then the trap once the followers
+                // have caught up with the leader.
+                self.cluster.heal();
+                for id in dead {
+                    let _ = self.cluster.restart(id);
+                }
+                let settle = self.rng.random_range(timeout..=2 * timeout);
+                self.later.push((now + settle, Later::LeaseTrap));
+            }
             _ => {}
+        }
+    }
+
+    /// The lease trap: a follower is cut off from the leader, and just
+    /// before its election timer fires, followers that kept acknowledging
+    /// the leader crash and come back, so that they are fresh from a
+    /// restart (having heard no leader) when its vote requests arrive,
+    /// while the leader's lease from their acknowledgements still runs.
+    /// Only a restarted node's vote guard keeps the old leader's lease
+    /// reads safe. The explorer reaches this in a handful of events; random
+    /// faults alone seldom line it up (and a run that writes all along
+    /// leaves the cut-off follower's log behind, so it cannot win).
+    fn restart_inside_lease(&mut self) {
+        let Some(leader) = self.cluster.leader() else {
+            return;
+        };
+        let Some(node) = self.cluster.node(leader) else {
+            return;
+        };
+        // Followers that hold the leader's whole log.
+        let last = node.log().last_index();
+        let mut caught_up: Vec<NodeId> = node
+            .progress()
+            .into_iter()
+            .filter(|&(_, _, matched)| matched == last)
+            .map(|(peer, _, _)| peer)
+            .collect();
+        let voters = self.cluster.len() / 2;
+        if caught_up.len() <= voters {
+            return;
+        }
+        caught_up.shuffle(&mut self.rng);
+        let cut_off = caught_up[0];
+        let _ = self.cluster.cut(leader, cut_off);
+        let _ = self.cluster.cut(cut_off, leader);
+        let Some(stands) = self.cluster.node(cut_off).map(|n| n.election_deadline()) else {
+            return;
+        };
+        let now = self.cluster.now();
+        let crash = stands.saturating_sub(3 * MS).max(now);
+        for &acker in &caught_up[1..=voters] {
+            self.later.push((crash, Later::Crash(acker)));
+            self.later.push((crash + 2 * MS, Later::Restart(acker)));
         }
     }
 
@@ -436,6 +513,11 @@ impl World {
     fn follow_up(&mut self, what: Later) {
         let _ = match what {
             Later::Restart(id) => self.cluster.restart(id),
+            Later::Crash(id) => self.cluster.crash(id),
+            Later::LeaseTrap => {
+                self.restart_inside_lease();
+                Ok(())
+            }
             Later::Isolate(id) => self.cluster.partition(&[vec![id]]),
         };
     }
