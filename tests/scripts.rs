@@ -510,6 +510,7 @@ scripts!(
     stale_rejection,
     stale_term_append,
     vote_guard,
+    vote_guard_after_restart,
     vote_resend,
     late_vote,
     explore_forget_voted_for,
@@ -534,7 +535,12 @@ fn words(reason: &Reason) -> &'static str {
             Denial::StaleTerm { .. } => "is not newer than its own term",
             Denial::AlreadyVoted { .. } => "it already voted for",
             Denial::LogBehind { .. } => "the candidate's log is behind",
-            Denial::VoteGuard { .. } => "vote guard until",
+            Denial::VoteGuard {
+                since_start: false, ..
+            } => "heard from a leader less than",
+            Denial::VoteGuard {
+                since_start: true, ..
+            } => "has heard no leader since",
             Denial::Leading => "it is the leader",
         },
         Reason::AppendAccepted { .. } => "its log matches the leader's up to index",
@@ -570,7 +576,14 @@ fn every_reason_is_told_by_a_script() {
             theirs: p(1, 1),
             ours: p(2, 1),
         },
-        Denial::VoteGuard { until: 0 },
+        Denial::VoteGuard {
+            until: 0,
+            since_start: false,
+        },
+        Denial::VoteGuard {
+            until: 0,
+            since_start: true,
+        },
         Denial::Leading,
     ];
     let rejections = [

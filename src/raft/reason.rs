@@ -82,8 +82,10 @@ pub enum Denial {
     /// The candidate's log is behind this node's (§5.4.1).
     LogBehind { theirs: Position, ours: Position },
     /// This node heard from a leader less than a minimum election timeout
-    /// ago, until `until` (thesis §4.2.3).
-    VoteGuard { until: Time },
+    /// ago, until `until` (thesis §4.2.3); `since_start`: it has heard no
+    /// leader since it started, and waits that long after its start (a
+    /// leader it acknowledged before a crash may still hold a lease).
+    VoteGuard { until: Time, since_start: bool },
     /// This node leads the term.
     Leading,
 }

@@ -292,9 +292,20 @@ impl fmt::Display for Because<'_> {
                         "the candidate's log is behind (last entry {}@{} against its {}@{})",
                         theirs.index, theirs.term, ours.index, ours.term
                     ),
-                    Denial::VoteGuard { until } => write!(
+                    Denial::VoteGuard {
+                        until,
+                        since_start: false,
+                    } => write!(
                         f,
                         "it heard from a leader less than a minimum election timeout ago (vote guard until {:.3} s)",
+                        as_secs(*until)
+                    ),
+                    Denial::VoteGuard {
+                        until,
+                        since_start: true,
+                    } => write!(
+                        f,
+                        "it started less than a minimum election timeout ago and has heard no leader since: a leader it acknowledged before may still hold a lease (vote guard until {:.3} s)",
                         as_secs(*until)
                     ),
                     Denial::Leading => write!(f, "it is the leader"),

@@ -142,6 +142,7 @@ impl<S: StateMachine> Node<S> {
         } else {
             Denial::VoteGuard {
                 until: self.vote_guard_until,
+                since_start: self.last_leader_contact.is_none(),
             }
         }
     }
