@@ -20,7 +20,7 @@ use super::trace::{TraceEvent, TraceKind};
 use crate::kv::{ClientId, Outgoing, Put, Request, Response, Server, Store};
 use crate::pace::Pacer;
 use crate::raft::{
-    Config, Envelope, Index, Message, Node, NodeId, Persistent, RoleKind, Term, Time,
+    Config, Envelope, Index, Message, Node, NodeId, Persistent, Reason, RoleKind, Term, Time,
 };
 use crate::wire;
 use rand::{RngExt, SeedableRng};
@@ -926,20 +926,35 @@ impl Cluster {
                 from: before.0,
             });
         }
-        if after.2 > before.2 {
-            self.record(TraceKind::Commit {
-                node: id,
-                index: after.2,
-            });
-        }
         self.check(id);
+        // One line per commit, after the reasons (entries dropped and
+        // appended come before the commit that covers them); none if a
+        // reason already told it.
+        let explained = actions
+            .iter()
+            .filter(|a| matches!(a, Outgoing::Explain(_)))
+            .count();
+        let told = actions.iter().any(|a| {
+            matches!(a, Outgoing::Explain(Reason::CommitAdvanced { index, .. }) if *index == after.2)
+        });
+        let mut commit = (after.2 > before.2 && !told).then_some(after.2);
+        let mut reasons = 0;
         for action in actions {
+            if reasons == explained
+                && let Some(index) = commit.take()
+            {
+                self.record(TraceKind::Commit { node: id, index });
+            }
             if let Outgoing::Explain(reason) = action {
                 self.record(TraceKind::Reason { node: id, reason });
+                reasons += 1;
                 continue;
             }
             self.check_stale_append(id, &action);
             self.dispatch(id, action);
+        }
+        if let Some(index) = commit {
+            self.record(TraceKind::Commit { node: id, index });
         }
         self.schedule_tick(id);
     }
