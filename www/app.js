@@ -50,6 +50,10 @@ const state = {
   help: null,
   // The message the pointer last rested on, described until it moves.
   watched: null,
+  // The events list: whether it follows the newest line, and how many
+  // lines fell off its top.
+  followEvents: true,
+  eventsDropped: 0,
 };
 
 // A recorded run, when one is open.
@@ -103,6 +107,10 @@ function adopt(pg) {
 function reread() {
   state.logs.clear();
   $('events').replaceChildren();
+  state.eventsDropped = 0;
+  state.followEvents = true;
+  // The latest events, read or not; the unread ones are among them.
+  state.pg.events();
   appendEvents(state.pg.recentEvents());
   refresh(true);
   showSettings(state.pg.settings());
@@ -198,10 +206,16 @@ function appendEvents(events) {
     li.textContent = `${(e.time_ms / 1000).toFixed(3)} ${e.text}`;
     frag.appendChild(li);
   }
-  const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
   list.appendChild(frag);
-  while (list.childElementCount > EVENTS_SHOWN) list.firstElementChild.remove();
-  if (atBottom) list.scrollTop = list.scrollHeight;
+  let dropped = 0;
+  while (list.childElementCount > EVENTS_SHOWN) { list.firstElementChild.remove(); dropped++; }
+  if (dropped) {
+    state.eventsDropped += dropped;
+    $('events-dropped').hidden = false;
+    $('events-dropped').textContent = `${state.eventsDropped} earlier events are not listed (the list keeps the latest ${EVENTS_SHOWN}; export keeps every one)`;
+  }
+  // Follows the newest line unless the student scrolled up.
+  if (state.followEvents) list.scrollTop = list.scrollHeight;
 }
 
 function refresh(all) {
@@ -251,8 +265,10 @@ function reveal(why) {
   const h = state.hunt;
   h.revealed = true;
   $('give-up').hidden = true;
+  const seed = explorer.hooks.bugs.find(b => b.name === h.bug.name).chaos_seed;
   banner(`${why} The planted bug was ${h.bug.name}: it breaks the rule "${h.bug.rule}". `
-    + 'Press "search" under "show me how" to see a shortest run that it breaks, event by event.');
+    + 'Press "search" under "show me how" for a shortest run that breaks it, event by event; '
+    + `or watch the checks catch it in a random run: gradesim chaos --bug ${h.bug.name} --seed ${seed} --seeds 1 --trace`);
   explorer.offer(h.bug.name);
 }
 
@@ -542,6 +558,7 @@ function drawInspector() {
   ];
   if (n.alive && n.role !== 'leader') {
     lines.push(`times out   in ${Math.max(0, n.election_deadline_ms - state.pg.nowMs()).toFixed(0)} ms`);
+    if (n.vote_guard_ms !== null) lines.push(`vote guard  until ${(n.vote_guard_ms / 1000).toFixed(3)} s: refuses candidates, holds back a forced timeout`);
   }
   if (n.held) lines.push(`holding     ${n.held} client requests (no leader known)`);
   for (const p of n.progress) lines.push(`S${p.peer + 1}: next ${p.next}, match ${p.matched}`);
@@ -657,6 +674,18 @@ function act(f) {
   if (explorer) explorer.render();
 }
 
+// A forced timeout; when the vote guard holds it back, the page says so
+// rather than doing nothing in silence.
+function timeOut(id) {
+  act(pg => pg.timeout(id));
+  const n = state.pg.nodes()[id];
+  if (n.alive && n.role === 'follower' && n.vote_guard_ms !== null) {
+    const why = n.leader !== null ? `it heard from its leader S${n.leader + 1} less than a minimum election timeout ago`
+      : 'it started less than a minimum election timeout ago and has heard no leader since';
+    banner(`S${id + 1} does not time out yet: ${why}, so it holds back until ${(n.vote_guard_ms / 1000).toFixed(3)} s, and waits longer whenever the leader is heard again (the vote guard, thesis §4.2.3, an extension beyond the paper: the "paper" preset turns it off).`);
+  }
+}
+
 function target() {
   return state.selected !== null ? state.selected : leader();
 }
@@ -725,7 +754,7 @@ const keys = {
   '-': () => { $('speed').value = String(Math.max(0, Number($('speed').value) - 10)); showSpeed(); },
   c: () => { const t = target(); if (t !== null) act(pg => pg.crash(t)); },
   r: () => { if (state.selected !== null) act(pg => pg.restart(state.selected)); },
-  t: () => { if (state.selected !== null) act(pg => pg.timeout(state.selected)); },
+  t: () => { if (state.selected !== null) timeOut(state.selected); },
   p: () => $('put').click(),
   g: () => $('get').click(),
   a: () => $('auto').click(),
@@ -781,6 +810,20 @@ function bindControls() {
   for (const box of document.querySelectorAll('#filters input')) {
     box.addEventListener('change', () => $('events').classList.toggle(`hide-${box.dataset.category}`, !box.checked));
   }
+  // The student scrolling up (wheel, keys, the scrollbar) stops the list
+  // following; back at the bottom, it follows again. Scrolls the page
+  // makes itself (following, trimming the top) change nothing.
+  const list = $('events');
+  let dragging = false;
+  list.addEventListener('wheel', e => { if (e.deltaY < 0) state.followEvents = false; });
+  list.addEventListener('keydown', e => { if (['ArrowUp', 'PageUp', 'Home'].includes(e.key)) state.followEvents = false; });
+  list.addEventListener('pointerdown', () => { dragging = true; });
+  document.addEventListener('pointerup', () => { dragging = false; });
+  list.addEventListener('scroll', () => {
+    const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
+    if (atBottom) state.followEvents = true;
+    else if (dragging) state.followEvents = false;
+  });
   // A click on an event goes to its moment and selects its node.
   $('events').addEventListener('click', e => {
     const li = e.target.closest('li');

@@ -308,6 +308,9 @@ pub struct NodeView {
     pub election_deadline_ms: f64,
     /// Client requests it holds until it learns of a leader.
     pub held: usize,
+    /// While the vote guard holds (thesis §4.2.3): until when, ms. A
+    /// forced timeout waits for it.
+    pub vote_guard_ms: Option<f64>,
     pub progress: Vec<ProgressView>,
 }
 
@@ -820,6 +823,7 @@ impl Playground {
                         log_len: n.log().last_index(),
                         election_deadline_ms: time::as_millis(n.election_deadline()),
                         held: server.held(),
+                        vote_guard_ms: n.vote_guard(self.now()).map(time::as_millis),
                         progress: progress
                             .map(|(peer, next, matched)| ProgressView {
                                 peer,
@@ -843,6 +847,7 @@ impl Playground {
                         log_len: p.log.last_index(),
                         election_deadline_ms: 0.0,
                         held: 0,
+                        vote_guard_ms: None,
                         progress: Vec::new(),
                     }
                 }

@@ -252,6 +252,12 @@ impl<S: StateMachine> Node<S> {
     pub fn election_deadline(&self) -> Time {
         self.election_deadline
     }
+    /// Until when this node refuses candidates and holds back its own
+    /// timeout, if the vote guard (thesis §4.2.3) holds at `now`.
+    pub fn vote_guard(&self, now: Time) -> Option<Time> {
+        let on = self.config.vote_guard && !self.is_leader();
+        (on && now < self.vote_guard_until).then_some(self.vote_guard_until)
+    }
     pub fn is_leader(&self) -> bool {
         matches!(self.role, Role::Leader(_))
     }

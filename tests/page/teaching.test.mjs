@@ -1,0 +1,69 @@
+// The page teaches without surprises: the events list neither repeats
+// itself after a scrub nor stops following, and says when it drops lines.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { withPage } from './serve.mjs';
+
+const lines = () => [...document.querySelectorAll('#events li')].map(li => li.textContent);
+
+test('scrubbing back lists each event once, also after a fork', { timeout: 60000 }, async () => {
+  await withPage('', async page => {
+    await page.waitForFunction(() => window.raftplay.playground().nowMs() > 3000, null, { timeout: 30000 });
+    await page.keyboard.press(' ');
+    const end = await page.evaluate(() => window.raftplay.playground().nowMs());
+    await page.evaluate(ms => {
+      const t = document.getElementById('timeline');
+      t.value = String(Math.round(ms / 3));
+      t.dispatchEvent(new Event('input'));
+      t.dispatchEvent(new Event('change'));
+    }, end);
+    await page.waitForFunction(() => !window.raftplay.replaying());
+    await page.waitForTimeout(300);
+    let shown = await page.evaluate(lines);
+    assert.ok(shown.length > 5, shown.join('\n'));
+    assert.equal(new Set(shown).size, shown.length, `repeated lines:\n${shown.join('\n')}`);
+    // Fork: act at that moment, then play on.
+    await page.evaluate(() => window.raftplay.playground().crash(0));
+    await page.keyboard.press(' ');
+    await page.waitForTimeout(1500);
+    shown = await page.evaluate(lines);
+    assert.equal(new Set(shown).size, shown.length, `repeated lines after a fork:\n${shown.join('\n')}`);
+  });
+});
+
+test('the events list follows the newest line unless scrolled up, and says what it dropped', { timeout: 60000 }, async () => {
+  await withPage('', async page => {
+    await page.keyboard.press('a');
+    await page.keyboard.press('+');
+    await page.keyboard.press('+');
+    await page.waitForFunction(() => document.querySelectorAll('#events li').length >= 200, null, { timeout: 30000 });
+    await page.waitForTimeout(2000);
+    const gap = await page.$eval('#events', l => l.scrollHeight - l.scrollTop - l.clientHeight);
+    assert.ok(gap < 10, `the list is ${gap} px from its end`);
+    assert.match(await page.textContent('#events-dropped'), /\d+ earlier events are not listed/);
+    // Scrolled up, it stays where the student is.
+    const box = await page.locator('#events').boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, -400);
+    await page.waitForTimeout(300);
+    const held = await page.$eval('#events', l => l.scrollHeight - l.scrollTop - l.clientHeight);
+    assert.ok(held > 100, `the list is still at its end (${held} px)`);
+    await page.waitForTimeout(1000);
+    const later = await page.$eval('#events', l => l.scrollHeight - l.scrollTop - l.clientHeight);
+    assert.ok(later > 100, `the list went back to following (${later} px from its end)`);
+  });
+});
+
+test('a forced timeout the vote guard holds back says so, and until when', { timeout: 60000 }, async () => {
+  await withPage('', async page => {
+    // A follower that hears its leader.
+    await page.waitForFunction(() => window.raftplay.playground().nodes().some(n => n.role === 'follower' && n.vote_guard_ms !== null && n.leader !== null), null, { timeout: 30000 });
+    const follower = await page.evaluate(() => window.raftplay.playground().nodes().find(n => n.role === 'follower' && n.vote_guard_ms !== null && n.leader !== null).id);
+    await page.keyboard.press(String(follower + 1));
+    await page.keyboard.press('t');
+    const text = await page.textContent('#banner');
+    assert.match(text, new RegExp(`S${follower + 1} does not time out yet: it heard from its leader S\\d less than a minimum election timeout ago, so it holds back until \\d+\\.\\d{3} s`));
+    assert.match(text, /vote guard, thesis §4\.2\.3/);
+    assert.match(await page.textContent('#inspect-body'), /vote guard {2}until/);
+  });
+});
