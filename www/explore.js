@@ -130,6 +130,7 @@ export class Explorer {
     this.stopPlaying();
     const options = { ...this.hooks.options(), hunt: null };
     this.started = performance.now();
+    this.lastProgress = null;
     this.worker = new Worker(new URL('./explore-worker.js', import.meta.url), { type: 'module' });
     this.worker.onmessage = ({ data }) => this.heard(bug, options, data);
     this.worker.onerror = e => this.cancel(`The search failed: ${e.message}`);
@@ -144,13 +145,16 @@ export class Explorer {
     const took = ((performance.now() - this.started) / 1000).toFixed(1);
     if (data.progress) {
       const p = data.progress;
+      this.lastProgress = p;
       $('how-progress').textContent = `Searching (${bug}): every run of ${p.depth} events seen, ${p.states.toLocaleString('en')} states, ${took} s.`;
       return;
     }
     this.finish();
     if (data.error) return this.hooks.banner(`The search failed: ${data.error}`);
     if (!data.plan) {
-      $('how-progress').textContent = `No run of up to ${SEARCH_DEPTH} events breaks a check with ${bug} (${took} s): its catch needs a longer run than the page searches; gradesim explore --bug ${bug} searches further.`;
+      const p = this.lastProgress;
+      const seen = p ? `every run of up to ${p.depth} events seen` : 'the first level not finished';
+      $('how-progress').textContent = `No run within the page's bounds (${SEARCH_DEPTH} events, ${SEARCH_STATES.toLocaleString('en')} states; ${seen}, ${took} s) breaks a check with ${bug}: its catch needs a longer run. gradesim explore --bug ${bug} searches further, and the chaos seed the hunt names catches it.`;
       return;
     }
     const plan = data.plan;
