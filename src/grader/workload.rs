@@ -623,7 +623,7 @@ impl Workload {
         // and counts them all as generated, those a run stopped early (a
         // packet storm) never sent included: here the unsent ones count by
         // the config's mix.
-        let unsent = (c.requests as u64).saturating_sub(self.clients.next_op);
+        let unsent = c.requests.saturating_sub(self.clients.next_op);
         let unsent_gets = (unsent as f64 * c.mix).round() as u64;
         let gets_generated = t.gets_generated + unsent_gets;
         let puts_generated = t.puts_generated + unsent - unsent_gets;
@@ -704,7 +704,11 @@ mod tests {
         let check = |name: &str| {
             let c = score.checks.iter().find(|c| c.name == name).unwrap();
             let words: Vec<&str> = c.detail.split(' ').collect();
-            (words[0].parse::<u64>().unwrap(), words[2].parse::<u64>().unwrap(), c.ok)
+            (
+                words[0].parse::<u64>().unwrap(),
+                words[2].parse::<u64>().unwrap(),
+                c.ok,
+            )
         };
         let (gets, puts) = (check("gets answered"), check("puts answered"));
         // 30 were sent and none answered; the 170 never sent count too.

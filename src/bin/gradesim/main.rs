@@ -29,7 +29,10 @@ const USAGE: &str = "usage:
                                           [--no-pace] [--record RUN.jsonl]
   gradesim udp <config.json or folder>... [--replica PATH] [--runs N] [--time-scale F]
                                           [--seed S] [--json] [--summary] [--echo]
-                                          [--record RUN.jsonl]
+                                          [--record RUN.jsonl] [--router course|fast]
+      --router: course (the default) routes as the course's simulator does, one thread
+      waiting up to 100 ms, a datagram per ready socket at its cost, then the events due;
+      fast routes every datagram at once from a thread per socket
   --commit-notice WHEN (both): when replicas announce a commit at once: never, always or
       after_failover (the default: while the leader they took over from is silent)
   --no-spare (both): no spare follower in the quorum fan-out, however many messages are lost
@@ -69,6 +72,25 @@ struct Args {
     no_spare: bool,
     no_pace: bool,
     record: Option<PathBuf>,
+    router: Router,
+}
+
+/// How `gradesim udp` routes datagrams (see `udp`'s module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Router {
+    Course,
+    Fast,
+}
+
+impl std::str::FromStr for Router {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "course" => Ok(Router::Course),
+            "fast" => Ok(Router::Fast),
+            _ => Err(format!("--router is course or fast, got {s:?}")),
+        }
+    }
 }
 
 /// A whole-number option's value.
@@ -101,6 +123,7 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
         no_spare: false,
         no_pace: false,
         record: None,
+        router: Router::Course,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -115,6 +138,7 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
             (Mode::Sim, "--trace") => a.trace = true,
             (Mode::Sim, "--no-pace") => a.no_pace = true,
             (Mode::Udp, "--echo") => a.echo = true,
+            (Mode::Udp, "--router") => a.router = value("--router")?.parse()?,
             (_, "--record") => a.record = Some(PathBuf::from(value("--record")?)),
             (Mode::Udp, "--replica") => a.replica = Some(PathBuf::from(value("--replica")?)),
             (Mode::Udp, "--time-scale") => {
@@ -255,6 +279,7 @@ fn run_one(args: &Args, config: &GraderConfig, seed: u64) -> Result<Outcome, Str
                 commit_notice: args.commit_notice,
                 no_spare: args.no_spare,
                 record: args.record.clone(),
+                router: args.router,
             };
             udp::run_udp(config, &options)
         }

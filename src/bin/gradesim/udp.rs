@@ -8,13 +8,24 @@
 //! partitions; clients and scoring are [`Workload`], the same as in the
 //! simulator. Every process started is killed at the end, on a panic and on
 //! Ctrl-C.
+//!
+//! Two routers ([`Router`]). The course's (the default) is its simulator's
+//! loop: one thread waits up to 100 ms for any socket, takes one datagram
+//! from each ready socket and routes it at the Python loop's measured
+//! cost, then fires every request and fault that fell due meanwhile,
+//! together. The fast one reads every socket on a thread of its own and
+//! routes at once, for figures that need a quiet router.
 
-use crate::record::{self, Recorder};
-use raftplay::grader::{BelievedLeader, FaultTarget, GraderConfig, Outcome, Workload, apply_fault};
+use crate::Router;
+use crate::record::Recorder;
+
+mod run;
+pub use run::run_udp;
+
+use raftplay::grader::{BelievedLeader, FaultTarget, GraderConfig, Workload};
 use raftplay::kv::Request;
 use raftplay::raft::{CommitNotice, NodeId, Time};
 use raftplay::sim::causes::{Cause, Causes};
-use raftplay::sim::linearizability;
 use raftplay::wire;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -24,7 +35,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,7 +53,18 @@ pub struct UdpOptions {
     pub no_spare: bool,
     /// Write a recording of the run here ([`crate::record`]).
     pub record: Option<PathBuf>,
+    pub router: Router,
 }
+
+/// The course's simulator waits this long for a datagram before it looks
+/// at its event queue (`RECV_WAIT`).
+const COURSE_WAIT: Duration = Duration::from_millis(100);
+/// What routing one datagram costs the course's simulator, beyond this
+/// router's own work: decoding, checking and re-encoding in Python, and a
+/// `select` for writability before each send (measured with a datagram
+/// blaster on this machine: docs/gradesim.md).
+const COURSE_COST: Duration = Duration::from_micros(COURSE_COST_US);
+const COURSE_COST_US: u64 = 45;
 
 /// Process groups of every replica running, for the Ctrl-C handler.
 static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
@@ -105,7 +127,7 @@ impl Harness {
     fn launch(
         config: &GraderConfig,
         options: &UdpOptions,
-        tx: &Sender<Packet>,
+        tx: Option<&Sender<Packet>>,
         rec: Option<Arc<Recorder>>,
     ) -> Result<Self, String> {
         let n = config.replicas;
@@ -130,7 +152,10 @@ impl Harness {
             let port = socket.local_addr().map_err(|e| e.to_string())?.port();
             let socket = Arc::new(socket);
             let open = Arc::new(AtomicBool::new(true));
-            spawn_reader(i, Arc::clone(&socket), Arc::clone(&open), tx.clone());
+            match tx {
+                Some(tx) => spawn_reader(i, Arc::clone(&socket), Arc::clone(&open), tx.clone()),
+                None => socket.set_nonblocking(true).map_err(|e| e.to_string())?,
+            }
             let peers = (0..n).filter(|&j| j != i).map(|j| wire::id(j as u16));
             let output = || match (&rec, options.echo) {
                 (Some(_), _) => Stdio::piped(),
@@ -341,6 +366,46 @@ impl Harness {
         Some((grader, replicas))
     }
 
+    /// The course's `select`: the replicas whose sockets have a datagram,
+    /// in replica order, after waiting up to `wait` for one.
+    fn ready(&self, wait: Duration) -> Vec<usize> {
+        use std::os::fd::AsRawFd;
+        let live: Vec<usize> = (0..self.links.len())
+            .filter(|&i| self.links[i].socket.is_some())
+            .collect();
+        let mut fds: Vec<libc::pollfd> = live
+            .iter()
+            .map(|&i| libc::pollfd {
+                fd: self.links[i].socket.as_ref().map_or(-1, |s| s.as_raw_fd()),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        let ms = wait.as_millis() as libc::c_int;
+        // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if n <= 0 {
+            return Vec::new();
+        }
+        live.into_iter()
+            .zip(&fds)
+            .filter(|(_, f)| f.revents & libc::POLLIN != 0)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// One datagram off replica `i`'s socket, if one is there.
+    fn recv_one(&self, i: usize, buf: &mut [u8]) -> Option<Packet> {
+        let socket = self.links[i].socket.as_ref()?;
+        let (n, addr) = socket.recv_from(buf).ok()?;
+        Some(Packet {
+            from: i,
+            bytes: buf[..n].to_vec(),
+            addr,
+            at: Instant::now(),
+        })
+    }
+
     /// Notices replicas that exited on their own.
     fn reap(&mut self) {
         for i in 0..self.links.len() {
@@ -455,107 +520,8 @@ fn spawn_reader(from: usize, socket: Arc<UdpSocket>, open: Arc<AtomicBool>, tx: 
     });
 }
 
-/// Runs one config against real replica processes.
-pub fn run_udp(config: &GraderConfig, options: &UdpOptions) -> Result<Outcome, String> {
-    let (tx, rx): (Sender<Packet>, Receiver<Packet>) = mpsc::channel();
-    let rec = match &options.record {
-        Some(path) => Some(Arc::new(Recorder::create(path, Instant::now())?)),
-        None => None,
-    };
-    let mut workload = Workload::new(config, options.seed);
-    if let Some(rec) = &rec {
-        let unix_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        let clients = workload.client_ids();
-        rec.line(record::header(
-            config,
-            options.seed,
-            &clients,
-            Some(unix_ms),
-        ));
-    }
-    let mut harness = Harness::launch(config, options, &tx, rec.clone())?;
-    drop(tx);
-    let mut faults = workload.faults().into_iter().peekable();
-    let end = workload.end_time();
-    let start = Instant::now();
-    if let Some(rec) = &rec {
-        rec.start_clock(start);
-    }
-    let mut packet_storm = false;
-    let mut last_reap = start;
-    loop {
-        let now = start.elapsed().as_micros() as Time;
-        let next_op = workload.next_op_time().unwrap_or(Time::MAX);
-        let next_fault = faults.peek().map_or(Time::MAX, |f| f.0);
-        if now >= end {
-            break;
-        }
-        if harness.total_msgs >= config.max_packets {
-            packet_storm = true;
-            break;
-        }
-        if now >= next_fault {
-            let (_, kind) = faults.next().expect("peeked");
-            let before = harness.alive();
-            apply_fault(&mut harness, &mut workload, kind)?;
-            if let Some(rec) = &rec {
-                let alive = harness.alive();
-                let killed: Vec<_> = before
-                    .into_iter()
-                    .filter(|id| !alive.contains(id))
-                    .collect();
-                rec.line(record::fault(
-                    now,
-                    kind,
-                    &killed,
-                    harness.majority.as_deref(),
-                ));
-            }
-            continue;
-        }
-        if now >= next_op {
-            if let Some((to, request)) = workload.generate(now, &harness.alive()) {
-                harness.request(to, &request);
-            }
-            continue;
-        }
-        let wait = next_op.min(next_fault).min(end) - now;
-        match rx.recv_timeout(Duration::from_micros(wait.min(50_000))) {
-            Ok(packet) => harness.receive(packet, &mut workload, start),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(Duration::from_micros(wait)),
-        }
-        if last_reap.elapsed() > Duration::from_millis(50) {
-            last_reap = Instant::now();
-            harness.reap();
-        }
-    }
-    harness.reap();
-    let socket_drops = harness.socket_drops();
-    let score = workload.score(harness.total_msgs, harness.died);
-    if let Some(rec) = &rec {
-        harness.record_verdicts(&mut workload);
-        for v in workload.unanswered(start.elapsed().as_micros() as Time) {
-            rec.verdict(&v);
-        }
-        rec.line(serde_json::json!({ "kind": "score", "score": score }));
-        rec.finish();
-    }
-    Ok(Outcome {
-        name: config.name.clone(),
-        seed: options.seed,
-        score,
-        violation: None,
-        linearizable: linearizability::check(&workload.history().operations()),
-        answers: Ok(()),
-        virtual_seconds: start.elapsed().as_secs_f64(),
-        events: harness.routed,
-        packet_storm,
-        socket_drops,
-        by_cause: harness.by_cause.clone(),
-        message_floor: config.message_floor(),
-        trace: Vec::new(),
-    })
+/// Why a run's loop ended.
+enum Ended {
+    Time,
+    PacketStorm,
 }
