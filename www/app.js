@@ -95,10 +95,14 @@ function adopt(pg) {
   state.story = null;
   showCard();
   const hunted = pg.huntedBug();
-  state.hunt = hunted ? { bug: hunted, revealed: false } : null;
+  state.hunt = hunted ? { bug: hunted, revealed: false, hints: 0 } : null;
   $('give-up').hidden = !hunted;
+  $('hint-btn').hidden = !hunted;
+  $('hint-btn').disabled = false;
+  showHuntNote('');
   showOptions(state.options);
   showNodeCount(state.options.nodes);
+  showPending();
   renderGroup();
   reread();
 }
@@ -115,6 +119,24 @@ function reread() {
   refresh(true);
   showSettings(state.pg.settings());
   if (explorer) explorer.render();
+}
+
+// The form's options that apply through "new cluster" (drops and latency
+// apply at once): those that differ from the running cluster's are named
+// beside the button, so the form never passes for what runs.
+const LIVE_OPTIONS = new Set(['latency_min_ms', 'latency_max_ms', 'drop_rate']);
+function showPending() {
+  if (!state.options) return;
+  const o = readOptions();
+  const differs = k => !LIVE_OPTIONS.has(k) && JSON.stringify(o[k]) !== JSON.stringify(state.options[k]);
+  const onOff = v => (v ? 'on' : 'off');
+  const named = { nodes: v => `${v} nodes`, seed: v => `seed ${v}`, pre_vote: v => `PreVote ${onOff(v)}`, check_quorum: v => `CheckQuorum ${onOff(v)}` };
+  const changed = Object.keys(o).filter(differs);
+  const words = Object.keys(named).filter(k => changed.includes(k)).map(k => named[k](o[k]));
+  if (changed.some(k => !named[k])) words.push(`the ${$('preset').selectedOptions[0].textContent} preset`);
+  $('pending').hidden = words.length === 0;
+  $('pending').textContent = `not applied yet: ${words.join(', ')}; press "new cluster" (this one runs ${state.options.nodes} nodes, PreVote ${onOff(state.options.pre_vote)}, CheckQuorum ${onOff(state.options.check_quorum)})`;
+  $('new').classList.toggle('pending', words.length > 0);
 }
 
 function fresh(opts) {
@@ -156,6 +178,20 @@ function openFromUrl() {
     banner(`This link could not be opened (${e.message}); here is a fresh cluster instead.`);
   }
   return true;
+}
+
+// What the URL's hash names: a scenario, a grader config or a run; false
+// if it names nothing (or a scenario that does not exist).
+function openFromHash() {
+  const scenario = location.hash.match(/^#scenario=(.+)$/);
+  const grader = location.hash.match(/^#grader=(.+)$/);
+  if (grader) {
+    if (!state.pg) fresh(readOptions());
+    openGrader(decodeURIComponent(grader[1]));
+    return true;
+  }
+  if (scenario) return openScenario(decodeURIComponent(scenario[1]));
+  return openFromUrl();
 }
 
 // ----- replaying in slices: a long run never freezes the tab -------------------
@@ -265,10 +301,14 @@ function reveal(why) {
   const h = state.hunt;
   h.revealed = true;
   $('give-up').hidden = true;
-  const seed = explorer.hooks.bugs.find(b => b.name === h.bug.name).chaos_seed;
-  banner(`${why} The planted bug was ${h.bug.name}: it breaks the rule "${h.bug.rule}". `
+  const seed = plantedBug(h.bug.name).chaos_seed;
+  const text = `${why} The planted bug was ${h.bug.name}: it breaks the rule "${h.bug.rule}". `
     + 'Press "search" under "show me how" for a shortest run that breaks it, event by event; '
-    + `or watch the checks catch it in a random run: gradesim chaos --bug ${h.bug.name} --seed ${seed} --seeds 1 --trace`);
+    + `or watch the checks catch it in a random run: gradesim chaos --bug ${h.bug.name} --seed ${seed} --seeds 1 --trace`;
+  banner(text);
+  // Kept on screen: the banner gives way to the next message, this does not.
+  showHuntNote(text);
+  $('hint-btn').hidden = true;
   explorer.offer(h.bug.name);
 }
 
@@ -495,10 +535,27 @@ function runScenario(count = Infinity) {
 function startHunt() {
   const seed = Math.floor(Math.random() * 2 ** 31);
   if (!fresh({ ...readOptions(), hunt: seed })) return;
-  state.hunt = { bug: state.pg.huntedBug(), revealed: false };
-  $('give-up').hidden = false;
   setPlaying(true);
-  banner('A bug is planted in this cluster\'s core, one rule of the paper broken. Break the cluster (crash, restart, time out, partition, drops, puts, gets, automatic load) until a safety light turns red.');
+  banner('A bug is planted in this cluster\'s core: one rule of Raft broken, from the paper or from Ongaro\'s thesis (where the read lease and the vote guard come from). Break the cluster (crash, restart, time out, partition, drops, puts, gets, automatic load) until a safety light turns red. Stuck? Press "hint".');
+}
+
+function plantedBug(name) {
+  return explorer.hooks.bugs.find(b => b.name === name);
+}
+
+function showHuntNote(text) {
+  $('hunt-note').hidden = !text;
+  $('hunt-note').textContent = text;
+}
+
+// The next hint of the hunt: the light to watch, then what to try.
+function nextHint() {
+  const h = state.hunt;
+  if (!h || h.revealed) return;
+  const hints = plantedBug(h.bug.name).hints;
+  h.hints = Math.min(hints.length, (h.hints || 0) + 1);
+  showHuntNote(hints.slice(0, h.hints).map((t, i) => `Hint ${i + 1}: ${t}`).join(' '));
+  $('hint-btn').disabled = h.hints >= hints.length;
 }
 
 function leader() {
@@ -843,6 +900,12 @@ function bindControls() {
   });
   $('prevote').addEventListener('change', showPreset);
   $('checkquorum').addEventListener('change', showPreset);
+  for (const id of ['nodes', 'seed', 'prevote', 'checkquorum', 'preset']) {
+    $(id).addEventListener('change', showPending);
+    $(id).addEventListener('input', showPending);
+  }
+  // A link opened on a page already open: it opens what it names.
+  window.addEventListener('hashchange', openFromHash);
   for (const s of SCENARIOS) $('card-list').add(new Option(s.title, s.name));
   $('scenarios').addEventListener('click', () => {
     if (!state.story) openScenario(SCENARIOS[0].name);
@@ -877,6 +940,7 @@ function bindControls() {
     if (file) openFile(file);
   });
   $('give-up').addEventListener('click', () => { if (state.hunt) reveal('You gave up.'); });
+  $('hint-btn').addEventListener('click', nextHint);
   // A click on an operation selects the node that answered it.
   $('lane').addEventListener('click', e => {
     const r = $('lane').getBoundingClientRect();
@@ -997,16 +1061,7 @@ async function main() {
   await init();
   bindControls();
   showSpeed();
-  const scenario = location.hash.match(/^#scenario=(.+)$/);
-  const grader = location.hash.match(/^#grader=(.+)$/);
-  if (grader) {
-    fresh(readOptions());
-    openGrader(decodeURIComponent(grader[1]));
-  } else if (scenario) {
-    if (!openScenario(decodeURIComponent(scenario[1]))) fresh(readOptions());
-  } else if (!openFromUrl()) {
-    fresh(readOptions());
-  }
+  if (!openFromHash()) fresh(readOptions());
   // ?record=URL: a recording from the same origin, over the cluster.
   const recorded = new URLSearchParams(location.search).get('record');
   if (recorded) fetchRecording(recorded);

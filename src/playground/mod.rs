@@ -6,6 +6,7 @@
 //! - `wasm`: the wasm-bindgen class over the model, compiled for `wasm32`
 //!   only. It owns the crossing of the boundary and nothing else.
 //! - `grader`: the course grader's configs run in the page (wasm32 only).
+//! - [`hunt`]: the hints of a bug hunt.
 //!
 //! Must not touch the core's rules: everything it shows comes from
 //! [`crate::sim::Cluster`] and the nodes in it.
@@ -14,6 +15,7 @@ pub mod checks;
 pub mod export;
 #[cfg(target_arch = "wasm32")]
 pub mod grader;
+pub mod hunt;
 pub mod model;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

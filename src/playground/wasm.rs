@@ -371,8 +371,9 @@ impl Playground {
     }
 }
 
-/// The planted bugs, for the page's menus: `[{name, rule, chaos_seed}]`
-/// (`chaos_seed`: the first chaos run that catches it).
+/// The planted bugs, for the page's menus: `[{name, rule, chaos_seed,
+/// hints}]` (`chaos_seed`: the first chaos run that catches it; `hints`:
+/// the vaguer first).
 #[wasm_bindgen(js_name = plantedBugs)]
 pub fn planted_bugs() -> Result<JsValue, JsError> {
     #[derive(Serialize)]
@@ -380,6 +381,7 @@ pub fn planted_bugs() -> Result<JsValue, JsError> {
         name: &'static str,
         rule: &'static str,
         chaos_seed: u64,
+        hints: [&'static str; 2],
     }
     let bugs: Vec<Planted> = crate::raft::Bug::ALL
         .iter()
@@ -387,6 +389,7 @@ pub fn planted_bugs() -> Result<JsValue, JsError> {
             name: b.name(),
             rule: b.rule(),
             chaos_seed: crate::sim::chaos::first_catch(b),
+            hints: crate::playground::hunt::hints(b),
         })
         .collect();
     to_js(&bugs)

@@ -67,3 +67,47 @@ test('a forced timeout the vote guard holds back says so, and until when', { tim
     assert.match(await page.textContent('#inspect-body'), /vote guard {2}until/);
   });
 });
+
+test('the form says which of its options are not in effect until "new cluster"', { timeout: 60000 }, async () => {
+  await withPage('', async page => {
+    await page.selectOption('#nodes', '3');
+    await page.uncheck('#prevote');
+    assert.equal(await page.isVisible('#pending'), true);
+    const text = await page.textContent('#pending');
+    assert.match(text, /not applied yet: 3 nodes, PreVote off/);
+    assert.match(text, /this one runs 5 nodes, PreVote on/);
+    assert.equal(await page.evaluate(() => window.raftplay.nodes().length), 5);
+    await page.click('#new');
+    assert.equal(await page.isVisible('#pending'), false);
+    assert.equal(await page.evaluate(() => window.raftplay.playground().options().pre_vote), false);
+    assert.equal(await page.evaluate(() => window.raftplay.nodes().length), 3);
+  });
+});
+
+test('a hash set on an open page opens what it names', { timeout: 60000 }, async () => {
+  await withPage('', async page => {
+    await page.evaluate(() => { location.hash = '#scenario=first-election'; });
+    await page.waitForFunction(() => !document.getElementById('card').hidden, null, { timeout: 10000 });
+    assert.match(await page.textContent('#card-title'), /./);
+    assert.equal(await page.evaluate(() => location.hash), '#scenario=first-election');
+  });
+});
+
+test('a hunt offers hints, says paper or thesis, and keeps its reveal on screen', { timeout: 60000 }, async () => {
+  await withPage('', async page => {
+    await page.click('#hunt');
+    assert.match(await page.textContent('#banner'), /from the paper or from Ongaro's thesis/);
+    await page.click('#hint-btn');
+    const first = await page.textContent('#hunt-note');
+    assert.match(first, /^Hint 1: Watch /);
+    await page.click('#hint-btn');
+    assert.match(await page.textContent('#hunt-note'), /Hint 2: /);
+    assert.equal(await page.isDisabled('#hint-btn'), true);
+    await page.click('#give-up');
+    const bug = await page.evaluate(() => window.raftplay.hunt().bug.name);
+    // The next message takes the banner; the reveal stays.
+    await page.keyboard.press('h');
+    assert.match(await page.textContent('#hunt-note'), new RegExp(`The planted bug was ${bug}`));
+    assert.equal(await page.isVisible('#explore'), true, 'show me how is offered');
+  });
+});
