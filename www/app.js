@@ -8,7 +8,7 @@ import { drawCluster, drawLogs, drawHistory, layout, fillLegend, LOSSES } from '
 import { runHash, runInHash, decodeRecord } from './link.js';
 import { Logs, leaderOf, readFrame, committed } from './model.js';
 import { readOptions, showOptions, showSettings, showNodeCount, HelpDialog, choosePreset, showPreset, PRESETS } from './controls.js';
-import { SCENARIOS, findScenario, perform, reached } from './scenarios.js';
+import { SCENARIOS, findScenario, perform, reached, holds } from './scenarios.js';
 import { parseRecording, looksLikeRecording } from './recording.js';
 import { Player } from './player.js';
 import { Explorer } from './explore.js';
@@ -476,20 +476,26 @@ function showCard() {
   if (!st) return;
   const { s } = st;
   const running = st.stopAt !== null;
-  // While a step runs, its card stays up.
-  const step = running ? st.step - 1 : st.step;
+  const n = s.steps.length;
+  const done = st.step >= n && !running;
   $('card-title').textContent = s.title;
-  const done = step >= s.steps.length;
-  $('card-step').textContent = done ? 'the end' : `step ${step + 1} of ${s.steps.length}${running ? ' (running)' : ''}`;
+  // A step's card shows once it has run: what it says is on screen.
+  $('card-step').textContent = running ? `step ${st.step} of ${n} (running)`
+    : st.step === 0 ? `${n} steps` : done ? `step ${n} of ${n}, the end` : `step ${st.step} of ${n}`;
   $('card-text').replaceChildren();
+  if (running) {
+    $('card-text').textContent = 'Watch the ring: the step is running.';
+  } else if (st.step === 0) {
+    $('card-text').textContent = s.intro || 'Press next to begin.';
+  } else {
+    $('card-text').textContent = s.steps[st.step - 1].say;
+  }
   if (done) {
     const ok = reached(s, state.pg, state.logs, st.memory);
     const mark = document.createElement('span');
     mark.className = ok ? 'ok' : '';
     mark.textContent = ok ? `Reached: ${s.end.says}.` : `Not reached (you took over): ${s.end.says}.`;
-    $('card-text').append(mark, ' The cluster is yours: act on it, scrub the timeline, or copy the link.');
-  } else {
-    $('card-text').textContent = s.steps[step].say;
+    $('card-text').append(' ', mark, ' The cluster is yours: act on it, scrub the timeline, or copy the link.');
   }
   $('card-next').disabled = done || running;
 }
@@ -501,6 +507,7 @@ function nextStep() {
   const step = st.s.steps[st.step];
   act(pg => { perform(pg, step, st.memory); return 0; });
   st.stopAt = state.pg.nowMs() + step.run;
+  st.until = step.until || null;
   st.step += 1;
   setPlaying(true);
   showCard();
@@ -509,11 +516,25 @@ function nextStep() {
 // Each frame: a step that has run its time pauses for the next card.
 function storyFrame() {
   const st = state.story;
-  if (!st || st.stopAt === null || state.pg.nowMs() < st.stopAt) return;
+  if (!st || st.stopAt === null) return;
+  const happened = st.until && holds(st.until, state.pg, state.logs, st.memory);
+  if (!happened && state.pg.nowMs() < st.stopAt) return;
   st.stopAt = null;
   setPlaying(false);
   refresh(false);
   showCard();
+}
+
+// Runs a step's time at once: until its event, `run` ms at most.
+function runStep(step, memory) {
+  const end = state.pg.nowMs() + step.run;
+  while (state.pg.nowMs() < end) {
+    if (step.until) {
+      refresh(false);
+      if (holds(step.until, state.pg, state.logs, memory)) return;
+    }
+    state.pg.advance(Math.min(5, end - state.pg.nowMs()));
+  }
 }
 
 // Every step at once, or the next `count` (for tests): actions, then the
@@ -523,7 +544,7 @@ function runScenario(count = Infinity) {
   for (let i = 0; i < count && st && st.step < st.s.steps.length; i++) {
     const step = st.s.steps[st.step];
     perform(state.pg, step, st.memory);
-    state.pg.advance(step.run);
+    runStep(step, st.memory);
     st.step += 1;
     refresh(false);
   }

@@ -9,6 +9,9 @@
 // log_len: [ref, n]}`: the model runs on, a millisecond at a time, until
 // that node leads or holds n entries (at most `max_ms`), so that the next
 // action happens at that very moment.
+// A step may also name the event it ends on, `until: [expectations]` (as
+// in `end`): it runs until they hold, `run` ms at most. Its card shows
+// once it has run, so that what the card says is on screen.
 // The student can take over at any step: play, act, scrub, copy the link.
 
 // Figure 8's first panels, shared by its three scenarios: five nodes, the
@@ -47,21 +50,24 @@ export const SCENARIOS = [
     name: 'first-election',
     title: 'A first election (§5.2)',
     options: { nodes: 5, seed: 1 },
+    intro: 'Five followers, no leader. Each waits a random election timeout (the arc around it). Press next and watch the first arc run out.',
     steps: [
-      { say: 'Five followers, no leader. Each waits a random election timeout (the arc around it). Watch the first arc run out.', run: 450 },
-      { say: 'That node became a (pre-)candidate and asks the others for their votes. Each grants at most one vote per term (§5.2).', run: 200 },
-      { say: 'A majority voted for it: it is the leader of term 1 (crown). Its heartbeats (small squares) reset the others\' timers.', run: 1000 },
+      { say: 'The first arc ran out: that node is a (pre-)candidate and asks the others for their votes. Each grants at most one vote per term (§5.2).', until: [{ candidates_at_least: 1 }], run: 3000 },
+      { say: 'A majority voted for it: it is the leader of term 1 (crown). Its heartbeats (small squares) reset the others\' timers.', until: [{ leader: true }], run: 2000 },
     ],
     end: { says: 'a leader is elected', expect: [{ leader: true }] },
   },
   {
     name: 'split-vote',
     title: 'A split vote (§5.2)',
-    options: { nodes: 4, seed: 3, pre_vote: false },
+    // The paper's rules: no PreVote, and no vote guard to hold the forced
+    // timeouts back at the start.
+    options: { nodes: 4, seed: 3, pre_vote: false, vote_guard: false },
+    intro: 'Four followers under the paper\'s rules (no PreVote). Press next: two of them time out at the same moment.',
     steps: [
-      { say: 'Four nodes, without PreVote. Two time out at the same moment: both stand in term 1.', do: [{ do: 'timeout', node: 0 }, { do: 'timeout', node: 2 }], run: 60 },
-      { say: 'Each voter grants the first request it sees; with two candidates neither may reach three of four votes. Nobody wins term 1.', run: 400 },
-      { say: 'Election timeouts are random, so one candidate times out first, stands in the next term, and wins.', run: 2500 },
+      { say: 'Two timed out at the same moment: both stand in term 1 and ask for votes.', do: [{ do: 'timeout', node: 0 }, { do: 'timeout', node: 2 }], until: [{ candidates_at_least: 2 }], run: 60 },
+      { say: 'Each voter granted the first request it saw; with two candidates neither can reach three of four votes. Nobody wins term 1: both wait for their election timeouts.', run: 300 },
+      { say: 'Election timeouts are random, so one candidate timed out first, stood in the next term, and won.', until: [{ leader: true }, { term_at_least: 2 }], run: 3000 },
     ],
     end: { says: 'a leader of term 2 or later', expect: [{ leader: true }, { term_at_least: 2 }] },
   },
@@ -245,11 +251,18 @@ export function perform(pg, step, memory) {
 // Whether the cluster reached the scenario's end state; `logs` are the
 // mirrored logs (model.js).
 export function reached(s, pg, logs, memory) {
+  return holds(s.end.expect, pg, logs, memory);
+}
+
+// Whether every expectation holds now (a scenario's end, or a step's
+// `until`: the event the step waits for).
+export function holds(expect, pg, logs, memory) {
   const nodes = pg.nodes();
   const leader = nodes.find(n => n.alive && n.role === 'leader');
   const has = (n, key) => (logs.byNode[n.id]?.keys || []).slice(0, n.commit).some(k => k.startsWith(`${key}=`));
-  return s.end.expect.every(e => {
+  return expect.every(e => {
     if (e.leader) return !!leader;
+    if (e.candidates_at_least !== undefined) return nodes.filter(n => n.alive && (n.role === 'candidate' || n.role === 'precandidate')).length >= e.candidates_at_least;
     if (e.term_at_least !== undefined) return Math.max(...nodes.map(n => n.term)) >= e.term_at_least;
     if (e.term_at_most !== undefined) return Math.max(...nodes.map(n => n.term)) <= e.term_at_most;
     if (e.committed) return !!leader && has(leader, e.committed);

@@ -111,3 +111,41 @@ test('a hunt offers hints, says paper or thesis, and keeps its reveal on screen'
     assert.equal(await page.isVisible('#explore'), true, 'show me how is offered');
   });
 });
+
+// Presses "next" and waits until the step has run.
+async function next(page) {
+  await page.click('#card-next');
+  await page.waitForFunction(() => !/running/.test(document.getElementById('card-step').textContent), null, { timeout: 30000 });
+}
+
+const roles = () => window.raftplay.playground().nodes().map(n => ({ role: n.role, term: n.term }));
+
+test('a scenario card says what is on screen when it shows, step by step', { timeout: 90000 }, async () => {
+  await withPage('#scenario=split-vote', async page => {
+    assert.match(await page.textContent('#card-text'), /Press next/);
+    await next(page);
+    assert.match(await page.textContent('#card-text'), /both stand in term 1/);
+    let r = await page.evaluate(roles);
+    assert.equal(r.filter(n => n.role === 'candidate' && n.term === 1).length, 2, JSON.stringify(r));
+    await next(page);
+    assert.match(await page.textContent('#card-text'), /Nobody wins term 1/);
+    r = await page.evaluate(roles);
+    assert.equal(r.filter(n => n.role === 'leader').length, 0, JSON.stringify(r));
+    assert.ok(r.every(n => n.term <= 1), JSON.stringify(r));
+    await next(page);
+    assert.match(await page.textContent('#card-text'), /won/);
+    r = await page.evaluate(roles);
+    assert.equal(r.filter(n => n.role === 'leader').length, 1, JSON.stringify(r));
+    assert.ok(r.some(n => n.role === 'leader' && n.term >= 2), JSON.stringify(r));
+  });
+  await withPage('#scenario=first-election', async page => {
+    await next(page);
+    assert.match(await page.textContent('#card-text'), /\(pre-\)candidate/);
+    let r = await page.evaluate(roles);
+    assert.ok(r.some(n => n.role === 'candidate' || n.role === 'precandidate'), JSON.stringify(r));
+    assert.equal(r.filter(n => n.role === 'leader').length, 0);
+    await next(page);
+    r = await page.evaluate(roles);
+    assert.equal(r.filter(n => n.role === 'leader').length, 1, JSON.stringify(r));
+  });
+});
