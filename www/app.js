@@ -579,6 +579,12 @@ function nextHint() {
   $('hint-btn').disabled = h.hints >= hints.length;
 }
 
+// The one-letter names a scenario gave nodes (Figure 8's A to E), by node.
+function storyNames() {
+  const memory = state.story ? state.story.memory : {};
+  return new Map(Object.entries(memory).filter(([k]) => /^[A-E]$/.test(k)).map(([k, id]) => [id, k]));
+}
+
 function leader() {
   return leaderOf(state.nodes);
 }
@@ -596,6 +602,7 @@ function draw(now) {
     group: state.group,
     alarm: state.alarm,
     electionMaxMs: state.options.election_timeout_max_ms,
+    names: storyNames(),
   });
   state.centres = drawn.centres;
   state.placed = drawn.placed;
@@ -1110,6 +1117,7 @@ async function main() {
     bars: () => (state.bars || []).map(b => ({ x: (b.x0 + b.x1) / 2, y: (b.y0 + b.y1) / 2, op: b.op })),
     hunt: () => state.hunt,
     exploring: () => state.pg.exploring(),
+    ringNames: () => [...storyNames()],
     runScenario,
     scenarios: () => SCENARIOS.map(s => s.name),
     grading: () => state.grading !== null,

@@ -212,7 +212,8 @@ function along(from, to, p, lost) {
   return { x: from.x + (to.x - from.x) * travel, y: from.y + (to.y - from.y) * travel, alpha };
 }
 
-// view: { nodes, messages, cuts (Set of "a-b"), nowMs, selected, group (Set), electionMaxMs, heartbeatMs }
+// view: { nodes, messages, cuts (Set of "a-b"), nowMs, selected, group (Set), electionMaxMs, heartbeatMs,
+//         names (Map id -> a scenario's name for the node, or undefined) }
 export function drawCluster(canvas, view) {
   const { ctx, w, h } = fitCanvas(canvas);
   const n = view.nodes.length;
@@ -259,6 +260,16 @@ export function drawCluster(canvas, view) {
     ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
     ctx.font = `bold ${Math.round(radius * 0.55)}px system-ui`;
     ctx.fillText(`S${node.id + 1}`, x, y - radius * 0.18);
+    // A scenario's own name for the node (Figure 8's A to E), above it.
+    const called = view.names && view.names.get(node.id);
+    if (called) {
+      ctx.font = `bold ${Math.max(11, Math.round(radius * 0.45))}px system-ui`;
+      ctx.fillStyle = '#7b61b3';
+      ctx.textAlign = 'right';
+      ctx.fillText(called, x - radius - 6, y - radius * 0.6);
+      ctx.textAlign = 'center';
+      ctx.fillStyle = '#1b1f24';
+    }
     ctx.font = `${Math.max(9, Math.round(radius * 0.32))}px system-ui`;
     ctx.fillText(`term ${node.term}`, x, y + radius * 0.38);
     ctx.fillStyle = '#5b6570';
@@ -298,10 +309,15 @@ export function drawLogs(canvas, nodes, logs) {
     ctx.fillText(`S${node.id + 1}`, 4, y + cell / 2);
     const terms = logs[node.id] ? logs[node.id].terms : [];
     const unknown = node.alive && !node.commit_known;
+    // Each cell prints its term, as the paper's figures do, when there is
+    // room for it.
+    const printed = cell >= 11;
+    ctx.textAlign = 'center';
     for (let i = first; i <= terms.length; i++) {
       const x = left + (i - first) * (cell + 1);
       const colour = termColour(terms[i - 1]);
-      if (i <= node.commit) {
+      const solid = i <= node.commit;
+      if (solid) {
         ctx.fillStyle = colour; ctx.fillRect(x, y, cell, cell);
       } else {
         ctx.strokeStyle = colour; ctx.lineWidth = 1.5;
@@ -309,7 +325,13 @@ export function drawLogs(canvas, nodes, logs) {
         ctx.strokeRect(x + 0.75, y + 0.75, cell - 1.5, cell - 1.5);
         ctx.setLineDash([]);
       }
+      if (printed) {
+        ctx.font = `${terms[i - 1] > 99 ? 7 : 9}px system-ui`;
+        ctx.fillStyle = solid ? '#ffffff' : '#1b1f24';
+        ctx.fillText(String(terms[i - 1]), x + cell / 2, y + cell / 2 + 0.5);
+      }
     }
+    ctx.font = '11px system-ui';
     if (unknown && terms.length) {
       ctx.fillStyle = '#5b6570'; ctx.textAlign = 'left';
       const x = left + Math.max(0, terms.length - first + 1) * (cell + 1) + 4;
@@ -321,11 +343,16 @@ export function drawLogs(canvas, nodes, logs) {
       ctx.beginPath(); ctx.moveTo(x, y + cell + 1); ctx.lineTo(x - 3, y + cell + 5); ctx.lineTo(x + 3, y + cell + 5); ctx.fill();
     }
     const p = progress.get(node.id);
-    if (p) { // the leader's match (tick) and next (outline) index for this follower
+    if (p) { // the leader's match (a bar over the entry) and next index (a
+      // cursor where the next entry it sends goes): markers, not cells
       const mx = left + (p.matched - first) * (cell + 1);
-      if (p.matched >= first) { ctx.fillStyle = '#009E73'; ctx.fillRect(mx, y - 2, cell, 2); }
+      if (p.matched >= first) { ctx.fillStyle = '#009E73'; ctx.fillRect(mx, y - 3, cell, 2); }
       const nx = left + (p.next - first) * (cell + 1);
-      if (p.next >= first && nx < w) { ctx.strokeStyle = '#0072B2'; ctx.lineWidth = 1; ctx.strokeRect(nx - 0.5, y - 0.5, cell + 1, cell + 1); }
+      if (p.next >= first && nx < w) {
+        ctx.fillStyle = '#0072B2';
+        ctx.fillRect(nx - 1, y - 2, 2, cell + 4);
+        ctx.beginPath(); ctx.moveTo(nx - 4, y - 5); ctx.lineTo(nx + 4, y - 5); ctx.lineTo(nx, y - 1); ctx.fill();
+      }
     }
   }
   return { top, left, row, cell, first };

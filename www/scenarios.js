@@ -35,8 +35,8 @@ function figure8(name, title, extra, last, end, e = false) {
     title,
     options: { ...paper, ...extra },
     steps: [
-      { say: 'Five nodes under the paper\'s rules alone. A leader is elected; call the nodes A (the leader) to E.', run: 1500 },
-      { say: '(a) A\'s links to C, D and E are cut: x=1 reaches only B. It is on two of five logs, in A\'s term.', do: [...name5, { do: 'cut', from: 'A', to: 'C' }, { do: 'cut', from: 'A', to: 'D' }, { do: 'cut', from: 'A', to: 'E' }, { do: 'put', key: 'x', value: '1', node: 'A' }], run: 300 },
+      { say: 'Five nodes under the paper\'s rules alone. A leader is elected; call the nodes A (the leader) to E.', do: [{ do: 'await', any_leader: true, max_ms: 5000 }, ...name5], run: 1000 },
+      { say: '(a) A\'s links to C, D and E are cut: x=1 reaches only B. It is on two of five logs, in A\'s term.', do: [{ do: 'cut', from: 'A', to: 'C' }, { do: 'cut', from: 'A', to: 'D' }, { do: 'cut', from: 'A', to: 'E' }, { do: 'put', key: 'x', value: '1', node: 'A' }], run: 300 },
       { say: '(b) A crashes. E, which never got x=1, times out and wins with the votes of C and D, whose logs are no longer than its own. Its links out are cut the moment it leads, so its entries (its no-op and y=2) stay on its log alone.', do: [{ do: 'crash', node: 'A' }, { do: 'heal' }, { do: 'timeout', node: 'E' }, { do: 'await', leader: 'E', max_ms: 3000 }, { do: 'cut', from: 'E', to: 'B' }, { do: 'cut', from: 'E', to: 'C' }, { do: 'cut', from: 'E', to: 'D' }, { do: 'put', key: 'y', value: '2', node: 'E' }], run: 300 },
       { say: `(c) E crashes; A restarts and, timing out twice, asks in a term nobody has voted in yet: B, C and D elect it. D's link from A is cut. A sends x=1 on to C: now A, B and C hold it, a majority, yet it is of an older term, so A may not commit it by counting (§5.4.2). ${c}`, do: [{ do: 'crash', node: 'E' }, { do: 'heal' }, { do: 'restart', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'await', leader: 'A', max_ms: 3000 }, { do: 'cut', from: 'A', to: 'D' }, ...(e ? [] : [{ do: 'await', log_len: ['C', 2], max_ms: 3000 }, { do: 'cut', from: 'A', to: 'C' }])], run: 300 },
       ...last,
@@ -205,9 +205,11 @@ export function resolve(ref, nodes, memory) {
   throw new Error(`unknown node reference ${ref}`);
 }
 
-// What an `await` waits for, as a test of the nodes: `leader: ref` (that
-// node leads) or `log_len: [ref, n]` (its log holds at least n entries).
+// What an `await` waits for, as a test of the nodes: `any_leader: true`
+// (some node leads), `leader: ref` (that node leads) or `log_len: [ref, n]`
+// (its log holds at least n entries).
 function awaited(action, nodes, memory) {
+  if (action.any_leader) return now => now.some(n => n.alive && n.role === 'leader');
   if (action.leader !== undefined) {
     const who = resolve(action.leader, nodes, memory);
     return now => now[who].alive && now[who].role === 'leader';

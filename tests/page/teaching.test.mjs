@@ -149,3 +149,15 @@ test('a scenario card says what is on screen when it shows, step by step', { tim
     assert.equal(r.filter(n => n.role === 'leader').length, 1, JSON.stringify(r));
   });
 });
+
+test('Figure 8 names its nodes A to E on the ring, and the logs have room for each cell\'s term', { timeout: 60000 }, async () => {
+  await withPage('#scenario=figure-8', async page => {
+    await page.evaluate(() => window.raftplay.runScenario(1));
+    await page.evaluate(() => window.raftplay.redraw());
+    const names = await page.evaluate(() => window.raftplay.ringNames());
+    assert.deepEqual(names.map(([, n]) => n).sort(), ['A', 'B', 'C', 'D', 'E']);
+    assert.equal(new Set(names.map(([id]) => id)).size, 5);
+    const layout = await page.evaluate(() => window.raftplay.logLayout());
+    assert.ok(layout.cell >= 11, `cells of ${layout.cell} px print no term`);
+  });
+});
