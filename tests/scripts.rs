@@ -551,6 +551,11 @@ fn words(reason: &Reason) -> &'static str {
             Rejection::WouldOverwriteCommitted { .. } => "knows are committed",
         },
         Reason::Truncated { .. } => "conflict with",
+        Reason::HandedOver {
+            leader: Some(_), ..
+        } => "of its dropped entries over to",
+        Reason::HandedOver { leader: None, .. } => "to hand over to the next leader",
+        Reason::TookOver { .. } => "handed over",
         Reason::CommitAdvanced { .. } => "it is from the current term",
         Reason::CommitHeldBack { .. } => "a majority holds it, but it is from term",
         Reason::SteppedDown { why } => match why {
@@ -654,6 +659,14 @@ fn every_reason_is_told_by_a_script() {
         },
         Reason::ReadServed {
             via: ReadPath::Log { index: 2 },
+        },
+        Reason::HandedOver {
+            leader: Some(1),
+            commands: 1,
+        },
+        Reason::TookOver {
+            from: 0,
+            commands: 1,
         },
     ]);
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scripts");

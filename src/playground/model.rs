@@ -383,7 +383,9 @@ impl EventCategory {
                 Reason::SteppedDown { .. } => EventCategory::Election,
                 Reason::AppendAccepted { .. }
                 | Reason::AppendRejected { .. }
-                | Reason::Truncated { .. } => EventCategory::Replication,
+                | Reason::Truncated { .. }
+                | Reason::HandedOver { .. }
+                | Reason::TookOver { .. } => EventCategory::Replication,
                 Reason::CommitAdvanced { .. } | Reason::CommitHeldBack { .. } => {
                     EventCategory::Commit
                 }

@@ -42,6 +42,19 @@ pub enum Reason {
         leader: NodeId,
         why: Rejection,
     },
+    /// Beyond the paper (`Config::forward`): this node, a leader once,
+    /// dropped `commands` commands of its own terms; it hands them over to
+    /// `leader` (if it knows one yet), so that their clients are answered.
+    HandedOver {
+        leader: Option<NodeId>,
+        commands: usize,
+    },
+    /// Beyond the paper: this leader appends `commands` commands that
+    /// `from` handed over (the rest were applied or in its log already).
+    TookOver {
+        from: NodeId,
+        commands: usize,
+    },
     /// Entries `from..=to` were dropped: they conflicted with the leader's
     /// (§5.3). `terms` are the terms they had.
     Truncated {
@@ -157,6 +170,9 @@ impl Reason {
             Reason::ReadServed {
                 via: ReadPath::Log { .. },
             } => "§8",
+            Reason::HandedOver { .. } | Reason::TookOver { .. } => {
+                "Forward, beyond the paper; off in the paper preset"
+            }
         }
     }
 }

@@ -361,6 +361,29 @@ impl fmt::Display for Because<'_> {
                     Name(*leader)
                 )
             }
+            Reason::HandedOver {
+                leader: Some(leader),
+                commands,
+            } => write!(
+                f,
+                "{n} hands {} of its dropped entries over to {}, the leader, so that their clients are answered",
+                count(*commands, "command"),
+                Name(*leader)
+            ),
+            Reason::HandedOver {
+                leader: None,
+                commands,
+            } => write!(
+                f,
+                "{n} keeps {} of its dropped entries to hand over to the next leader it hears of",
+                count(*commands, "command")
+            ),
+            Reason::TookOver { from, commands } => write!(
+                f,
+                "{n} appends {} that {} handed over",
+                count(*commands, "command"),
+                Name(*from)
+            ),
             Reason::CommitAdvanced { index, holders } => {
                 let names: Vec<String> = holders.iter().map(|h| Name(*h).to_string()).collect();
                 write!(
@@ -410,5 +433,14 @@ impl fmt::Display for Because<'_> {
                 "{n} serves a read through the log: its entry at index {index} committed"
             ),
         }
+    }
+}
+
+/// `n thing` or `n things`.
+fn count(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
     }
 }

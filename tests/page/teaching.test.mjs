@@ -161,3 +161,29 @@ test('Figure 8 names its nodes A to E on the ring, and the logs have room for ea
     assert.ok(layout.cell >= 11, `cells of ${layout.cell} px print no term`);
   });
 });
+
+test('entries a partition dropped that come back say why: Forward, named as beyond the paper', { timeout: 60000 }, async () => {
+  await withPage('', async page => {
+    await page.waitForFunction(() => window.raftplay.leader() !== null, null, { timeout: 30000 });
+    await page.keyboard.press(' ');
+    const text = await page.evaluate(() => {
+      const pg = window.raftplay.playground();
+      const leader = window.raftplay.leader();
+      const other = (leader + 1) % 5;
+      pg.partition([[leader, other]]);
+      pg.put('x', 'min1', leader);
+      pg.put('x', 'min2', leader);
+      pg.advance(2000);
+      const majority = [0, 1, 2, 3, 4].find(i => i !== leader && i !== other);
+      pg.put('x', 'maj', majority);
+      pg.advance(500);
+      pg.heal();
+      pg.advance(1500);
+      return pg.recentEvents().map(e => e.text).join('\n');
+    });
+    assert.match(text, /drops entries? .* conflicts? with/);
+    assert.match(text, /hands \d commands? of its dropped entries over to S\d, the leader, so that their clients are answered \(Forward, beyond the paper; off in the paper preset\)/);
+    assert.match(text, /appends \d commands? that S\d handed over/);
+    assert.match(await page.textContent('#hint'), /each beyond the paper/);
+  });
+});

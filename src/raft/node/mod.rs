@@ -476,7 +476,7 @@ impl<S: StateMachine> Node<S> {
             {
                 self.on_vote(now, from, false, 0)
             }
-            Message::Forward { commands } => self.on_forward(now, commands),
+            Message::Forward { commands } => self.on_forward(now, from, commands),
             Message::Probe if current => self.send_append(now, from),
             Message::Commit { index } if current => self.on_commit_notice(now, from, index),
             // Ignored on purpose. An append reply of an older term answers a

@@ -219,7 +219,10 @@ impl<S: StateMachine> Node<S> {
             .filter(|e| self.led_terms.contains(&e.term))
             .filter_map(|e| e.command);
         self.forwarding.extend(orphans);
-        if self.forwarding.len() > before {
+        let commands = self.forwarding.len() - before;
+        if commands > 0 {
+            let leader = self.leader.filter(|&l| l != self.id);
+            self.explain(|_| Reason::HandedOver { leader, commands });
             self.forward_retry = (now, self.config.retry_timeout);
             self.resend_forward(now);
         }
@@ -245,7 +248,7 @@ impl<S: StateMachine> Node<S> {
     /// Proposes handed-over commands, except those already applied or
     /// waiting in the log (a Forward is sent again until the commands come
     /// back, so the same ones can arrive many times).
-    pub(super) fn on_forward(&mut self, now: Time, commands: Vec<S::Command>) {
+    pub(super) fn on_forward(&mut self, now: Time, from: NodeId, commands: Vec<S::Command>) {
         if self.is_leader() {
             let log = &self.persistent.log;
             let pending = log.slice(self.commit_index + 1, log.last_index());
@@ -254,6 +257,10 @@ impl<S: StateMachine> Node<S> {
                 .filter(|c| !self.state_machine.applied(c))
                 .filter(|c| !pending.iter().any(|e| e.command.as_ref() == Some(c)))
                 .collect();
+            if !fresh.is_empty() {
+                let commands = fresh.len();
+                self.explain(|_| Reason::TookOver { from, commands });
+            }
             for command in fresh {
                 let _ = self.propose(now, command);
             }
