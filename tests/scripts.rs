@@ -639,6 +639,8 @@ fn every_reason_is_told_by_a_script() {
         Reason::CommitAdvanced {
             index: 1,
             holders: vec![0, 1],
+            entry_term: 1,
+            term: 1,
         },
         Reason::CommitHeldBack {
             index: 1,

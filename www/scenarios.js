@@ -27,9 +27,16 @@ function figure8(name, title, extra, last, end, e = false) {
   const paper = { nodes: 5, seed: 1, pre_vote: false, check_quorum: false, vote_guard: false, forward: false, probe: false, read_mode: 'log', batch: 1 };
   const name5 = [['leader', 'A'], ['follower1', 'B'], ['follower2', 'C'], ['follower3', 'D'], ['follower4', 'E']]
     .map(([node, as]) => ({ do: 'name', node, as }));
+  // With the planted bug (`hunt`), A commits x=1 by counting, and says so.
+  const broken = extra.hunt !== undefined;
   const c = e
     ? 'Its no-op of the new term follows on B and C as well: A, B and C hold it, a majority.'
-    : 'The moment C holds x=1, A\'s link to C is cut, so A\'s no-op of the new term is on A and B only. A counts A, B and C holding x=1 and says why it does not commit it.';
+    : broken
+      ? 'The moment C holds x=1, A\'s link to C is cut, so A\'s no-op of the new term is on A and B only. With §5.4.2 switched off, A counts A, B and C holding x=1 and commits it anyway: the events say "by counting alone ... which the rule forbids".'
+      : 'The moment C holds x=1, A\'s link to C is cut, so A\'s no-op of the new term is on A and B only. A counts A, B and C holding x=1 and says why it does not commit it.';
+  const rule = broken
+    ? 'yet it is of an older term, which §5.4.2 forbids committing by counting; this core has that rule switched off (a planted bug).'
+    : 'yet it is of an older term, so A may not commit it by counting (§5.4.2).';
   return [{
     name,
     title,
@@ -38,7 +45,7 @@ function figure8(name, title, extra, last, end, e = false) {
       { say: 'Five nodes under the paper\'s rules alone. A leader is elected; call the nodes A (the leader) to E.', do: [{ do: 'await', any_leader: true, max_ms: 5000 }, ...name5], run: 1000 },
       { say: '(a) A\'s links to C, D and E are cut: x=1 reaches only B. It is on two of five logs, in A\'s term.', do: [{ do: 'cut', from: 'A', to: 'C' }, { do: 'cut', from: 'A', to: 'D' }, { do: 'cut', from: 'A', to: 'E' }, { do: 'put', key: 'x', value: '1', node: 'A' }], run: 300 },
       { say: '(b) A crashes. E, which never got x=1, times out and wins with the votes of C and D, whose logs are no longer than its own. Its links out are cut the moment it leads, so its entries (its no-op and y=2) stay on its log alone.', do: [{ do: 'crash', node: 'A' }, { do: 'heal' }, { do: 'timeout', node: 'E' }, { do: 'await', leader: 'E', max_ms: 3000 }, { do: 'cut', from: 'E', to: 'B' }, { do: 'cut', from: 'E', to: 'C' }, { do: 'cut', from: 'E', to: 'D' }, { do: 'put', key: 'y', value: '2', node: 'E' }], run: 300 },
-      { say: `(c) E crashes; A restarts and, timing out twice, asks in a term nobody has voted in yet: B, C and D elect it. D's link from A is cut. A sends x=1 on to C: now A, B and C hold it, a majority, yet it is of an older term, so A may not commit it by counting (§5.4.2). ${c}`, do: [{ do: 'crash', node: 'E' }, { do: 'heal' }, { do: 'restart', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'await', leader: 'A', max_ms: 3000 }, { do: 'cut', from: 'A', to: 'D' }, ...(e ? [] : [{ do: 'await', log_len: ['C', 2], max_ms: 3000 }, { do: 'cut', from: 'A', to: 'C' }])], run: 300 },
+      { say: `(c) E crashes; A restarts and, timing out twice, asks in a term nobody has voted in yet: B, C and D elect it. D's link from A is cut. A sends x=1 on to C: now A, B and C hold it, a majority, ${rule} ${c}`, do: [{ do: 'crash', node: 'E' }, { do: 'heal' }, { do: 'restart', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'await', leader: 'A', max_ms: 3000 }, { do: 'cut', from: 'A', to: 'D' }, ...(e ? [] : [{ do: 'await', log_len: ['C', 2], max_ms: 3000 }, { do: 'cut', from: 'A', to: 'C' }])], run: 300 },
       ...last,
     ],
     end,

@@ -64,10 +64,14 @@ pub enum Reason {
         terms: Vec<Term>,
     },
     /// The leader committed up to `index`: `holders` (itself included) hold
-    /// it, and it is of the current term (§5.4.2).
+    /// it, and it is of the current term (§5.4.2); `entry_term` is its
+    /// term, which only a broken core (the planted `commit_old_terms`)
+    /// lets differ from the current one, and the sentence then says so.
     CommitAdvanced {
         index: Index,
         holders: Vec<NodeId>,
+        entry_term: Term,
+        term: Term,
     },
     /// A majority holds `index`, but it is of an earlier term (`entry_term`):
     /// not committed by counting (§5.4.2).

@@ -384,13 +384,25 @@ impl fmt::Display for Because<'_> {
                 count(*commands, "command"),
                 Name(*from)
             ),
-            Reason::CommitAdvanced { index, holders } => {
+            Reason::CommitAdvanced {
+                index,
+                holders,
+                entry_term,
+                term,
+            } => {
                 let names: Vec<String> = holders.iter().map(|h| Name(*h).to_string()).collect();
-                write!(
-                    f,
-                    "{n} commits up to {index}: {} hold it and it is from the current term",
-                    names.join(", ")
-                )
+                let names = names.join(", ");
+                if entry_term == term {
+                    write!(
+                        f,
+                        "{n} commits up to {index}: {names} hold it and it is from the current term"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "{n} commits up to {index} by counting alone: {names} hold it, but it is from term {entry_term}, not the current term {term}, which the rule forbids"
+                    )
+                }
             }
             Reason::CommitHeldBack {
                 index,

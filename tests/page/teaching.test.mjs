@@ -187,3 +187,14 @@ test('entries a partition dropped that come back say why: Forward, named as beyo
     assert.match(await page.textContent('#hint'), /each beyond the paper/);
   });
 });
+
+test('figure-8-unsafe says that the planted bug commits x=1, and the commit says which rule it breaks', { timeout: 60000 }, async () => {
+  await withPage('#scenario=figure-8-unsafe', async page => {
+    await page.evaluate(() => window.raftplay.runScenario(4));
+    const card = await page.textContent('#card-text');
+    assert.match(card, /switched off/);
+    assert.doesNotMatch(card, /says why it does not commit it/);
+    const text = (await page.evaluate(() => window.raftplay.playground().recentEvents().map(e => e.text))).join('\n');
+    assert.match(text, /commits up to \d+ by counting alone: .* but it is from term 1, not the current term \d+, which the rule forbids/);
+  });
+});

@@ -574,6 +574,8 @@ impl<S: StateMachine> Node<S> {
             holders: std::iter::once(n.id)
                 .chain(holders.iter().copied())
                 .collect(),
+            entry_term,
+            term,
         });
         self.apply_committed();
         // One follower that holds it is enough: whoever leads next learns
