@@ -254,9 +254,19 @@ function appendEvents(events) {
   if (state.followEvents) list.scrollTop = list.scrollHeight;
 }
 
+// The hint under the ring says what the cluster is doing now.
+function showHintState() {
+  const l = leaderOf(state.nodes);
+  const term = l === null ? 0 : state.nodes[l].term;
+  const text = l === null ? (state.nodes.some(n => n.term > 0) ? 'has no leader: an election is under way' : 'is electing a leader')
+    : `is led by S${l + 1} in term ${term}`;
+  if ($('hint-state').textContent !== text) $('hint-state').textContent = text;
+}
+
 function refresh(all) {
   const f = readFrame(state.pg, state.logs, all);
   state.nodes = f.nodes;
+  showHintState();
   state.messages = f.messages;
   state.cuts = f.cuts;
   appendEvents(f.events);
@@ -636,10 +646,14 @@ function drawInspector() {
   }
   const n = state.nodes[id];
   $('inspect-title').textContent = `S${id + 1}: ${n.alive ? n.role : 'crashed'}, term ${n.term}`;
+  // Figure 2's persistent state (term, vote, log) survives a crash; the
+  // rest is volatile.
   const lines = [
-    `voted for   ${n.voted_for === null ? '-' : 'S' + (n.voted_for + 1)}`,
-    `leader      ${n.leader === null ? 'unknown' : 'S' + (n.leader + 1)}`,
-    `commit      ${n.commit} of ${n.log_len} entries`,
+    `term        ${n.term}  (persistent)`,
+    `voted for   ${n.voted_for === null ? '-' : 'S' + (n.voted_for + 1)}  (persistent)`,
+    `log         ${n.log_len} entries  (persistent)`,
+    `leader      ${n.leader === null ? 'unknown' : 'S' + (n.leader + 1)}  (volatile)`,
+    `commit      ${n.commit}  (volatile)`,
   ];
   if (n.alive && n.role !== 'leader') {
     lines.push(`times out   in ${Math.max(0, n.election_deadline_ms - state.pg.nowMs()).toFixed(0)} ms`);

@@ -198,3 +198,17 @@ test('figure-8-unsafe says that the planted bug commits x=1, and the commit says
     assert.match(text, /commits up to \d+ by counting alone: .* but it is from term 1, not the current term \d+, which the rule forbids/);
   });
 });
+
+test('the hint follows the cluster, and the inspector marks what is persistent', { timeout: 60000 }, async () => {
+  await withPage('', async page => {
+    await page.waitForFunction(() => window.raftplay.leader() !== null, null, { timeout: 30000 });
+    await page.evaluate(() => window.raftplay.redraw());
+    const l = await page.evaluate(() => window.raftplay.leader());
+    assert.match(await page.textContent('#hint'), new RegExp(`is led by S${l + 1} in term \\d+`));
+    await page.keyboard.press(String(l + 1));
+    const body = await page.textContent('#inspect-body');
+    assert.match(body, /term +\d+ +\(persistent\)/);
+    assert.match(body, /voted for +S\d +\(persistent\)/);
+    assert.match(body, /commit +\d+ +\(volatile\)/);
+  });
+});
