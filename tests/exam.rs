@@ -107,9 +107,8 @@ fn each_bugs_first_catching_seed_is_the_first() {
 #[test]
 fn the_lease_trap_catches_a_missing_vote_guard_and_the_core_refuses_it() {
     use raftplay::playground::{Action, Playground, PlaygroundOptions};
-    use raftplay::raft::RoleKind;
     for bug in [Some(Bug::NoVoteGuard), None] {
-        let hunt = bug.map(|b| Bug::ALL.iter().position(|&x| x == b).unwrap() as u32);
+        let hunt = bug.map(PlaygroundOptions::hunt_for);
         let options = PlaygroundOptions {
             nodes: 3,
             hunt,
@@ -117,12 +116,7 @@ fn the_lease_trap_catches_a_missing_vote_guard_and_the_core_refuses_it() {
         };
         let mut p = Playground::new(options).unwrap();
         p.advance_to(2_000_000).unwrap();
-        let leader = p
-            .nodes()
-            .iter()
-            .find(|n| n.role == Some(RoleKind::Leader))
-            .unwrap()
-            .id;
+        let leader = p.cluster().leader().expect("a leader after 2 s");
         let (acker, cut_off) = ((leader + 1) % 3, (leader + 2) % 3);
         p.act(Action::Cut {
             from: cut_off,

@@ -20,7 +20,7 @@ fn choose(p: &mut Playground, event: Event) {
     p.act(Action::Choose { event }).unwrap();
 }
 
-/// A follower's view, to compare states.
+/// What the page sees of the cluster, to compare states.
 fn snapshot(p: &Playground) -> String {
     format!("{:?} {:?} {}", p.nodes(), p.messages(), p.now())
 }
@@ -74,12 +74,7 @@ fn leaving_explore_mode_resumes_time_from_that_state() {
     let mut p = Playground::new(PlaygroundOptions::default()).unwrap();
     p.advance_to(2 * SECOND).unwrap();
     explore(&mut p);
-    let leader = p
-        .nodes()
-        .iter()
-        .find(|n| n.role == Some(RoleKind::Leader))
-        .unwrap()
-        .id;
+    let leader = p.cluster().leader().expect("a leader after 2 s");
     // Drop everything, then let the followers' timers fire: a new election.
     while let Some(i) = p.messages().first().and_then(|m| m.held) {
         choose(&mut p, Event::Drop { message: i });
@@ -139,7 +134,7 @@ fn choosing_outside_explore_mode_is_refused() {
 fn plays_red(bug: Bug, depth: usize) {
     let options = PlaygroundOptions {
         nodes: 3,
-        hunt: Some(Bug::ALL.iter().position(|&b| b == bug).unwrap() as u32),
+        hunt: Some(PlaygroundOptions::hunt_for(bug)),
         ..PlaygroundOptions::default()
     };
     let search = playground::search_options(&options, Some(bug), depth, 400_000).unwrap();

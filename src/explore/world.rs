@@ -76,6 +76,25 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The node the event names (a timer's, a crash's, a request's), if
+    /// one; a message is named by its place among the held ones.
+    pub fn node(&self) -> Option<NodeId> {
+        match *self {
+            Event::Timer { node }
+            | Event::Wait { node }
+            | Event::Crash { node }
+            | Event::Restart { node }
+            | Event::Put { node }
+            | Event::Get { node } => Some(node),
+            Event::Deliver { .. }
+            | Event::RoundTrip { .. }
+            | Event::Duplicate { .. }
+            | Event::Drop { .. } => None,
+        }
+    }
+}
+
 /// One client request and, once it came, its answer. Times are the step
 /// of the path at which the request was sent and answered: a total order
 /// of events, finer than the clock (many events happen at one instant).

@@ -145,6 +145,14 @@ impl PlaygroundOptions {
         self.hunt.map(|h| Bug::ALL[h as usize % Bug::ALL.len()])
     }
 
+    /// The `hunt` number that plants `bug`.
+    pub fn hunt_for(bug: Bug) -> u32 {
+        Bug::ALL
+            .iter()
+            .position(|&b| b == bug)
+            .expect("every bug is in ALL") as u32
+    }
+
     fn cluster_options(&self) -> Result<ClusterOptions, String> {
         if !(3..=9).contains(&self.nodes) {
             return Err(format!("nodes must be between 3 and 9, got {}", self.nodes));
@@ -345,6 +353,30 @@ pub struct MessageView {
     /// [`Action::Choose`] names it by). Its times then only place it on
     /// its link: the oldest nearest the receiver.
     pub held: Option<usize>,
+}
+
+impl MessageView {
+    fn of(
+        e: &crate::raft::Envelope<crate::kv::Put>,
+        (sent_ms, arrives_ms): (f64, f64),
+        lost: Option<Loss>,
+        held: Option<usize>,
+    ) -> MessageView {
+        let (entries, ok) = e.message.glyph();
+        MessageView {
+            from: e.from,
+            to: e.to,
+            sent_ms,
+            arrives_ms,
+            kind: e.message.kind(),
+            term: e.term,
+            entries,
+            ok,
+            lost,
+            text: describe(&e.message),
+            held,
+        }
+    }
 }
 
 /// What an event is about, for the page's filters and colours.
@@ -666,7 +698,13 @@ impl Playground {
 
     fn validate(&self, action: &Action) -> Result<(), String> {
         let n = self.options.nodes;
-        let check = |id: NodeId| stepwise::check_node(id, n);
+        let check = |id: NodeId| {
+            if (id as usize) < n {
+                Ok(())
+            } else {
+                Err(format!("no node S{} in a cluster of {n}", id as u32 + 1))
+            }
+        };
         match action {
             Action::Crash { node } | Action::Restart { node } | Action::Timeout { node } => {
                 check(*node)
@@ -689,7 +727,7 @@ impl Playground {
                 link_capacity: Some(0),
                 ..
             } => Err("a link holds at least one message".into()),
-            Action::Choose { event } => stepwise::event_node(event).map_or(Ok(()), check),
+            Action::Choose { event } => event.node().map_or(Ok(()), check),
             _ => Ok(()),
         }
     }
@@ -932,55 +970,31 @@ impl Playground {
             .in_flight()
             .into_iter()
             .map(|m| {
-                let message = &m.envelope.message;
-                let (entries, ok) = message.glyph();
-                MessageView {
-                    from: m.envelope.from,
-                    to: m.envelope.to,
-                    sent_ms: time::as_millis(m.sent),
-                    arrives_ms: time::as_millis(m.arrives),
-                    kind: message.kind(),
-                    term: m.envelope.term,
-                    entries,
-                    ok,
-                    lost: m.loss,
-                    text: describe(message),
-                    held: None,
-                }
+                let times = (time::as_millis(m.sent), time::as_millis(m.arrives));
+                MessageView::of(m.envelope, times, m.loss, None)
             })
             .collect()
     }
 
-    /// The messages waiting in explore mode, spread along their links.
+    /// The messages waiting in explore mode, spread along their links: the
+    /// oldest on a link nearest its receiver.
     fn held_messages(&self) -> Vec<MessageView> {
         let held = self.cluster.held();
         let now = time::as_millis(self.now());
-        let on_link = |i: usize| {
-            let (from, to) = (held[i].from, held[i].to);
-            let same = |e: &&crate::raft::Envelope<crate::kv::Put>| e.from == from && e.to == to;
-            let older = held[..i].iter().filter(same).count();
-            (older, held.iter().filter(same).count())
-        };
+        let mut on_link: std::collections::BTreeMap<(NodeId, NodeId), usize> = Default::default();
+        for e in held {
+            *on_link.entry((e.from, e.to)).or_default() += 1;
+        }
+        let mut older: std::collections::BTreeMap<(NodeId, NodeId), usize> = Default::default();
         held.iter()
             .enumerate()
             .map(|(i, e)| {
-                let (older, count) = on_link(i);
+                let count = on_link[&(e.from, e.to)];
+                let before = older.entry((e.from, e.to)).or_default();
                 // The share of the link behind it, in (0, 1).
-                let along = (count - older) as f64 / (count + 1) as f64;
-                let (entries, ok) = e.message.glyph();
-                MessageView {
-                    from: e.from,
-                    to: e.to,
-                    sent_ms: now - along,
-                    arrives_ms: now + 1.0 - along,
-                    kind: e.message.kind(),
-                    term: e.term,
-                    entries,
-                    ok,
-                    lost: None,
-                    text: describe(&e.message),
-                    held: Some(i),
-                }
+                let along = (count - *before) as f64 / (count + 1) as f64;
+                *before += 1;
+                MessageView::of(e, (now - along, now + 1.0 - along), None, Some(i))
             })
             .collect()
     }

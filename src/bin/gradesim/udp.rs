@@ -63,8 +63,7 @@ const COURSE_WAIT: Duration = Duration::from_millis(100);
 /// router's own work: decoding, checking and re-encoding in Python, and a
 /// `select` for writability before each send (measured with a datagram
 /// blaster on this machine: docs/gradesim.md).
-const COURSE_COST: Duration = Duration::from_micros(COURSE_COST_US);
-const COURSE_COST_US: u64 = 45;
+const COURSE_COST: Duration = Duration::from_micros(45);
 
 /// Process groups of every replica running, for the Ctrl-C handler.
 static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
@@ -518,10 +517,4 @@ fn spawn_reader(from: usize, socket: Arc<UdpSocket>, open: Arc<AtomicBool>, tx: 
             }
         }
     });
-}
-
-/// Why a run's loop ended.
-enum Ended {
-    Time,
-    PacketStorm,
 }

@@ -15,7 +15,7 @@ use super::{Action, Playground};
 use crate::explore::world::{self, Faults};
 use crate::explore::{self, Event, Options as ExploreOptions, Requests, Start, Timing};
 use crate::kv::Op;
-use crate::raft::{Bug, NodeId, Time};
+use crate::raft::{Bug, Time};
 use crate::sim::Loss;
 use serde::{Deserialize, Serialize};
 
@@ -236,26 +236,4 @@ pub fn plan(
         link_capacity: search.link_capacity,
         states: report.states,
     }))
-}
-
-/// A node of a cluster of `n`, or an error naming it.
-pub(super) fn check_node(id: NodeId, n: usize) -> Result<(), String> {
-    if (id as usize) < n {
-        Ok(())
-    } else {
-        Err(format!("no node S{} in a cluster of {n}", id as u32 + 1))
-    }
-}
-
-/// The node an event names, if one.
-pub(super) fn event_node(event: &Event) -> Option<NodeId> {
-    match *event {
-        Event::Timer { node }
-        | Event::Wait { node }
-        | Event::Crash { node }
-        | Event::Restart { node }
-        | Event::Put { node }
-        | Event::Get { node } => Some(node),
-        _ => None,
-    }
 }

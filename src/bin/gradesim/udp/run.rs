@@ -2,7 +2,7 @@
 //! routers' loops, and the score at the end. The processes and the
 //! routing of one datagram are the harness's (`super::Harness`).
 
-use super::{COURSE_COST, COURSE_WAIT, Ended, Harness, Packet, UdpOptions};
+use super::{COURSE_COST, COURSE_WAIT, Harness, Packet, UdpOptions};
 use crate::Router;
 use crate::record::{self, Recorder};
 use raftplay::grader::{FaultKind, FaultTarget, GraderConfig, Outcome, Workload, apply_fault};
@@ -18,6 +18,12 @@ fn spin(d: Duration) {
     while from.elapsed() < d {
         std::hint::spin_loop();
     }
+}
+
+/// Why a run's loop ended.
+enum Ended {
+    Time,
+    PacketStorm,
 }
 
 /// One run under way: the processes, the workload and the schedule.
