@@ -12,10 +12,12 @@ fn options(bug: Option<Bug>, depth: usize) -> Options {
         max_states: 2_000_000,
         start: Start::Leader,
         requests: Requests::Leaders,
+        link_capacity: Some(1),
         threads: 2,
         ..Options::default()
     };
     o.raft.bug = bug;
+    o.raft.max_append_entries = 1;
     o
 }
 
@@ -44,7 +46,8 @@ fn the_counterexample_is_a_shortest_one() {
     for bug in [
         Bug::AcceptStaleTerm,
         Bug::NoTimerResetOnVote,
-        Bug::LongLease,
+        Bug::NoVoteGuard,
+        Bug::KeepConflicts,
     ] {
         let report = explore::search(&options(Some(bug), 8), never_stop).unwrap();
         let found = report.found.unwrap_or_else(|| panic!("{bug:?} not caught"));

@@ -33,7 +33,7 @@
 //! - `crash N`, `restart N`, `partition 1-2 3-4-5` (groups), `heal`.
 //! - `status [N...]`, `log [N...]`, `held`: what the nodes hold.
 //! - `explore bug=NAME [depth=D] [states=S] [start=fresh|leader]
-//!   [requests=any|leaders] [link=K] [crashes=K] [puts=K] [gets=K]`: the
+//!   [requests=any|leaders] [link=K] [batch=E] [crashes=K] [puts=K] [gets=K]`: the
 //!   explorer's shortest run that breaks a check, step by step (the
 //!   replica's own timeouts, not the scripts'), or how many states it saw
 //!   without finding one. A story of this kind keeps a counterexample: a
@@ -440,6 +440,9 @@ fn explore(command: &Command) -> Result<String, Box<dyn Error>> {
         o.requests = text.parse()?;
     }
     o.link_capacity = number(args.take_key("link"))?.map(|k| k as usize);
+    if let Some(e) = number(args.take_key("batch"))? {
+        o.raft.max_append_entries = e as usize;
+    }
     for (key, budget) in [
         ("crashes", &mut o.crashes),
         ("puts", &mut o.puts),
@@ -519,6 +522,12 @@ scripts!(
     explore_no_vote_guard,
     explore_no_timer_reset_on_vote,
     explore_lease_from_ack,
+    explore_commit_old_terms,
+    explore_no_up_to_date_check,
+    explore_uncapped_follower_commit,
+    explore_keep_conflicts,
+    explore_reads_unchecked,
+    explore_read_before_noop,
     explore_correct_core,
 );
 

@@ -128,16 +128,18 @@ export class Explorer {
   showMeHow(bug) {
     this.cancel('');
     this.stopPlaying();
-    const options = { ...this.hooks.options(), hunt: null };
+    // Three nodes, and one entry per AppendEntries so that an acknowledgement
+    // can cover any prefix of a log (what the commit rules are about).
+    const options = { ...this.hooks.options(), hunt: null, nodes: 3, batch: 1 };
     this.started = performance.now();
     this.lastProgress = null;
     this.worker = new Worker(new URL('./explore-worker.js', import.meta.url), { type: 'module' });
     this.worker.onmessage = ({ data }) => this.heard(bug, options, data);
     this.worker.onerror = e => this.cancel(`The search failed: ${e.message}`);
-    this.worker.postMessage({ options: { ...options, nodes: 3 }, bug, depth: SEARCH_DEPTH, maxStates: SEARCH_STATES });
+    this.worker.postMessage({ options, bug, depth: SEARCH_DEPTH, maxStates: SEARCH_STATES });
     $('how-cancel').hidden = false;
     $('how-run').disabled = true;
-    $('how-progress').textContent = `Searching every run of a three-node cluster with ${bug} for a shortest one that breaks a check…`;
+    $('how-progress').textContent = `Searching every run of a three-node cluster (one entry per AppendEntries) with ${bug} for a shortest one that breaks a check…`;
     this.render();
   }
 
@@ -159,7 +161,7 @@ export class Explorer {
     }
     const plan = data.plan;
     $('how-progress').textContent = `Found in ${took} s (${plan.states.toLocaleString('en')} states): ${plan.steps.length} events after the first election break ${plan.broken.check}.`;
-    this.play(bug, { ...options, nodes: 3 }, plan);
+    this.play(bug, options, plan);
   }
 
   finish() {

@@ -59,6 +59,12 @@ pub enum Event {
     Wait {
         node: NodeId,
     },
+    /// The node stands for election and each pre-vote and vote request it
+    /// sends goes round trip at once, to every node ([`Cluster::campaign`]):
+    /// a shortcut through a timer (or a wait) and round trips.
+    Campaign {
+        node: NodeId,
+    },
     Crash {
         node: NodeId,
     },
@@ -83,6 +89,7 @@ impl Event {
         match *self {
             Event::Timer { node }
             | Event::Wait { node }
+            | Event::Campaign { node }
             | Event::Crash { node }
             | Event::Restart { node }
             | Event::Put { node }
@@ -193,7 +200,7 @@ impl World {
     /// and drops) in send order, timers, client requests, crashes, restarts.
     pub fn enabled(&self, options: &Options) -> Vec<Event> {
         let faults = Faults {
-            round_trips: true,
+            shortcuts: true,
             duplicates: self.used.duplicates < options.duplicates,
             drops: self.used.drops < options.drops,
         };
@@ -242,6 +249,7 @@ impl World {
             Event::RoundTrip { message } => c.round_trip(message)?,
             Event::Timer { node } => c.fire(node)?,
             Event::Wait { node } => c.fire_until(node)?,
+            Event::Campaign { node } => c.campaign(node)?,
             Event::Crash { node } => {
                 self.used.crashes += 1;
                 c.crash(node)?
@@ -398,7 +406,8 @@ impl World {
 /// Which events on held messages are enabled besides delivery.
 #[derive(Clone, Copy, Debug)]
 pub struct Faults {
-    pub round_trips: bool,
+    /// Round trips and campaigns: sequences of other events in one step.
+    pub shortcuts: bool,
     pub duplicates: bool,
     pub drops: bool,
 }
@@ -406,13 +415,14 @@ pub struct Faults {
 /// The events on held messages and timers enabled in `c`, in a fixed
 /// order: deliveries, round trips, copies and drops in send order, then
 /// each live node's timer (with [`Timing::Prompt`], only the first due
-/// fires at once; a later one is a [`Event::Wait`]).
+/// fires at once; a later one is a [`Event::Wait`]), then the campaigns
+/// of the nodes that do not lead.
 pub fn held_events(c: &Cluster, faults: Faults, timing: Timing) -> Vec<Event> {
     let held = c.held().len();
     let mut events: Vec<Event> = (0..held)
         .map(|message| Event::Deliver { message })
         .collect();
-    if faults.round_trips {
+    if faults.shortcuts {
         events.extend((0..held).map(|message| Event::RoundTrip { message }));
     }
     if faults.duplicates {
@@ -431,6 +441,12 @@ pub fn held_events(c: &Cluster, faults: Faults, timing: Timing) -> Vec<Event> {
         } else {
             events.push(Event::Wait { node });
         }
+    }
+    if faults.shortcuts {
+        let campaigns = (0..c.len() as NodeId).filter(|&node| {
+            c.timer(node).is_some() && c.node(node).is_some_and(|n| !n.is_leader())
+        });
+        events.extend(campaigns.map(|node| Event::Campaign { node }));
     }
     events
 }
@@ -462,6 +478,11 @@ pub fn describe(c: &Cluster, event: Event) -> String {
         Event::Timer { node } => format!("S{}'s timer fires at {:.3} s", node + 1, fires_at(node)),
         Event::Wait { node } => format!(
             "time passes until S{}'s timer fires at {:.3} s",
+            node + 1,
+            fires_at(node)
+        ),
+        Event::Campaign { node } => format!(
+            "S{} stands for election at {:.3} s, its vote requests answered at once",
             node + 1,
             fires_at(node)
         ),

@@ -6,7 +6,7 @@
 //!                      [--no-check-quorum] [--no-vote-guard] [--timing prompt|any]
 //!                      [--start fresh|leader] [--crashes K] [--duplicates K]
 //!                      [--drops K] [--puts K] [--gets K] [--requests any|leaders]
-//!                      [--link-capacity K] [--seed S] [--threads T]
+//!                      [--link-capacity K] [--max-append E] [--seed S] [--threads T]
 //!                      [--out FILE]
 //!     gradesim explore --exam [the same bounds]
 //!
@@ -55,6 +55,7 @@ pub fn parse(args: &[String]) -> Result<ExploreArgs, String> {
             "--no-prevote" => o.raft.pre_vote = false,
             "--no-check-quorum" => o.raft.check_quorum = false,
             "--no-vote-guard" => o.raft.vote_guard = false,
+            "--max-append" => o.raft.max_append_entries = count(arg, &value()?)? as usize,
             "--timing" => o.timing = value()?.parse()?,
             "--start" => o.start = value()?.parse()?,
             "--crashes" => o.crashes = small(value()?)?,

@@ -44,7 +44,7 @@ const USAGE: &str = "usage:
                    [--read-mode lease|read_index|log] [--no-prevote] [--no-check-quorum]
                    [--no-vote-guard] [--timing prompt|any] [--start fresh|leader]
                    [--crashes K] [--duplicates K] [--drops K] [--puts K] [--gets K] [--requests any|leaders]
-                   [--link-capacity K]
+                   [--link-capacity K] [--max-append E]
                    [--seed S] [--threads T] [--out FILE]
       (every interleaving, breadth-first: the shortest run that breaks a check)
   gradesim replay RUN.json   (a run exported from the playground: its events, then its lights)

@@ -77,6 +77,7 @@ impl Playground {
             Event::Drop { message } => c.drop_held_at(message, Loss::Dropped)?,
             Event::Timer { node } => c.fire(node)?,
             Event::Wait { node } => c.fire_until(node)?,
+            Event::Campaign { node } => c.campaign(node)?,
             Event::Crash { node } => c.crash(node)?,
             Event::Restart { node } => c.restart(node)?,
             Event::Put { node } => {
@@ -117,7 +118,7 @@ impl Playground {
             return Vec::new();
         }
         let faults = Faults {
-            round_trips: false,
+            shortcuts: false,
             duplicates: true,
             drops: true,
         };
