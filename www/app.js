@@ -77,7 +77,10 @@ function banner(text) {
 }
 
 function setPlaying(on) {
+  const st = state.story;
+  if (on && st && st.stopAt === null && !state.scripting) takeOver('you let time run on beyond the story');
   state.playing = on;
+  if (st && st.stopAt !== null) showCard();
   $('play').textContent = state.playing ? '❚❚ pause' : '▶ play';
 }
 
@@ -473,11 +476,23 @@ function openScenario(name) {
     return false;
   }
   if (!fresh(s.options)) return false;
-  state.story = { s, step: 0, memory: {}, stopAt: null };
+  // `off`: when and how the student took over, if they did.
+  state.story = { s, step: 0, memory: {}, stopAt: null, off: null };
   history.replaceState(null, '', `#scenario=${name}`);
   setPlaying(false);
   showCard();
   return true;
+}
+
+// The student acted, moved through time or let it run outside a step: the
+// card says so at once, and next is off (the script's next steps were
+// written for the story's own cluster).
+function takeOver(how) {
+  const st = state.story;
+  if (!st || st.off || state.scripting) return;
+  st.off = { at: state.pg.nowMs(), how, after: st.step };
+  st.stopAt = null;
+  showCard();
 }
 
 function showCard() {
@@ -485,16 +500,29 @@ function showCard() {
   $('card').hidden = !st;
   if (!st) return;
   const { s } = st;
+  $('card-next').textContent = st.off ? 'start over' : 'next';
+  if (st.off) {
+    const n = s.steps.length;
+    const o = st.off;
+    $('card-title').textContent = s.title;
+    $('card-step').textContent = `you took over after step ${o.after} of ${n}`;
+    $('card-text').textContent = `You took over at ${(o.at / 1000).toFixed(3)} s: ${o.how}. `
+      + (o.after === 0 ? 'The story had not begun.' : `What step ${o.after} said: ${s.steps[o.after - 1].say}`)
+      + ' The story\'s next steps were written for its own cluster, so they are off: the cluster is yours. Start over to see the story again.';
+    $('card-next').disabled = false;
+    return;
+  }
   const running = st.stopAt !== null;
+  const paused = running && !state.playing;
   const n = s.steps.length;
   const done = st.step >= n && !running;
   $('card-title').textContent = s.title;
   // A step's card shows once it has run: what it says is on screen.
-  $('card-step').textContent = running ? `step ${st.step} of ${n} (running)`
+  $('card-step').textContent = running ? `step ${st.step} of ${n} (${paused ? 'paused' : 'running'})`
     : st.step === 0 ? `${n} steps` : done ? `step ${n} of ${n}, the end` : `step ${st.step} of ${n}`;
   $('card-text').replaceChildren();
   if (running) {
-    $('card-text').textContent = 'Watch the ring: the step is running.';
+    $('card-text').textContent = paused ? 'Paused in the middle of the step: press play to let it finish.' : 'Watch the ring: the step is running.';
   } else if (st.step === 0) {
     $('card-text').textContent = s.intro || 'Press next to begin.';
   } else {
@@ -513,9 +541,15 @@ function showCard() {
 // Runs the next step: its actions now, then the story plays for its time.
 function nextStep() {
   const st = state.story;
+  if (st && st.off) { openScenario(st.s.name); return; }
   if (!st || st.step >= st.s.steps.length) return;
   const step = st.s.steps[st.step];
-  act(pg => { perform(pg, step, st.memory); return 0; });
+  state.scripting = true;
+  try {
+    act(pg => { perform(pg, step, st.memory); return 0; });
+  } finally {
+    state.scripting = false;
+  }
   st.stopAt = state.pg.nowMs() + step.run;
   st.until = step.until || null;
   st.step += 1;
@@ -756,6 +790,7 @@ function follow(canvas, describe) {
 // Does `f` on the model. A refusal shows why (nothing is recorded); acting
 // in the past forks the run, and says so.
 function act(f) {
+  takeOver('you acted on the cluster');
   if (state.replay) { state.replay = null; reread(); }
   const at = state.pg.nowMs();
   try {
@@ -841,6 +876,7 @@ function heal() {
 }
 
 function seekTo(ms, then) {
+  takeOver('you moved to another moment of the run');
   setPlaying(false);
   if (ms < state.pg.nowMs()) state.pg.rewind();
   replayTo(ms, 'Replaying to that moment', () => { banner(''); if (then) then(); });

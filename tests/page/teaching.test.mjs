@@ -212,3 +212,32 @@ test('the hint follows the cluster, and the inspector marks what is persistent',
     assert.match(body, /commit +\d+ +\(volatile\)/);
   });
 });
+
+test('a scenario the student takes over says so at once, and next starts over', { timeout: 60000 }, async () => {
+  await withPage('#scenario=first-election', async page => {
+    const step = () => page.textContent('#card-step');
+    // Paused in the middle of a step: the card says so, and play finishes it.
+    await page.click('#card-next');
+    await page.keyboard.press(' ');
+    assert.match(await step(), /step 1 of \d+ \(paused\)/);
+    assert.match(await page.textContent('#card-text'), /press play to let it finish/);
+    await page.keyboard.press(' ');
+    await page.waitForFunction(() => !/running|paused/.test(document.getElementById('card-step').textContent), null, { timeout: 20000 });
+    assert.match(await step(), /^step 1 of \d+$/);
+    // Acting on the cluster is a take-over: the card says so, next is off.
+    await page.keyboard.press('1');
+    await page.keyboard.press('c');
+    assert.match(await step(), /you took over after step 1 of \d+/);
+    const text = await page.textContent('#card-text');
+    assert.match(text, /You took over at \d+\.\d{3} s: you acted on the cluster\. What step 1 said: /);
+    assert.match(text, /next steps were written for its own cluster/);
+    assert.equal(await page.textContent('#card-next'), 'start over');
+    await page.click('#card-next');
+    assert.match(await step(), /^\d+ steps$/);
+    assert.equal(await page.textContent('#card-next'), 'next');
+    // Letting time run on before the story begins is one too.
+    await page.keyboard.press(' ');
+    assert.match(await step(), /you took over after step 0/);
+    assert.match(await page.textContent('#card-text'), /you let time run on beyond the story\. The story had not begun\./);
+  });
+});
