@@ -333,3 +333,53 @@ fn a_simulated_run_is_recorded_in_the_same_format() {
         .count();
     assert_eq!(Some(replica_msgs as u64), score["total_msgs"].as_u64());
 }
+
+/// `--record-failures DIR` keeps a recording of each failing run and no
+/// other, names each at the end, and `gradesim show DIR` lists them.
+#[test]
+fn only_the_failing_runs_are_kept_and_the_folder_is_shown() {
+    let dir = scratch("failures");
+    let simple = format!("{}/configs/simple.json", env!("CARGO_MANIFEST_DIR"));
+    // The same workload on a network that loses 95% of datagrams: no put
+    // is acknowledged, so the grader's "state" check fails every run.
+    let text = std::fs::read_to_string(&simple).unwrap();
+    let strict = dir.join("strict.json");
+    let strict_text = text.replace("\"mix\": 0.5,", "\"mix\": 0.5, \"drops\": 0.95,");
+    assert_ne!(strict_text, text, "the mix is where the test expects it");
+    std::fs::write(&strict, strict_text).unwrap();
+    let kept = dir.join("kept");
+    let out = Command::new(GRADESIM)
+        .args(["sim", &simple])
+        .arg(&strict)
+        .args(["--seed", "1", "--seeds", "2", "--record-failures"])
+        .arg(&kept)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    let mut files: Vec<String> = std::fs::read_dir(&kept)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["strict-1.jsonl", "strict-2.jsonl"], "{said}");
+    assert!(
+        said.contains("failing run kept: ") && said.contains("strict-2.jsonl (state"),
+        "{said}"
+    );
+    let (status, shown) = show(&kept);
+    assert_eq!(status, Some(1), "{shown}");
+    assert!(
+        shown.contains("strict-1.jsonl: strict seed 1: FAIL (state"),
+        "{shown}"
+    );
+    assert!(shown.contains("2 recordings in"), "{shown}");
+    // --record into a file refuses several runs' worth of it.
+    let out = Command::new(GRADESIM)
+        .args(["sim", &simple, "--seeds", "2", "--record"])
+        .arg(&strict)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a file"));
+}

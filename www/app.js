@@ -7,7 +7,7 @@ import init, { Playground, GraderRun, graderConfigs, graderConfigText, plantedBu
 import { drawCluster, drawLogs, drawHistory, layout, fillLegend, LOSSES } from './draw.js';
 import { runHash, runInHash, decodeRecord } from './link.js';
 import { Logs, leaderOf, readFrame, committed } from './model.js';
-import { readOptions, showOptions, showSettings, showNodeCount, HelpDialog, choosePreset, showPreset, PRESETS } from './controls.js';
+import { readOptions, showOptions, showSettings, showCluster, HelpDialog, choosePreset, showPreset, PRESETS } from './controls.js';
 import { SCENARIOS, findScenario, perform, reached, holds } from './scenarios.js';
 import { parseRecording, looksLikeRecording } from './recording.js';
 import { Player } from './player.js';
@@ -104,7 +104,7 @@ function adopt(pg) {
   $('hint-btn').disabled = false;
   showHuntNote('');
   showOptions(state.options);
-  showNodeCount(state.options.nodes);
+  showCluster(state.options);
   showPending();
   renderGroup();
   reread();
@@ -318,9 +318,10 @@ function reveal(why) {
   const text = `${why} The planted bug was ${h.bug.name}: it breaks the rule "${h.bug.rule}". `
     + 'Press "search" under "show me how" for a shortest run that breaks it, event by event; '
     + `or watch the checks catch it in a random run: gradesim chaos --bug ${h.bug.name} --seed ${seed} --seeds 1 --trace`;
-  banner(text);
-  // Kept on screen: the banner gives way to the next message, this does not.
-  showHuntNote(text);
+  // Kept on screen (the banner gives way to the next message), and said
+  // once; in a scenario its card tells the bug already.
+  banner('');
+  if (!state.story) showHuntNote(text);
   $('hint-btn').hidden = true;
   explorer.offer(h.bug.name);
 }
@@ -649,6 +650,7 @@ function draw(now) {
     names: storyNames(),
   });
   state.centres = drawn.centres;
+  state.radius = drawn.radius;
   state.placed = drawn.placed;
   state.logLayout = drawLogs($('logs'), state.nodes, state.logs.byNode);
   const now_ = pg.nowMs();
@@ -1157,6 +1159,8 @@ async function main() {
       const c = state.centres[id];
       return { x: r.left + c.x, y: r.top + c.y };
     },
+    // The ring as drawn: node centres on the canvas and their radius.
+    ring: () => ({ centres: state.centres, radius: state.radius, width: $('cluster').clientWidth, height: $('cluster').clientHeight }),
     committed: key => committed(state.nodes, state.logs, key),
     messageAt: i => state.placed[i] && { x: state.placed[i].x, y: state.placed[i].y },
     // Messages drawn between the nodes, where a click drops them.

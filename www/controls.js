@@ -75,9 +75,25 @@ export function showSettings(s) {
   $('auto').checked = s.auto;
 }
 
-export function showNodeCount(n) {
+// The hint's words for the cluster running: its size and its rules.
+export function showCluster(o) {
   const words = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
-  $('hint-nodes').textContent = `${words[n] || n}-node`;
+  $('hint-nodes').textContent = `${words[o.nodes] || o.nodes}-node`;
+  $('hint-rules').textContent = rulesOf(o);
+}
+
+// What the cluster runs beyond Figure 2, in a sentence.
+export function rulesOf(o) {
+  const beyond = [
+    o.pre_vote && 'PreVote', o.check_quorum && 'CheckQuorum', o.vote_guard && 'the vote guard',
+    o.read_mode === 'lease' && 'lease reads', o.read_mode === 'read_index' && 'ReadIndex reads',
+    o.forward && 'Forward', o.probe && 'Probe',
+  ].filter(Boolean);
+  const named = 'each beyond the paper and each named in the events when it decides something';
+  const preset = presetOf(o);
+  if (preset === 'course') return `It runs the course replica's defaults: ${beyond.join(', ')}, ${named}; the "paper" preset is Figure 2 alone.`;
+  if (!beyond.length) return 'It runs the paper\'s rules alone (Figure 2, reads through the log).';
+  return `It runs Figure 2 with ${beyond.join(', ')}, ${named}.`;
 }
 
 // The help overlay as a modal dialog: it takes focus, pauses the run while

@@ -24,15 +24,21 @@ export function fitCanvas(canvas) {
   return { ctx, w, h };
 }
 
-// Node centres on a ring, S1 at the top, clockwise.
+// Node centres on a ring, S1 at the top, clockwise. A node's crown and
+// selection ring above it and its label below need about its radius plus
+// MARGIN, so on a short, wide canvas the ring flattens into an ellipse
+// rather than shrinking until the nodes overlap.
 export function layout(n, w, h) {
+  const MARGIN = 36;
   const cx = w / 2, cy = h / 2;
-  const ring = Math.min(w, h) * 0.36;
-  const radius = Math.max(14, Math.min(34, ring * Math.sin(Math.PI / n) * 0.55));
+  const round = Math.min(w, h) * 0.36;
+  const radius = Math.max(14, Math.min(34, round * Math.sin(Math.PI / n) * 0.55));
+  const ry = Math.max(20, Math.min(round, h / 2 - radius - MARGIN));
+  const rx = ry < round ? Math.max(ry, Math.min(w / 2 - radius - 30, 1.8 * round * Math.sqrt(round / ry))) : round;
   const centres = [];
   for (let i = 0; i < n; i++) {
     const a = -Math.PI / 2 + (2 * Math.PI * i) / n;
-    centres.push({ x: cx + ring * Math.cos(a), y: cy + ring * Math.sin(a) });
+    centres.push({ x: cx + rx * Math.cos(a), y: cy + ry * Math.sin(a) });
   }
   return { centres, radius };
 }
@@ -218,6 +224,8 @@ export function drawCluster(canvas, view) {
   const { ctx, w, h } = fitCanvas(canvas);
   const n = view.nodes.length;
   const { centres, radius } = layout(n, w, h);
+  // Room between neighbours on the ring, for the labels under the nodes.
+  const gap = n > 1 ? Math.hypot(centres[1].x - centres[0].x, centres[1].y - centres[0].y) : w;
   drawLinks(ctx, centres, (a, b) => view.cuts.has(`${a}-${b}`) || view.cuts.has(`${b}-${a}`));
   // Messages in flight; lost ones fade from halfway with an x.
   const placed = [];
@@ -273,10 +281,17 @@ export function drawCluster(canvas, view) {
     ctx.font = `${Math.max(9, Math.round(radius * 0.32))}px system-ui`;
     ctx.fillText(`term ${node.term}`, x, y + radius * 0.38);
     ctx.fillStyle = '#5b6570';
-    const below = node.alive ? `${node.role}${node.voted_for !== null && node.role !== 'leader' ? ` · voted S${node.voted_for + 1}` : ''}` : 'crashed';
-    ctx.fillText(below, x, y + radius + 22);
+    const voted = node.alive && node.voted_for !== null && node.role !== 'leader' ? `voted S${node.voted_for + 1}` : '';
+    const role = node.alive ? node.role : 'crashed';
+    // On two lines when one would run into the neighbour's.
+    if (voted && ctx.measureText(`${role} · ${voted}`).width > gap - 8) {
+      ctx.fillText(role, x, y + radius + 20);
+      ctx.fillText(voted, x, y + radius + 31);
+    } else {
+      ctx.fillText(voted ? `${role} · ${voted}` : role, x, y + radius + 22);
+    }
   }
-  return { centres, placed };
+  return { centres, placed, radius };
 }
 
 // logs: [{terms: [...], keys: [...]}] per node; nodes: node views. Returns

@@ -58,7 +58,7 @@ test('reads_unchecked: a stale read from a cut-off leader turns Linearizability 
     assert.match(await page.textContent('#alarm'), /Linearizability broke at [\d.]+ s/);
     assert.equal(await page.isVisible('#timeline-mark'), true);
     assert.match(await page.textContent('#play'), /play/, 'paused');
-    assert.match(await page.textContent('#banner'), /you found it\. The planted bug was reads_unchecked/);
+    assert.match(await page.textContent('#hunt-note'), /you found it\. The planted bug was reads_unchecked/);
     // The history lane shows the stale get, and outlines the broken key.
     const lane = await page.evaluate(() => window.raftplay.playground().historySince(0));
     assert.equal(lane.broken, 'x');
@@ -86,7 +86,7 @@ test('reads_unchecked: a stale read from a cut-off leader turns Linearizability 
 test('giving up names the planted bug and its rule', { timeout: 60000 }, async () => {
   await open(hunt(0), async page => {
     await page.click('#give-up');
-    const text = await page.textContent('#banner');
+    const text = await page.textContent('#hunt-note');
     assert.match(text, /You gave up\. The planted bug was commit_old_terms: it breaks the rule "§5\.4\.2/);
     // The seed is the exam's first catch (tests/exam.rs checks each one).
     assert.match(text, /gradesim chaos --bug commit_old_terms --seed \d+ --seeds 1 --trace/);
@@ -128,7 +128,7 @@ test('no_up_to_date_check: a node without a committed entry is elected, and Lead
     const red = (await lights(page)).filter(l => !l.ok);
     assert.deepEqual(red.map(l => l.name), ['Leader Completeness']);
     assert.match(red[0].text, /leads term 2 without the entries committed up to index 2/);
-    assert.match(await page.textContent('#banner'), /no_up_to_date_check/);
+    assert.match(await page.textContent('#hunt-note'), /no_up_to_date_check/);
   });
 });
 
@@ -156,7 +156,7 @@ test('keep_conflicts: a follower keeps entries that conflict with the leader\'s,
     const red = (await lights(page)).filter(l => !l.ok);
     assert.deepEqual(red.map(l => l.name), ['Log Matching']);
     assert.ok(red[0].nodes.length >= 1, 'the node is named and ringed');
-    assert.match(await page.textContent('#banner'), /keep_conflicts/);
+    assert.match(await page.textContent('#hunt-note'), /keep_conflicts/);
   });
 });
 
@@ -186,7 +186,7 @@ test('forget_voted_for: a restarted voter votes twice in one term, and Election 
     assert.equal(red[0].nodes.length, 2, 'both leaders are ringed');
     assert.match(red[1].text, /^Persistent State: S\d restarted with term \d+, vote none/);
     assert.match(await page.textContent('#alarm-text'), /^Election Safety broke at/);
-    assert.match(await page.textContent('#banner'), /forget_voted_for/);
+    assert.match(await page.textContent('#hunt-note'), /forget_voted_for/);
   });
 });
 
@@ -218,6 +218,6 @@ test('uncapped_follower_commit: a follower commits its stale entries past what t
     assert.match(red[0].text, /the stores of S\d and S\d differ after applying \d+ entries/);
     assert.equal(red[0].nodes.length, 2, 'both nodes are ringed');
     assert.match(await page.textContent('#alarm-text'), /^State Machine Safety broke at/);
-    assert.match(await page.textContent('#banner'), /uncapped_follower_commit/);
+    assert.match(await page.textContent('#hunt-note'), /uncapped_follower_commit/);
   });
 });

@@ -241,3 +241,41 @@ test('a scenario the student takes over says so at once, and next starts over', 
     assert.match(await page.textContent('#card-text'), /you let time run on beyond the story\. The story had not begun\./);
   });
 });
+
+// Every node drawn whole on the canvas, none over another.
+async function assertRingWhole(page) {
+  await page.evaluate(() => window.raftplay.redraw());
+  const r = await page.evaluate(() => window.raftplay.ring());
+  for (const c of r.centres) {
+    assert.ok(c.y - r.radius - 20 >= 0 && c.y + r.radius + 30 <= r.height, `a node at y=${c.y} (radius ${r.radius}) is clipped by a ${r.height} px canvas`);
+  }
+  for (let i = 0; i < r.centres.length; i++) {
+    for (let j = i + 1; j < r.centres.length; j++) {
+      const d = Math.hypot(r.centres[i].x - r.centres[j].x, r.centres[i].y - r.centres[j].y);
+      assert.ok(d >= 2 * r.radius + 8, `S${i + 1} and S${j + 1} overlap (${d.toFixed(0)} px apart, radius ${r.radius})`);
+    }
+  }
+}
+
+test('a long card, the alarm and a reveal leave the ring whole and the page within 1280x720', { timeout: 90000 }, async () => {
+  await withPage('#scenario=figure-8-unsafe', async page => {
+    await page.evaluate(() => window.raftplay.runScenario());
+    await page.waitForSelector('#alarm:not([hidden])');
+    await page.waitForTimeout(300);
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    assert.ok(height <= 720, `the page is ${height} px tall`);
+    await assertRingWhole(page);
+    // The card tells the planted bug: no second copy in a banner or note.
+    assert.equal(await page.isVisible('#hunt-note'), false);
+    assert.equal(await page.isVisible('#banner'), false);
+    // The hint names the rules this cluster runs, not the course defaults.
+    assert.match(await page.textContent('#hint'), /It runs the paper's rules alone/);
+  });
+  await withPage('#scenario=figure-8-unsafe', async page => {
+    await page.evaluate(() => window.raftplay.runScenario(3));
+    await assertRingWhole(page);
+    const card = await page.locator('#card').boundingBox();
+    const list = await page.locator('#card-list').boundingBox();
+    assert.ok(list.x + list.width <= card.x + card.width + 1, `"other scenarios" ends at ${list.x + list.width}, the card at ${card.x + card.width}`);
+  }, { viewport: { width: 390, height: 844 } });
+});

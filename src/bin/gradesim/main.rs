@@ -26,10 +26,10 @@ use std::time::Instant;
 
 const USAGE: &str = "usage:
   gradesim sim <config.json or folder>... [--seed S] [--seeds N] [--json] [--summary] [--trace]
-                                          [--no-pace] [--record RUN.jsonl]
+                                          [--no-pace] [--record PATH] [--record-failures DIR]
   gradesim udp <config.json or folder>... [--replica PATH] [--runs N] [--time-scale F]
                                           [--seed S] [--json] [--summary] [--echo]
-                                          [--record RUN.jsonl] [--router course|fast]
+                                          [--record PATH] [--record-failures DIR] [--router course|fast]
       --router: course (the default) routes as the course's simulator does, one thread
       waiting up to 100 ms, a datagram per ready socket at its cost, then the events due;
       fast routes every datagram at once from a thread per socket
@@ -48,8 +48,11 @@ const USAGE: &str = "usage:
                    [--seed S] [--threads T] [--out FILE]
       (every interleaving, breadth-first: the shortest run that breaks a check)
   gradesim replay RUN.json   (a run exported from the playground: its events, then its lights)
-  gradesim show RUN.jsonl    (a recording made with --record: what it holds)
-  --record (both) records one run: one config, one seed or run";
+  gradesim show RUN.jsonl|DIR  (a recording made with --record: what it holds; a folder: a line per run)
+  --record PATH (both) records one run into the file PATH; with several runs or configs
+      (or PATH a folder), a file per run in the folder PATH, named CONFIG-SEED.jsonl
+  --record-failures DIR (both) the same into the folder DIR, keeping only the failing runs
+      (the last lines name each with what it failed); gradesim show DIR lists them";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -72,6 +75,8 @@ struct Args {
     no_spare: bool,
     no_pace: bool,
     record: Option<PathBuf>,
+    /// With `--record-failures`: the folder keeps only the failing runs.
+    failures_only: bool,
     router: Router,
 }
 
@@ -123,6 +128,7 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
         no_spare: false,
         no_pace: false,
         record: None,
+        failures_only: false,
         router: Router::Course,
     };
     let mut it = args.iter();
@@ -140,6 +146,10 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
             (Mode::Udp, "--echo") => a.echo = true,
             (Mode::Udp, "--router") => a.router = value("--router")?.parse()?,
             (_, "--record") => a.record = Some(PathBuf::from(value("--record")?)),
+            (_, "--record-failures") => {
+                a.record = Some(PathBuf::from(value("--record-failures")?));
+                a.failures_only = true;
+            }
             (Mode::Udp, "--replica") => a.replica = Some(PathBuf::from(value("--replica")?)),
             (Mode::Udp, "--time-scale") => {
                 let v = value("--time-scale")?;
@@ -153,9 +163,6 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
     }
     if a.paths.is_empty() {
         return Err("no config given".into());
-    }
-    if a.record.is_some() && a.runs > 1 {
-        return Err("--record records one run: drop --seeds/--runs".into());
     }
     Ok(a)
 }
@@ -178,6 +185,7 @@ fn main() -> ExitCode {
         };
     }
     if args.first().map(String::as_str) == Some("show") {
+        quiet_on_closed_pipe();
         return match record::show(&args[1..]) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,
@@ -229,6 +237,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// `gradesim show RUN | head`: when the reader goes away, end quietly as
+/// other Unix tools do, not with a panic on the broken pipe.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default action of one signal, before any thread
+    // starts; nothing else in this process handles SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn random_seed() -> u64 {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_or(1, |_| u64::from_le_bytes(bytes))
@@ -250,7 +269,72 @@ fn replica_path(given: &Option<PathBuf>) -> Result<PathBuf, String> {
         .ok_or_else(|| "no replica found: build it with `make`, or pass --replica PATH".into())
 }
 
-fn run_one(args: &Args, config: &GraderConfig, seed: u64) -> Result<Outcome, String> {
+/// Where each run is recorded: one file (`--record FILE`, one run), or a
+/// folder with a file per run named after its config and seed.
+enum Recording {
+    None,
+    File(PathBuf),
+    Folder { dir: PathBuf, failures_only: bool },
+}
+
+impl Recording {
+    fn of(args: &Args, configs: usize) -> Result<Recording, String> {
+        let Some(path) = &args.record else {
+            return Ok(Recording::None);
+        };
+        let many = args.runs > 1 || configs > 1;
+        if !many && !args.failures_only && !path.is_dir() {
+            return Ok(Recording::File(path.clone()));
+        }
+        if path.is_file() {
+            return Err(format!(
+                "{} is a file: several runs are recorded into a folder, a file each",
+                path.display()
+            ));
+        }
+        std::fs::create_dir_all(path)
+            .map_err(|e| format!("cannot make the folder {}: {e}", path.display()))?;
+        Ok(Recording::Folder {
+            dir: path.clone(),
+            failures_only: args.failures_only,
+        })
+    }
+
+    fn path(&self, config: &str, seed: u64) -> Option<PathBuf> {
+        match self {
+            Recording::None => None,
+            Recording::File(p) => Some(p.clone()),
+            Recording::Folder { dir, .. } => Some(dir.join(format!("{config}-{seed}.jsonl"))),
+        }
+    }
+
+    /// After a run: a passing one leaves the folder of failures; returns
+    /// the file kept, if any.
+    fn keep(&self, path: Option<PathBuf>, passed: bool) -> Result<Option<PathBuf>, String> {
+        let Some(path) = path else { return Ok(None) };
+        if passed
+            && matches!(
+                self,
+                Recording::Folder {
+                    failures_only: true,
+                    ..
+                }
+            )
+        {
+            std::fs::remove_file(&path)
+                .map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+            return Ok(None);
+        }
+        Ok(Some(path))
+    }
+}
+
+fn run_one(
+    args: &Args,
+    config: &GraderConfig,
+    seed: u64,
+    record: Option<&PathBuf>,
+) -> Result<Outcome, String> {
     match args.mode {
         Mode::Sim => {
             let mut options = SimOptions {
@@ -265,7 +349,7 @@ fn run_one(args: &Args, config: &GraderConfig, seed: u64) -> Result<Outcome, Str
                 options.raft.spare_below = 0.0;
             }
             options.pace = !args.no_pace;
-            match &args.record {
+            match record {
                 Some(path) => record::run_sim(config, &options, path),
                 None => run_sim(config, &options),
             }
@@ -278,7 +362,7 @@ fn run_one(args: &Args, config: &GraderConfig, seed: u64) -> Result<Outcome, Str
                 echo: args.echo,
                 commit_notice: args.commit_notice,
                 no_spare: args.no_spare,
-                record: args.record.clone(),
+                record: record.cloned(),
                 router: args.router,
             };
             udp::run_udp(config, &options)
@@ -290,12 +374,7 @@ fn run_one(args: &Args, config: &GraderConfig, seed: u64) -> Result<Outcome, Str
 
 fn run(args: &Args) -> Result<bool, String> {
     let mut configs = GraderConfig::load_all(&args.paths)?;
-    if args.record.is_some() && configs.len() > 1 {
-        return Err(format!(
-            "--record records one run, and {} configs were given",
-            configs.len()
-        ));
-    }
+    let recording = Recording::of(args, configs.len())?;
     if args.mode == Mode::Udp {
         replica_path(&args.replica)?;
         #[cfg(unix)]
@@ -309,10 +388,16 @@ fn run(args: &Args) -> Result<bool, String> {
     let started = Instant::now();
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut covered = 0.0;
+    let mut kept: Vec<(PathBuf, String)> = Vec::new();
     for config in &configs {
         for seed in first_seed..first_seed + args.runs {
-            let outcome =
-                run_one(args, config, seed).map_err(|e| format!("{}: {e}", config.name))?;
+            let path = recording.path(&config.name, seed);
+            let outcome = run_one(args, config, seed, path.as_ref())
+                .map_err(|e| format!("{}: {e}", config.name))?;
+            let file = recording.keep(path, outcome.passed())?;
+            if let Some(file) = file.filter(|_| !outcome.passed()) {
+                kept.push((file, failed_checks(&outcome)));
+            }
             for line in &outcome.trace {
                 println!("{line}");
             }
@@ -338,9 +423,37 @@ fn run(args: &Args) -> Result<bool, String> {
             covered / cpu.max(1e-9)
         );
     }
+    for (file, failed) in &kept {
+        println!("failing run kept: {} ({failed})", file.display());
+    }
     let passed = outcomes.iter().filter(|o| o.passed()).count();
     println!("{passed} passed, {} failed", outcomes.len() - passed);
     Ok(passed == outcomes.len())
+}
+
+/// What a failing run failed, in a few words: its failed checks, else
+/// what else broke.
+fn failed_checks(o: &Outcome) -> String {
+    let mut why: Vec<String> = o
+        .score
+        .checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.name.to_string())
+        .collect();
+    if o.violation.is_some() {
+        why.push("safety violation".into());
+    }
+    if o.linearizable.is_err() {
+        why.push("not linearizable".into());
+    }
+    if o.answers.is_err() {
+        why.push("answers".into());
+    }
+    if why.is_empty() {
+        why.push("a metric below its floor".into());
+    }
+    why.join(", ")
 }
 
 fn line(o: &Outcome) -> String {

@@ -305,85 +305,198 @@ fn escape(bytes: &[u8]) -> String {
 /// `gradesim show FILE`: what a recording holds, in a few lines.
 pub fn show(args: &[String]) -> Result<bool, String> {
     let [path] = args else {
-        return Err("show needs one file: gradesim show RUN.jsonl".into());
+        return Err("show needs one file or folder: gradesim show RUN.jsonl|DIR".into());
     };
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    // A run killed mid-write may leave half a last line: the rest stands.
-    let complete = match text.rfind('\n') {
-        Some(i) => &text[..=i],
-        None => "",
-    };
-    if complete.len() < text.len() {
+    if std::path::Path::new(path).is_dir() {
+        return show_folder(path);
+    }
+    let run = Summary::read(path)?;
+    if run.cut {
         println!("(the last line was cut off when the run ended; ignored)");
     }
-    let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
-    let mut header = None;
-    let mut score = None;
-    let mut last_t = 0;
-    for (n, line) in complete.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| format!("{path}: line {}: not JSON ({e})", n + 1))?;
-        let kind = v["kind"].as_str().unwrap_or("?").to_string();
-        last_t = last_t.max(v["t"].as_u64().unwrap_or(0));
-        match kind.as_str() {
-            "header" => {
-                if v["format"] != FORMAT {
-                    return Err(format!("{path}: not a raftplay recording"));
-                }
-                header = Some(v);
-            }
-            "datagram" => {
-                let fate = v["fate"].as_str().unwrap_or("?");
-                let ty = v["json"]["type"].as_str().unwrap_or("not JSON");
-                *counts.entry(format!("datagrams {fate}")).or_default() += 1;
-                *counts.entry(format!("type {ty}")).or_default() += 1;
-            }
-            "verdict" => {
-                let verdict = v["verdict"].as_str().unwrap_or("?");
-                *counts.entry(format!("verdict {verdict}")).or_default() += 1;
-            }
-            "print" => {
-                let who = v["replica"].as_str().unwrap_or("?");
-                *counts.entry(format!("printed by {who}")).or_default() += 1;
-            }
-            "fault" => {
-                let fault = v["fault"].as_str().unwrap_or("?");
-                *counts.entry(format!("fault {fault}")).or_default() += 1;
-            }
-            "score" => score = Some(v),
-            other => return Err(format!("{path}: line {}: unknown kind {other:?}", n + 1)),
-        }
-    }
-    let header = header.ok_or(format!("{path}: no header line"))?;
     println!(
         "{} (seed {}), {} replicas, recorded {:.3} s",
-        header["config"]["name"].as_str().unwrap_or("?"),
-        header["seed"],
-        header["replicas"].as_array().map_or(0, Vec::len),
-        last_t as f64 / 1e6
+        run.config, run.seed, run.replicas, run.seconds
     );
-    for (what, n) in &counts {
+    for (what, n) in &run.counts {
         println!("  {what}: {n}");
     }
-    match score {
+    match &run.score {
         Some(s) => {
-            let passed = s["score"]["passed"].as_bool().unwrap_or(false);
             println!(
                 "  score: {} total_msgs {} failures {} duplicates {} median_latency {:.6}",
-                if passed { "PASS" } else { "FAIL" },
-                s["score"]["total_msgs"],
-                s["score"]["failures"],
-                s["score"]["duplicates"],
-                s["score"]["median_latency"].as_f64().unwrap_or(0.0)
+                if run.passed() { "PASS" } else { "FAIL" },
+                s["total_msgs"],
+                s["failures"],
+                s["duplicates"],
+                s["median_latency"].as_f64().unwrap_or(0.0)
             );
-            Ok(passed)
         }
-        None => {
-            println!("  no score: the run ended before it was scored");
-            Ok(false)
+        None => println!("  no score: the run ended before it was scored"),
+    }
+    Ok(run.passed())
+}
+
+/// Every recording in a folder, a line each: verdict, what failed, a
+/// packet storm, the leaders its datagrams named. True if all passed.
+fn show_folder(dir: &str) -> Result<bool, String> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{dir}: {e}"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("{dir}: no recordings (*.jsonl) in it"));
+    }
+    let mut all = true;
+    for file in &files {
+        let name = file
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        let run = match Summary::read(&file.to_string_lossy()) {
+            Ok(run) => run,
+            Err(e) => {
+                all = false;
+                println!("{name}: unreadable: {e}");
+                continue;
+            }
+        };
+        all &= run.passed();
+        println!("{name}: {}", run.line());
+    }
+    println!("{} recordings in {dir}", files.len());
+    Ok(all)
+}
+
+/// What one recording holds, read once.
+struct Summary {
+    config: String,
+    seed: serde_json::Value,
+    replicas: usize,
+    max_packets: Option<u64>,
+    seconds: f64,
+    counts: std::collections::BTreeMap<String, u64>,
+    /// The leaders the datagrams named (other than the course's "FFFF").
+    leaders: std::collections::BTreeSet<String>,
+    score: Option<serde_json::Value>,
+    /// The last line was cut off when the run ended.
+    cut: bool,
+}
+
+impl Summary {
+    fn read(path: &str) -> Result<Summary, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+        // A run killed mid-write may leave half a last line: the rest stands.
+        let complete = text.rfind('\n').map_or("", |i| &text[..=i]);
+        let mut run = Summary {
+            config: "?".into(),
+            seed: serde_json::Value::Null,
+            replicas: 0,
+            max_packets: None,
+            seconds: 0.0,
+            counts: Default::default(),
+            leaders: Default::default(),
+            score: None,
+            cut: complete.len() < text.len(),
+        };
+        let mut header = false;
+        let mut last_t = 0;
+        for (n, line) in complete.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| format!("{path}: line {}: not JSON ({e})", n + 1))?;
+            last_t = last_t.max(v["t"].as_u64().unwrap_or(0));
+            let count = |run: &mut Summary, what: String| *run.counts.entry(what).or_default() += 1;
+            match v["kind"].as_str().unwrap_or("?") {
+                "header" => {
+                    if v["format"] != FORMAT {
+                        return Err(format!("{path}: not a raftplay recording"));
+                    }
+                    header = true;
+                    run.config = v["config"]["name"].as_str().unwrap_or("?").to_string();
+                    run.seed = v["seed"].clone();
+                    run.replicas = v["replicas"].as_array().map_or(0, Vec::len);
+                    run.max_packets = v["config"]["max_packets"].as_u64();
+                }
+                "datagram" => {
+                    let fate = v["fate"].as_str().unwrap_or("?");
+                    let ty = v["json"]["type"].as_str().unwrap_or("not JSON");
+                    count(&mut run, format!("datagrams {fate}"));
+                    count(&mut run, format!("type {ty}"));
+                    if let Some(l) = v["json"]["leader"].as_str().filter(|&l| l != "FFFF") {
+                        run.leaders.insert(l.to_string());
+                    }
+                }
+                "verdict" => count(
+                    &mut run,
+                    format!("verdict {}", v["verdict"].as_str().unwrap_or("?")),
+                ),
+                "print" => count(
+                    &mut run,
+                    format!("printed by {}", v["replica"].as_str().unwrap_or("?")),
+                ),
+                "fault" => count(
+                    &mut run,
+                    format!("fault {}", v["fault"].as_str().unwrap_or("?")),
+                ),
+                "score" => run.score = Some(v["score"].clone()),
+                other => return Err(format!("{path}: line {}: unknown kind {other:?}", n + 1)),
+            }
         }
+        if !header {
+            return Err(format!("{path}: no header line"));
+        }
+        run.seconds = last_t as f64 / 1e6;
+        Ok(run)
+    }
+
+    fn passed(&self) -> bool {
+        self.score
+            .as_ref()
+            .is_some_and(|s| s["passed"].as_bool().unwrap_or(false))
+    }
+
+    /// One line: verdict, failed checks, storm, leaders named.
+    fn line(&self) -> String {
+        let Some(s) = &self.score else {
+            return format!(
+                "{} seed {}: no score (the run ended before it was scored)",
+                self.config, self.seed
+            );
+        };
+        let failed: Vec<&str> = s["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["ok"] == false)
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        let total = s["total_msgs"].as_u64().unwrap_or(0);
+        let storm = self.max_packets.is_some_and(|m| total >= m);
+        let leaders: Vec<&str> = self.leaders.iter().map(String::as_str).collect();
+        format!(
+            "{} seed {}: {}{}, total_msgs {total}{}, leaders named: {}",
+            self.config,
+            self.seed,
+            if self.passed() { "PASS" } else { "FAIL" },
+            if failed.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", failed.join(", "))
+            },
+            if storm {
+                " (packet storm: max_packets reached)"
+            } else {
+                ""
+            },
+            if leaders.is_empty() {
+                "none".to_string()
+            } else {
+                leaders.join(", ")
+            }
+        )
     }
 }
