@@ -491,6 +491,8 @@ function openScenario(name) {
 function takeOver(how) {
   const st = state.story;
   if (!st || st.off || state.scripting) return;
+  // After the last step the cluster is the student's anyway.
+  if (st.step >= st.s.steps.length && st.stopAt === null) return;
   st.off = { at: state.pg.nowMs(), how, after: st.step };
   st.stopAt = null;
   showCard();

@@ -270,6 +270,10 @@ test('a long card, the alarm and a reveal leave the ring whole and the page with
     assert.equal(await page.isVisible('#banner'), false);
     // The hint names the rules this cluster runs, not the course defaults.
     assert.match(await page.textContent('#hint'), /It runs the paper's rules alone/);
+    // After the last step, acting is no take-over: the story is over.
+    await page.keyboard.press('2');
+    await page.keyboard.press('c');
+    assert.match(await page.textContent('#card-step'), /the end/);
   });
   await withPage('#scenario=figure-8-unsafe', async page => {
     await page.evaluate(() => window.raftplay.runScenario(3));
