@@ -597,7 +597,8 @@ function runScenario(count = Infinity) {
   }
   st.stopAt = null;
   showCard();
-  return reached(st.s, state.pg, state.logs, st.memory);
+  // The end state is named for the end: before it, null.
+  return st.step >= st.s.steps.length ? reached(st.s, state.pg, state.logs, st.memory) : null;
 }
 
 function startHunt() {
@@ -1175,6 +1176,13 @@ async function main() {
     exploring: () => state.pg.exploring(),
     ringNames: () => [...storyNames()],
     runScenario,
+    // Whether the event the last step run ends on (its `until`) holds now;
+    // null if the step names none.
+    stepHeld: () => {
+      const st = state.story;
+      const step = st && st.step > 0 ? st.s.steps[st.step - 1] : null;
+      return step && step.until ? holds(step.until, state.pg, state.logs, st.memory) : null;
+    },
     scenarios: () => SCENARIOS.map(s => s.name),
     grading: () => state.grading !== null,
   };

@@ -5,10 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve, browser, root, withPage } from './serve.mjs';
+import { serve, browser, root, withPage, assertRingWhole } from './serve.mjs';
 import { SCENARIOS } from '../../www/scenarios.js';
 
+// Screenshots at the end (for the README) and at every step (to look at).
 const SHOTS = ['split-vote', 'figure-7', 'minority-leader'];
+const STEP_SHOTS = ['split-vote', 'figure-8', 'figure-8-unsafe'];
 
 test('every scenario opens from its link and reaches its end state', { timeout: 300000 }, async () => {
   assert.ok(SCENARIOS.length >= 10);
@@ -24,6 +26,19 @@ test('every scenario opens from its link and reaches its end state', { timeout: 
       await page.goto(`${server.url}#scenario=${s.name}`);
       await page.waitForFunction(() => window.raftplay && window.raftplay.playground());
       assert.equal(await page.textContent('#card-title'), s.title);
+      // Card by card: a step that names the event it ends on has reached
+      // it when its card shows, and the ring is drawn whole.
+      for (let i = 0; i < s.steps.length; i++) {
+        await page.evaluate(() => window.raftplay.runScenario(1));
+        const held = await page.evaluate(() => window.raftplay.stepHeld());
+        assert.notEqual(held, false, `${s.name} step ${i + 1}: its card shows before the event it names: ${s.steps[i].say}`);
+        assert.match(await page.textContent('#card-step'), new RegExp(`step ${i + 1} of ${s.steps.length}`));
+        await assertRingWhole(page);
+        if (STEP_SHOTS.includes(s.name)) {
+          mkdirSync(join(root, 'target', 'screenshots'), { recursive: true });
+          await page.screenshot({ path: join(root, 'target', 'screenshots', `${s.name}-step-${i + 1}.png`) });
+        }
+      }
       const ok = await page.evaluate(() => window.raftplay.runScenario());
       assert.equal(ok, true, `${s.name} did not reach: ${s.end.says}`);
       assert.match(await page.textContent('#card-text'), /Reached:/);

@@ -1,5 +1,6 @@
 // Serves www/ on a free localhost port with python3's http.server and
 // launches Debian's Chromium through playwright-core.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join, dirname } from 'node:path';
@@ -54,5 +55,20 @@ export async function withPage(path, body, { viewport = { width: 1280, height: 7
   } finally {
     await b.close();
     server.close();
+  }
+}
+
+// Every node drawn whole on the canvas, none over another.
+export async function assertRingWhole(page) {
+  await page.evaluate(() => window.raftplay.redraw());
+  const r = await page.evaluate(() => window.raftplay.ring());
+  for (const c of r.centres) {
+    assert.ok(c.y - r.radius - 20 >= 0 && c.y + r.radius + 30 <= r.height, `a node at y=${c.y} (radius ${r.radius}) is clipped by a ${r.height} px canvas`);
+  }
+  for (let i = 0; i < r.centres.length; i++) {
+    for (let j = i + 1; j < r.centres.length; j++) {
+      const d = Math.hypot(r.centres[i].x - r.centres[j].x, r.centres[i].y - r.centres[j].y);
+      assert.ok(d >= 2 * r.radius + 8, `S${i + 1} and S${j + 1} overlap (${d.toFixed(0)} px apart, radius ${r.radius})`);
+    }
   }
 }

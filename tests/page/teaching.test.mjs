@@ -2,7 +2,7 @@
 // itself after a scrub nor stops following, and says when it drops lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withPage } from './serve.mjs';
+import { withPage, assertRingWhole } from './serve.mjs';
 
 const lines = () => [...document.querySelectorAll('#events li')].map(li => li.textContent);
 
@@ -241,21 +241,6 @@ test('a scenario the student takes over says so at once, and next starts over', 
     assert.match(await page.textContent('#card-text'), /you let time run on beyond the story\. The story had not begun\./);
   });
 });
-
-// Every node drawn whole on the canvas, none over another.
-async function assertRingWhole(page) {
-  await page.evaluate(() => window.raftplay.redraw());
-  const r = await page.evaluate(() => window.raftplay.ring());
-  for (const c of r.centres) {
-    assert.ok(c.y - r.radius - 20 >= 0 && c.y + r.radius + 30 <= r.height, `a node at y=${c.y} (radius ${r.radius}) is clipped by a ${r.height} px canvas`);
-  }
-  for (let i = 0; i < r.centres.length; i++) {
-    for (let j = i + 1; j < r.centres.length; j++) {
-      const d = Math.hypot(r.centres[i].x - r.centres[j].x, r.centres[i].y - r.centres[j].y);
-      assert.ok(d >= 2 * r.radius + 8, `S${i + 1} and S${j + 1} overlap (${d.toFixed(0)} px apart, radius ${r.radius})`);
-    }
-  }
-}
 
 test('a long card, the alarm and a reveal leave the ring whole and the page within 1280x720', { timeout: 90000 }, async () => {
   await withPage('#scenario=figure-8-unsafe', async page => {
