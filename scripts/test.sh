@@ -19,7 +19,8 @@ step "cargo test" cargo test --release
 step "chaos (1000 seeds, correct core)" ./target/release/gradesim chaos --seed 1 --seeds 1000
 step "exam (every bug variant, 100 seeds each)" ./target/release/gradesim exam --seed 1 --seeds 100
 step "explore (correct core, every run of 6 steps from a leader)" ./target/release/gradesim explore \
-  --start leader --requests leaders --link-capacity 1 --max-append 1 --depth 6 --out target/counterexample.json
+  --start leader --requests leaders --link-capacity 1 --max-append 1 --depth 6 --max-states 3000000 \
+  --out target/counterexample.json
 configs=../shared/grading-sim/configs
 if [ -d "$configs" ]; then
   step "course configs (sim, 50 seeds)" ./target/release/gradesim sim "$configs" --seed 1 --seeds 50 --summary
