@@ -141,7 +141,12 @@ fn plays_red(bug: Bug, depth: usize) {
     let plan = playground::plan(&search, |_| true)
         .unwrap()
         .unwrap_or_else(|| panic!("{bug:?} not found"));
-    let mut p = Playground::new(options).unwrap();
+    let mut p = Playground::new(PlaygroundOptions {
+        nodes: plan.nodes,
+        batch: plan.batch,
+        ..options
+    })
+    .unwrap();
     p.act(Action::Explore {
         on: true,
         link_capacity: plan.link_capacity,

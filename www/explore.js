@@ -128,9 +128,7 @@ export class Explorer {
   showMeHow(bug) {
     this.cancel('');
     this.stopPlaying();
-    // Three nodes, and one entry per AppendEntries so that an acknowledgement
-    // can cover any prefix of a log (what the commit rules are about).
-    const options = { ...this.hooks.options(), hunt: null, nodes: 3, batch: 1 };
+    const options = { ...this.hooks.options(), hunt: null };
     this.started = performance.now();
     this.lastProgress = null;
     this.worker = new Worker(new URL('./explore-worker.js', import.meta.url), { type: 'module' });
@@ -161,7 +159,7 @@ export class Explorer {
     }
     const plan = data.plan;
     $('how-progress').textContent = `Found in ${took} s (${plan.states.toLocaleString('en')} states): ${plan.steps.length} events after the first election break ${plan.broken.check}.`;
-    this.play(bug, options, plan);
+    this.play(bug, { ...options, nodes: plan.nodes, batch: plan.batch }, plan);
   }
 
   finish() {

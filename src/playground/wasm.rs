@@ -399,7 +399,9 @@ pub fn planted_bugs() -> Result<JsValue, JsError> {
 /// and the planted bug `bug` that breaks a check (for a Web Worker: it
 /// runs until done). `on_level` is called with `{depth, states}` after
 /// each level and stops the search by returning false. Returns the plan
-/// to play (`{prelude, steps, broken, link_capacity, states}`) or null.
+/// to play (`{prelude, steps, broken, nodes, batch, link_capacity,
+/// states}`: a fresh cluster of the page's options with `nodes`, `batch`
+/// and `link_capacity` plays it) or null.
 #[wasm_bindgen(js_name = showMeHow)]
 pub fn show_me_how(
     options: JsValue,

@@ -431,8 +431,8 @@ fn run(args: &Args) -> Result<bool, String> {
     Ok(passed == outcomes.len())
 }
 
-/// What a failing run failed, in a few words: its failed checks, else
-/// what else broke.
+/// What a failing run failed, in a few words: the grader's failed checks
+/// and what the simulator's own checks saw.
 fn failed_checks(o: &Outcome) -> String {
     let mut why: Vec<String> = o
         .score
@@ -449,9 +449,6 @@ fn failed_checks(o: &Outcome) -> String {
     }
     if o.answers.is_err() {
         why.push("answers".into());
-    }
-    if why.is_empty() {
-        why.push("a metric below its floor".into());
     }
     why.join(", ")
 }

@@ -150,9 +150,11 @@ impl Playground {
 }
 
 /// The explorer's options for a search of the page's cluster with `bug`
-/// planted: the same nodes, seed and rules, from an elected leader, client
-/// requests to leaders only, one message per link, and small budgets of
-/// faults (what `gradesim explore --exam` uses).
+/// planted, with the bounds of `gradesim explore --exam`: the same seed and
+/// rules on three nodes with one entry per AppendEntries (so that an
+/// acknowledgement can cover any prefix of a log, which is what the commit
+/// rules are about), from an elected leader, client requests to leaders
+/// only, one message per link, and small budgets of faults.
 pub fn search_options(
     options: &super::PlaygroundOptions,
     bug: Option<Bug>,
@@ -161,8 +163,9 @@ pub fn search_options(
 ) -> Result<ExploreOptions, String> {
     let mut raft = options.cluster_options()?.raft;
     raft.bug = bug;
+    raft.max_append_entries = 1;
     Ok(ExploreOptions {
-        nodes: options.nodes,
+        nodes: 3,
         seed: options.seed,
         raft,
         depth,
@@ -190,6 +193,10 @@ pub struct Plan {
     pub prelude: Vec<Event>,
     pub steps: Vec<PlanStep>,
     pub broken: world::Broken,
+    /// The cluster to play it on: its size, its entries per AppendEntries
+    /// (`PlaygroundOptions::batch`) and its links' capacity, as searched.
+    pub nodes: usize,
+    pub batch: usize,
     pub link_capacity: Option<usize>,
     /// The search that found it.
     pub states: u64,
@@ -237,6 +244,8 @@ pub fn plan(
             })
             .collect(),
         broken: found.broken,
+        nodes: search.nodes,
+        batch: search.raft.max_append_entries,
         link_capacity: search.link_capacity,
         states: report.states,
     }))
