@@ -21,6 +21,9 @@ step "exam (every bug variant, 100 seeds each)" ./target/release/gradesim exam -
 step "explore (correct core, every run of 6 steps from a leader)" ./target/release/gradesim explore \
   --start leader --requests leaders --link-capacity 1 --max-append 1 --depth 6 --max-states 3000000 \
   --out target/counterexample.json
+step "explore (correct core, clocks 5% apart, every run of 5 steps)" ./target/release/gradesim explore \
+  --start leader --requests leaders --link-capacity 1 --max-append 1 --depth 5 --drift 0.05 \
+  --out target/counterexample.json
 configs=../shared/grading-sim/configs
 if [ -d "$configs" ]; then
   step "course configs (sim, 50 seeds)" ./target/release/gradesim sim "$configs" --seed 1 --seeds 50 --summary

@@ -220,3 +220,35 @@ fn gradesim_explore_writes_a_counterexample_that_replay_replays() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("timings are prompt, any"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The lease leaves a tenth of the minimum election timeout for clocks
+/// that run apart: enough for clocks 5% off real time, not for 10%, where
+/// a fast follower's timer outruns a slow leader's lease.
+#[test]
+fn clocks_that_drift_beyond_the_lease_margin_break_lease_exclusion() {
+    let mut o = options(None, 4);
+    o.drift = 0.10;
+    let found = explore::search(&o, never_stop)
+        .unwrap()
+        .found
+        .expect("10% drift outruns the lease");
+    assert_eq!(found.broken.check, "Lease Exclusion");
+    let Event::Clocks { fast, ppm } = found.events[0] else {
+        panic!("a path starts with the clocks: {:?}", found.events);
+    };
+    assert_eq!(ppm, 100_000);
+    let leader = World::start(&o, false).unwrap().cluster().leader().unwrap();
+    assert_eq!(fast & (1 << leader), 0, "the leader's clock runs slow");
+    let replayed = explore::replay(&o, &found.events).unwrap();
+    assert_eq!(replayed.broken.as_ref(), Some(&found.broken));
+    assert!(
+        replayed.steps[0].what.contains("by 10%"),
+        "{:?}",
+        replayed.steps[0]
+    );
+
+    o.drift = 0.05;
+    let within = explore::search(&o, never_stop).unwrap();
+    assert!(within.found.is_none(), "{:?}", within.found);
+    assert_eq!(within.stop, Stop::Depth);
+}

@@ -24,20 +24,30 @@
 //!
 //! # Time
 //!
-//! Every node reads one clock (no drift), and the clock moves only when a
-//! timer fires: the explorer's "time passes" is "the next timer fires",
-//! and time jumps to its deadline. A message may arrive at any moment after
-//! it was sent (any delay), or never. With [`Timing::Prompt`] (the default)
-//! timers fire in deadline order, as on a machine that is never late; with
+//! The world has one virtual clock, and it moves only when a timer fires:
+//! the explorer's "time passes" is "the next timer fires", and time jumps
+//! to its deadline. A message may arrive at any moment after it was sent
+//! (any delay), or never. With [`Timing::Prompt`] (the default) timers
+//! fire in deadline order, as on a machine that is never late; with
 //! [`Timing::Any`] any pending timer may fire first, a node running late
-//! (a process pause), which multiplies the states. This is a timed model:
-//! the lease (a leader reads alone until a lease after the heartbeat a
-//! majority acknowledged) and the vote guard (no vote within a minimum
-//! election timeout of a leader) are explored with the real timeouts, and
-//! the checks that depend on time (Lease Exclusion, Election Timer) read
-//! the same clock. The rules that need no clock (elections, replication,
-//! commitment, reads through the log or ReadIndex) are explored by every
-//! order of deliveries between two timer events.
+//! (a process pause), which multiplies the states.
+//!
+//! Each node reads its own clock ([`crate::sim::clock`]). Without drift
+//! they all read virtual time. With [`Options::drift`] every path starts
+//! by choosing, for each node, a clock that runs that much fast or that
+//! much slow ([`Event::Clocks`], 2^n choices): the bounds of the drift,
+//! which is where the timing rules are tightest (a slow leader's lease
+//! lasts longest, a fast follower's timer runs out soonest). Rates inside
+//! the bounds, or a rate that changes along a path, are not explored.
+//!
+//! This is a timed model: the lease (a leader reads alone until a lease
+//! after the heartbeat a majority acknowledged) and the vote guard (no
+//! vote within a minimum election timeout of a leader) are explored with
+//! the real timeouts, and the checks that depend on time (Lease Exclusion,
+//! Election Timer) read each node's clock against virtual time. The rules
+//! that need no clock (elections, replication, commitment, reads through
+//! the log or ReadIndex) are explored by every order of deliveries between
+//! two timer events.
 //!
 //! # What a clean search proves, and what it does not
 //!
@@ -45,7 +55,8 @@
 //! budgets, with the model's timing, keeps every check (up to 64-bit hash
 //! collisions in the visited set, about one in 10^10 for a million states).
 //! Not covered: longer runs, more faults or requests than the budgets,
-//! clock drift (chaos samples it: `gradesim chaos --drift`), liveness (a
+//! clock rates other than the drift's two bounds (chaos samples them:
+//! `gradesim chaos --drift`), liveness (a
 //! run that never elects a leader is not a violation), and the
 //! acknowledged-puts check, which needs a quiet end. A search stopped by
 //! its state bound proves only what it reached: the report says which.
@@ -150,6 +161,10 @@ pub struct Options {
     /// Distinct states, at most.
     pub max_states: u64,
     pub timing: Timing,
+    /// Clock rate drift: when above 0, every path starts by choosing each
+    /// node's clock to run this much fast or slow ([`Event::Clocks`]).
+    #[serde(default)]
+    pub drift: f64,
     pub start: Start,
     /// Budgets per path.
     pub crashes: u32,
@@ -184,6 +199,7 @@ impl Default for Options {
             depth: 12,
             max_states: 1_000_000,
             timing: Timing::Prompt,
+            drift: 0.0,
             start: Start::Fresh,
             crashes: 1,
             duplicates: 0,
@@ -201,6 +217,12 @@ impl Options {
     pub fn validate(&self) -> Result<(), String> {
         if !(1..=9).contains(&self.nodes) {
             return Err(format!("explore takes 1 to 9 nodes, got {}", self.nodes));
+        }
+        if !(0.0..0.5).contains(&self.drift) {
+            return Err(format!("drift must be in [0, 0.5), got {}", self.drift));
+        }
+        if self.drift > 0.0 && self.nodes > 9 {
+            return Err("drift is explored on at most 9 nodes".into());
         }
         if self.link_capacity == Some(0) {
             return Err("a link holds at least one message".into());

@@ -48,6 +48,13 @@ pub enum Event {
     Drop {
         message: usize,
     },
+    /// Each node's clock runs from now on `ppm` parts per million fast
+    /// if its bit (1 << id) is set in `fast`, as much slow if not: with
+    /// [`super::Options::drift`], the first event of every path.
+    Clocks {
+        fast: u16,
+        ppm: u32,
+    },
     /// The node's timer fires: election timeout, heartbeat, retry.
     Timer {
         node: NodeId,
@@ -94,7 +101,8 @@ impl Event {
             | Event::Restart { node }
             | Event::Put { node }
             | Event::Get { node } => Some(node),
-            Event::Deliver { .. }
+            Event::Clocks { .. }
+            | Event::Deliver { .. }
             | Event::RoundTrip { .. }
             | Event::Duplicate { .. }
             | Event::Drop { .. } => None,
@@ -120,6 +128,8 @@ struct ClientOp {
 /// Faults and requests used so far on the path (each has a budget).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 struct Used {
+    /// The clocks' rates were set (with [`Options::drift`]).
+    clocks: bool,
     crashes: u32,
     duplicates: u32,
     drops: u32,
@@ -199,6 +209,11 @@ impl World {
     /// The events enabled here, in a fixed order: deliveries (then copies
     /// and drops) in send order, timers, client requests, crashes, restarts.
     pub fn enabled(&self, options: &Options) -> Vec<Event> {
+        if options.drift > 0.0 && !self.used.clocks {
+            let all = 1u16 << self.cluster.len();
+            let ppm = (options.drift * 1e6).round() as u32;
+            return (0..all).map(|fast| Event::Clocks { fast, ppm }).collect();
+        }
         let faults = Faults {
             shortcuts: true,
             duplicates: self.used.duplicates < options.duplicates,
@@ -237,6 +252,10 @@ impl World {
         self.steps += 1;
         let c = &mut self.cluster;
         match event {
+            Event::Clocks { fast, ppm } => {
+                self.used.clocks = true;
+                set_clocks(c, fast, ppm)?
+            }
             Event::Deliver { message } => c.deliver_held_at(message, false)?,
             Event::Duplicate { message } => {
                 self.used.duplicates += 1;
@@ -471,6 +490,7 @@ pub fn describe(c: &Cluster, event: Event) -> String {
         crate::raft::time::as_secs(at)
     };
     match event {
+        Event::Clocks { fast, ppm } => clocks_text(c, fast, ppm),
         Event::Deliver { message } => format!("deliver {}", held(message)),
         Event::RoundTrip { message } => format!("deliver {} and its answer", held(message)),
         Event::Duplicate { message } => format!("deliver a copy of {}", held(message)),
@@ -491,6 +511,35 @@ pub fn describe(c: &Cluster, event: Event) -> String {
         Event::Put { node } => format!("a client puts to S{}", node + 1),
         Event::Get { node } => format!("a client gets from S{}", node + 1),
     }
+}
+
+/// From now on each node's clock runs `ppm` parts per million fast if its
+/// bit is set in `fast`, as much slow if not.
+pub fn set_clocks(c: &mut Cluster, fast: u16, ppm: u32) -> Result<(), String> {
+    for node in 0..c.len() as NodeId {
+        let sign = if fast & (1 << node) != 0 { 1 } else { -1 };
+        c.set_clock_rate(node, sign * ppm as i64)?;
+    }
+    Ok(())
+}
+
+/// "clocks drift from now on by 5%: S1 slow, S2 fast, S3 slow".
+fn clocks_text(c: &Cluster, fast: u16, ppm: u32) -> String {
+    let each: Vec<String> = (0..c.len() as NodeId)
+        .map(|node| {
+            let how = if fast & (1 << node) != 0 {
+                "fast"
+            } else {
+                "slow"
+            };
+            format!("S{} {how}", node + 1)
+        })
+        .collect();
+    let percent = ppm as f64 / 1e4;
+    format!(
+        "clocks drift from now on by {percent}%: {}",
+        each.join(", ")
+    )
 }
 
 /// Delivers the oldest held message, or when none is left fires the timer

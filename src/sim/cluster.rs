@@ -14,6 +14,7 @@ mod held;
 
 pub use super::causes::Cause;
 use super::causes::Causes;
+use super::clock::DriftClock;
 use super::invariants::Invariants;
 use super::network::{Loss, Network};
 use super::trace::{TraceEvent, TraceKind};
@@ -221,8 +222,8 @@ struct Slot {
     saved: Persistent<Put>,
     tick_at: Option<Time>,
     incarnation: u64,
-    /// This node's clock rate, in parts per million off virtual time.
-    rate_ppm: i64,
+    /// This node's clock (its rate off virtual time).
+    clock: DriftClock,
     /// On this node's clock: when it last restarted its election timer as
     /// Figure 2 says (heard from its leader, granted a vote, started an
     /// election, stepped down, booted), and how many timeouts it had then.
@@ -400,7 +401,7 @@ impl Cluster {
                 saved,
                 tick_at: None,
                 incarnation: 0,
-                rate_ppm,
+                clock: DriftClock::new(rate_ppm),
                 timer_reset: 0,
                 timeouts_seen: 0,
                 read_upto: 0,
@@ -801,23 +802,30 @@ impl Cluster {
 
     /// Node `id`'s clock reading at virtual time `t`.
     pub fn local_time(&self, id: NodeId, t: Time) -> Time {
-        let ppm = self.slots[id as usize].rate_ppm;
-        (t as i128 + t as i128 * ppm as i128 / 1_000_000) as Time
+        self.slots[id as usize].clock.reading(t)
     }
 
     /// The first virtual time at which node `id`'s clock reads `local` or more.
     fn virtual_time(&self, id: NodeId, local: Time) -> Time {
-        let ppm = self.slots[id as usize].rate_ppm as i128;
-        if local == Time::MAX {
-            return Time::MAX;
+        self.slots[id as usize].clock.virtual_time(local)
+    }
+
+    /// Node `id`'s clock rate, in parts per million off virtual time.
+    pub fn clock_rate(&self, id: NodeId) -> i64 {
+        self.slots[id as usize].clock.ppm()
+    }
+
+    /// From now on node `id`'s clock runs `ppm` parts per million off
+    /// virtual time (its reading stays where it is); its timer moves with it.
+    pub fn set_clock_rate(&mut self, id: NodeId, ppm: i64) -> Result<(), String> {
+        self.check_id(id)?;
+        if ppm <= -1_000_000 {
+            return Err(format!("a clock rate of {ppm} ppm stands still"));
         }
-        let rate = 1_000_000 + ppm;
-        let t = (local as i128 * 1_000_000 + rate - 1) / rate;
-        let mut t = t.min(Time::MAX as i128) as Time;
-        while self.local_time(id, t) < local {
-            t += 1;
-        }
-        t
+        let now = self.now;
+        self.slots[id as usize].clock.set_rate(now, ppm);
+        self.schedule_tick(id);
+        Ok(())
     }
 
     fn check_id(&self, id: NodeId) -> Result<(), String> {

@@ -1,6 +1,7 @@
 //! The deterministic world a cluster runs in, and the checks that watch it.
 //!
 //! - [`cluster`]: virtual time, network, crashes, restarts, partitions.
+//! - [`clock`]: a node's clock, drifting off virtual time.
 //! - [`causes`]: what each replica message was for.
 //! - [`network`]: latency, drops, partitions and cut links.
 //! - [`invariants`]: Raft's safety properties, checked after every event.
@@ -19,6 +20,7 @@
 pub mod answers;
 pub mod causes;
 pub mod chaos;
+pub mod clock;
 pub mod cluster;
 pub mod fuzzing;
 pub mod invariants;

@@ -43,16 +43,7 @@ pub fn parse(args: &[String]) -> Result<ChaosArgs, String> {
                 o.nodes = Some(n);
             }
             "--bug" => o.bug = Some(Bug::parse(&value()?)?),
-            "--drift" => {
-                let v = value()?;
-                let d: f64 = v
-                    .parse()
-                    .map_err(|_| format!("--drift needs a number, got {v:?}"))?;
-                if !(0.0..0.5).contains(&d) {
-                    return Err(format!("--drift must be in [0, 0.5), got {d}"));
-                }
-                o.drift = d;
-            }
+            "--drift" => o.drift = super::drift(arg, &value()?)?,
             "--read-mode" => o.read_mode = Some(value()?.parse()?),
             "--trace" => o.trace = true,
             other => return Err(format!("unknown option {other}")),

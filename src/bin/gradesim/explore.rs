@@ -3,7 +3,7 @@
 //!
 //!     gradesim explore [--nodes N] [--depth D] [--max-states S] [--bug NAME]
 //!                      [--read-mode lease|read_index|log] [--no-prevote]
-//!                      [--no-check-quorum] [--no-vote-guard] [--timing prompt|any]
+//!                      [--no-check-quorum] [--no-vote-guard] [--timing prompt|any] [--drift D]
 //!                      [--start fresh|leader] [--crashes K] [--duplicates K]
 //!                      [--drops K] [--puts K] [--gets K] [--requests any|leaders]
 //!                      [--link-capacity K] [--max-append E] [--seed S] [--threads T]
@@ -57,6 +57,7 @@ pub fn parse(args: &[String]) -> Result<ExploreArgs, String> {
             "--no-vote-guard" => o.raft.vote_guard = false,
             "--max-append" => o.raft.max_append_entries = count(arg, &value()?)? as usize,
             "--timing" => o.timing = value()?.parse()?,
+            "--drift" => o.drift = super::drift(arg, &value()?)?,
             "--start" => o.start = value()?.parse()?,
             "--crashes" => o.crashes = small(value()?)?,
             "--duplicates" => o.duplicates = small(value()?)?,

@@ -42,7 +42,7 @@ const USAGE: &str = "usage:
   gradesim exam  [--seed S] [--seeds N] [--drift D]
   gradesim explore [--nodes N] [--depth D] [--max-states S] [--bug NAME] [--exam]
                    [--read-mode lease|read_index|log] [--no-prevote] [--no-check-quorum]
-                   [--no-vote-guard] [--timing prompt|any] [--start fresh|leader]
+                   [--no-vote-guard] [--timing prompt|any] [--drift D] [--start fresh|leader]
                    [--crashes K] [--duplicates K] [--drops K] [--puts K] [--gets K] [--requests any|leaders]
                    [--link-capacity K] [--max-append E]
                    [--seed S] [--threads T] [--out FILE]
@@ -102,6 +102,17 @@ impl std::str::FromStr for Router {
 fn whole(name: &str, v: &str) -> Result<u64, String> {
     v.parse()
         .map_err(|_| format!("{name} needs a whole number, got {v:?}"))
+}
+
+/// A clock drift: a fraction in [0, 0.5).
+fn drift(name: &str, v: &str) -> Result<f64, String> {
+    let d: f64 = v
+        .parse()
+        .map_err(|_| format!("{name} needs a number, got {v:?}"))?;
+    if !(0.0..0.5).contains(&d) {
+        return Err(format!("{name} must be in [0, 0.5), got {d}"));
+    }
+    Ok(d)
 }
 
 /// How many seeds or runs: a whole number, at least 1.

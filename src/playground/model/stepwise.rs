@@ -71,6 +71,7 @@ impl Playground {
         };
         let c = &mut self.cluster;
         match event {
+            Event::Clocks { fast, ppm } => world::set_clocks(c, fast, ppm)?,
             Event::Deliver { message } => c.deliver_held_at(message, false)?,
             Event::RoundTrip { message } => c.round_trip(message)?,
             Event::Duplicate { message } => c.deliver_held_at(message, true)?,

@@ -303,7 +303,7 @@ impl Cluster {
             if slot.server.is_none() {
                 slot.saved.hash(&mut h);
             }
-            (slot.tick_at, slot.incarnation, slot.timer_reset).hash(&mut h);
+            (slot.tick_at, slot.incarnation, slot.timer_reset, slot.clock).hash(&mut h);
         }
         (unordered_hash(self.held.iter()), self.held.len()).hash(&mut h);
         if let Some(inv) = &self.invariants {
