@@ -183,3 +183,57 @@ fn counterexamples_play_on_the_page_cluster() {
     plays_red(Bug::AcceptStaleTerm, 5);
     plays_red(Bug::LongLease, 5);
 }
+
+/// A counterexample file of `gradesim explore` (the replica's own timeouts,
+/// not the page's) opens on the page at the moment its check broke, with
+/// that check's light red; one whose rules the page cannot set says which.
+#[test]
+fn a_counterexample_file_opens_on_the_page_with_its_light_red() {
+    use raftplay::explore::{self, Counterexample, Requests, Start};
+    let mut o = explore::Options {
+        depth: 5,
+        start: Start::Leader,
+        requests: Requests::Leaders,
+        link_capacity: Some(1),
+        threads: 2,
+        ..explore::Options::default()
+    };
+    o.raft.max_append_entries = 1;
+    let cases = [
+        (Some(Bug::ForgetVotedFor), 0.0),
+        (Some(Bug::LongLease), 0.0),
+        (None, 0.1),
+    ];
+    for (bug, drift) in cases {
+        let mut o = o.clone();
+        o.raft.bug = bug;
+        o.drift = drift;
+        let found = explore::search(&o, |_| true).unwrap().found.unwrap();
+        let text = serde_json::to_string(&Counterexample {
+            explore: o.clone(),
+            found: found.clone(),
+        })
+        .unwrap();
+        let record = playground::export::parse(&text).unwrap();
+        let p = Playground::restore(record.clone()).unwrap();
+        let red: Vec<_> = p.lights().into_iter().filter(|l| !l.ok).collect();
+        assert!(
+            red.iter().any(|l| l.name == found.broken.check
+                || l.text
+                    .as_ref()
+                    .is_some_and(|t| t.starts_with(&found.broken.check))),
+            "{bug:?}: {} broke, the page shows {red:?}",
+            found.broken.check
+        );
+        let link = playground::counterexample::link_fragment(&record);
+        assert!(link.starts_with("#run=ey"), "{link}");
+    }
+    o.raft.commit_notice = raftplay::raft::CommitNotice::Never;
+    let found = explore::search(&o.for_bug(Bug::LongLease), |_| true)
+        .unwrap()
+        .found
+        .unwrap();
+    let text = serde_json::to_string(&Counterexample { explore: o, found }).unwrap();
+    let err = playground::export::parse(&text).unwrap_err();
+    assert!(err.contains("commit_notice"), "{err}");
+}

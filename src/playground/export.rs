@@ -32,9 +32,15 @@ pub fn export(p: &Playground) -> Export {
     }
 }
 
-/// The run in `text`: an export, or a bare record (as a link holds it).
+/// The run in `text`: an export, a bare record (as a link holds it), or a
+/// counterexample of `gradesim explore` (played on the page's cluster).
 /// Errors say what the file is not.
 pub fn parse(text: &str) -> Result<RunRecord, String> {
+    if let Some(found) = crate::explore::Counterexample::parse(text) {
+        let found = found.map_err(|e| format!("a malformed counterexample: {e}"))?;
+        return super::counterexample::record(&found)
+            .map_err(|e| format!("a counterexample the page cannot open: {e}"));
+    }
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("not a JSON file: {e}"))?;
     let is_export = value.get("format").is_some();

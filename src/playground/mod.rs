@@ -7,11 +7,14 @@
 //!   only. It owns the crossing of the boundary and nothing else.
 //! - `grader`: the course grader's configs run in the page (wasm32 only).
 //! - [`hunt`]: the hints of a bug hunt.
+//! - [`export`], [`counterexample`]: a run as a file or a link, and a
+//!   counterexample of `gradesim explore` as a run of the page.
 //!
 //! Must not touch the core's rules: everything it shows comes from
 //! [`crate::sim::Cluster`] and the nodes in it.
 
 pub mod checks;
+pub mod counterexample;
 pub mod export;
 #[cfg(target_arch = "wasm32")]
 pub mod grader;

@@ -62,6 +62,10 @@ pub struct PlaygroundOptions {
     /// ([`Bug::ALL`]) and the page does not say which until a light turns
     /// red or the student gives up. The replica can never run one.
     pub hunt: Option<u32>,
+    /// How long a node waits for an answer before it sends again; `None`:
+    /// three of the slowest hops (a counterexample of `gradesim explore`
+    /// sets the replica's own).
+    pub retry_ms: Option<f64>,
 }
 
 impl Default for PlaygroundOptions {
@@ -87,6 +91,7 @@ impl Default for PlaygroundOptions {
             probe: true,
             batch: Config::default().max_append_entries,
             hunt: None,
+            retry_ms: None,
         }
     }
 }
@@ -153,7 +158,7 @@ impl PlaygroundOptions {
             .expect("every bug is in ALL") as u32
     }
 
-    fn cluster_options(&self) -> Result<ClusterOptions, String> {
+    pub(crate) fn cluster_options(&self) -> Result<ClusterOptions, String> {
         if !(3..=9).contains(&self.nodes) {
             return Err(format!("nodes must be between 3 and 9, got {}", self.nodes));
         }
@@ -178,11 +183,15 @@ impl PlaygroundOptions {
             ));
         }
         let latency = latency_range(self.latency_min_ms, self.latency_max_ms)?;
+        let retry_timeout = match self.retry_ms {
+            Some(ms) => micros(within("retry_ms", ms, TIMER_MS, "ms")?),
+            None => (latency.1 * 3).max(1),
+        };
         let raft = Config {
             election_timeout_min: micros(self.election_timeout_min_ms),
             election_timeout_max: micros(self.election_timeout_max_ms),
             heartbeat_interval: micros(self.heartbeat_ms),
-            retry_timeout: (latency.1 * 3).max(1),
+            retry_timeout,
             pre_vote: self.pre_vote,
             check_quorum: self.check_quorum,
             read_mode: self.read_mode,
@@ -391,7 +400,8 @@ pub enum EventCategory {
     Commit,
     /// Requests, answers, reads served.
     Client,
-    /// Lost messages, crashes, restarts, partitions, cut links, heals.
+    /// Lost messages, crashes, restarts, partitions, cut links, heals,
+    /// clocks that drift.
     Network,
     /// A safety property broken.
     Safety,
@@ -406,6 +416,7 @@ impl EventCategory {
             | TraceKind::Restart { .. }
             | TraceKind::Partition { .. }
             | TraceKind::Cut { .. }
+            | TraceKind::Clock { .. }
             | TraceKind::Heal => EventCategory::Network,
             TraceKind::Request { .. } | TraceKind::Response { .. } => EventCategory::Client,
             TraceKind::Role { .. } => EventCategory::Election,
@@ -434,6 +445,7 @@ fn subject(kind: &TraceKind) -> Option<NodeId> {
         | TraceKind::Commit { node, .. }
         | TraceKind::Crash { node }
         | TraceKind::Restart { node }
+        | TraceKind::Clock { node, .. }
         | TraceKind::Reason { node, .. } => Some(*node),
         TraceKind::Request { to, .. } => Some(*to),
         TraceKind::Response { from, .. } => Some(*from),

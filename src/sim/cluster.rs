@@ -824,6 +824,7 @@ impl Cluster {
         }
         let now = self.now;
         self.slots[id as usize].clock.set_rate(now, ppm);
+        self.record(TraceKind::Clock { node: id, ppm });
         self.schedule_tick(id);
         Ok(())
     }

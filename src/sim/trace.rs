@@ -64,6 +64,11 @@ pub enum TraceKind {
         to: NodeId,
     },
     Heal,
+    /// From now on `node`'s clock runs `ppm` parts per million off real time.
+    Clock {
+        node: NodeId,
+        ppm: i64,
+    },
     /// Why `node` did something ([`Reason`]).
     Reason {
         node: NodeId,
@@ -220,6 +225,15 @@ impl fmt::Display for TraceKind {
                 )
             }
             TraceKind::Crash { node } => write!(f, "{} crashes", Name(*node)),
+            TraceKind::Clock { node, ppm } => {
+                let how = if *ppm < 0 { "slow" } else { "fast" };
+                let percent = ppm.unsigned_abs() as f64 / 1e4;
+                write!(
+                    f,
+                    "{}'s clock runs {percent}% {how} from now on",
+                    Name(*node)
+                )
+            }
             TraceKind::Restart { node } => write!(f, "{} restarts", Name(*node)),
             TraceKind::Partition { groups } => {
                 let groups: Vec<String> = groups

@@ -73,3 +73,32 @@ test('show me how plays a shortest counterexample until a light turns red, off t
     assert.ok(worst < 1000, `a frame waited ${worst} ms`);
   });
 });
+
+test('a counterexample of gradesim explore opens on the page by import and by its link, its light red', { timeout: 120000 }, async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { spawnSync } = await import('node:child_process');
+  const { root } = await import('./serve.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'raftplay-'));
+  const file = join(dir, 'ce.json');
+  // Clocks 10% apart outrun the lease: Lease Exclusion in a few events.
+  const out = spawnSync(join(root, 'target', 'release', 'gradesim'), ['explore', '--start', 'leader',
+    '--requests', 'leaders', '--link-capacity', '1', '--max-append', '1', '--depth', '5', '--drift', '0.1',
+    '--out', file], { encoding: 'utf8' });
+  assert.equal(out.status, 1, out.stdout + out.stderr);
+  const link = out.stdout.match(/on the page \(make run\): http:\/\/127\.0\.0\.1:8000\/(#run=\S+)/);
+  assert.ok(link, out.stdout);
+  const red = () => window.raftplay.lights().filter(l => !l.ok).map(l => `${l.name}: ${l.text}`).join('\n');
+  await withPage('', async page => {
+    await page.setInputFiles('#import-file', file);
+    await page.waitForFunction(() => /Opened ce\.json/.test(document.getElementById('banner').textContent), null, { timeout: 30000 });
+    assert.match(await page.evaluate(red), /Lease Exclusion/);
+    assert.equal(await page.evaluate(() => window.raftplay.exploring()), true, 'it opens in explore mode');
+    assert.match(await page.textContent("#events"), /S\d.s clock runs 10% slow from now on/);
+  });
+  await withPage(link[1], async page => {
+    await page.waitForFunction(() => window.raftplay.lights().some(l => !l.ok), null, { timeout: 30000 });
+    assert.match(await page.evaluate(red), /Lease Exclusion/);
+  });
+});

@@ -152,10 +152,18 @@ pub fn explore(args: &ExploreArgs) -> Result<bool, String> {
     let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
     std::fs::write(&args.out, text).map_err(|e| format!("{}: {e}", args.out.display()))?;
     println!(
-        "shortest trace: {} events; written to {out} (gradesim replay {out} replays it)",
+        "shortest trace: {} event{}; written to {out} (gradesim replay {out} replays it, the page's import opens it)",
         found.events.len(),
+        if found.events.len() == 1 { "" } else { "s" },
         out = args.out.display()
     );
+    match raftplay::playground::counterexample::record(&file) {
+        Ok(record) => println!(
+            "on the page (make run): http://127.0.0.1:8000/{}",
+            raftplay::playground::counterexample::link_fragment(&record)
+        ),
+        Err(e) => println!("no link to the page: {e}"),
+    }
     Ok(false)
 }
 
