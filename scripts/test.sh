@@ -36,7 +36,8 @@ fi
 step "install wasm tools" ./scripts/setup.sh wasm
 step "install browser" ./scripts/setup.sh browser
 step "wasm-bindgen tests (headless chromium)" env CHROMEDRIVER=/usr/bin/chromedriver \
-  wasm-pack test --headless --chrome -- --test wasm
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --target wasm32-unknown-unknown --test wasm
 step "build the page" ./scripts/www.sh
 # One file at a time: parallel browsers on two cores make timings flaky.
 step "page tests (playwright-core, chromium)" node --test --test-concurrency=1 tests/page/

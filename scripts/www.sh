@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh wasm
-wasm-pack build --target web --out-dir www/pkg --profile wasm
+cargo build --lib --target wasm32-unknown-unknown --profile wasm
+wasm-bindgen --target web --out-dir www/pkg --out-name raftplay \
+  target/wasm32-unknown-unknown/wasm/raftplay.wasm

@@ -252,3 +252,18 @@ fn clocks_that_drift_beyond_the_lease_margin_break_lease_exclusion() {
     assert!(within.found.is_none(), "{:?}", within.found);
     assert_eq!(within.stop, Stop::Depth);
 }
+
+#[test]
+fn gradesim_explore_help_prints_the_usage() {
+    let exe = env!("CARGO_BIN_EXE_gradesim");
+    let run = std::process::Command::new(exe)
+        .args(["explore", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        said.contains("gradesim explore") && said.contains("--drift D"),
+        "{said}"
+    );
+}

@@ -209,12 +209,13 @@ fn a_counterexample_file_opens_on_the_page_with_its_light_red() {
         o.raft.bug = bug;
         o.drift = drift;
         let found = explore::search(&o, |_| true).unwrap().found.unwrap();
-        let text = serde_json::to_string(&Counterexample {
+        let (file, _) = playground::counterexample::file(&Counterexample {
             explore: o.clone(),
             found: found.clone(),
-        })
-        .unwrap();
-        let record = playground::export::parse(&text).unwrap();
+        });
+        let record = playground::export::parse(&file.to_string()).unwrap();
+        // It still replays as the search's path.
+        assert!(Counterexample::parse(&file.to_string()).unwrap().is_ok());
         let p = Playground::restore(record.clone()).unwrap();
         let red: Vec<_> = p.lights().into_iter().filter(|l| !l.ok).collect();
         assert!(
@@ -233,7 +234,9 @@ fn a_counterexample_file_opens_on_the_page_with_its_light_red() {
         .unwrap()
         .found
         .unwrap();
-    let text = serde_json::to_string(&Counterexample { explore: o, found }).unwrap();
-    let err = playground::export::parse(&text).unwrap_err();
-    assert!(err.contains("commit_notice"), "{err}");
+    let (file, record) = playground::counterexample::file(&Counterexample { explore: o, found });
+    let why = record.unwrap_err();
+    assert!(why.contains("commit_notice"), "{why}");
+    let err = playground::export::parse(&file.to_string()).unwrap_err();
+    assert!(err.contains("without the page's run"), "{err}");
 }

@@ -1,5 +1,7 @@
 //! The WebAssembly API in a real browser (headless Chromium), through
-//! `wasm-pack test --headless --chrome`. Plain `cargo test` skips this file.
+//! `cargo test --target wasm32-unknown-unknown --test wasm` with
+//! `wasm-bindgen-test-runner` as the runner and `CHROMEDRIVER` set (as
+//! scripts/test.sh does). Plain `cargo test` skips this file.
 #![cfg(target_arch = "wasm32")]
 
 use raftplay::playground::wasm::Playground;

@@ -1,9 +1,12 @@
 //! A counterexample of `gradesim explore` as a run of the page: the same
 //! cluster (the search's options as the page's), explore mode on, then the
 //! first election and the path, each event chosen as the student would
-//! choose it. The page's import opens the file, and `gradesim explore`
+//! choose it. `gradesim explore` writes that run into the counterexample's
+//! file beside the path (its `record`, which the page's import opens) and
 //! prints the link (`#run=`: the record's JSON in unpadded base64url, as
-//! `www/link.js` reads it).
+//! `www/link.js` reads it). The conversion runs natively: the page reads
+//! the record alone, so its module carries no reader of the search's
+//! options.
 //!
 //! Owns the conversion and the link's encoding; the events are the
 //! explorer's own ([`crate::explore::Event`]), played by the page's model.
@@ -33,6 +36,18 @@ pub fn record(c: &Counterexample) -> Result<RunRecord, String> {
         })?;
     }
     Ok(p.record())
+}
+
+/// The counterexample's file: the search's options and path, and the
+/// page's run of it (`record`) when the page can run its cluster; if it
+/// cannot, why not.
+pub fn file(c: &Counterexample) -> (serde_json::Value, Result<RunRecord, String>) {
+    let mut value = serde_json::to_value(c).expect("a counterexample is plain data");
+    let record = record(c);
+    if let Ok(r) = &record {
+        value["record"] = serde_json::to_value(r).expect("a record is plain data");
+    }
+    (value, record)
 }
 
 /// The page's options for the search's cluster, or why the page cannot
@@ -75,18 +90,45 @@ fn page_options(e: &ExploreOptions) -> Result<PlaygroundOptions, String> {
     Ok(options)
 }
 
-/// "name: searched (the page: value)" for each field of two configs that
-/// differs.
+/// "name searched (the page: value)" for each field of two configs that
+/// differs (read field by field: no JSON values in the page's module).
 fn differences(searched: &crate::raft::Config, page: &crate::raft::Config) -> Vec<String> {
-    let as_map = |c| match serde_json::to_value(c) {
-        Ok(serde_json::Value::Object(m)) => m,
-        _ => serde_json::Map::new(),
-    };
-    let (a, b) = (as_map(searched), as_map(page));
-    a.iter()
-        .filter(|(k, v)| b.get(*k) != Some(v))
-        .map(|(k, v)| format!("{k} {v} (the page: {})", b.get(k).unwrap_or(&v.clone())))
-        .collect()
+    macro_rules! differing {
+        ($($field:ident),*) => {{
+            let mut out = Vec::new();
+            $(if searched.$field != page.$field {
+                out.push(format!(
+                    "{} {:?} (the page: {:?})",
+                    stringify!($field),
+                    searched.$field,
+                    page.$field
+                ));
+            })*
+            out
+        }};
+    }
+    let out = differing!(
+        election_timeout_min,
+        election_timeout_max,
+        heartbeat_interval,
+        retry_timeout,
+        max_append_entries,
+        max_append_bytes,
+        pre_vote,
+        check_quorum,
+        read_mode,
+        fanout,
+        commit_notice,
+        spare_below,
+        vote_guard,
+        forward,
+        probe,
+        bug
+    );
+    if out.is_empty() && searched != page {
+        return vec!["a rule the page does not show".to_string()];
+    }
+    out
 }
 
 /// The fragment that opens `record` on the page: `#run=` and the record's

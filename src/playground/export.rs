@@ -36,13 +36,21 @@ pub fn export(p: &Playground) -> Export {
 /// counterexample of `gradesim explore` (played on the page's cluster).
 /// Errors say what the file is not.
 pub fn parse(text: &str) -> Result<RunRecord, String> {
-    if let Some(found) = crate::explore::Counterexample::parse(text) {
-        let found = found.map_err(|e| format!("a malformed counterexample: {e}"))?;
-        return super::counterexample::record(&found)
-            .map_err(|e| format!("a counterexample the page cannot open: {e}"));
-    }
-    let value: serde_json::Value =
+    let mut value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("not a JSON file: {e}"))?;
+    if value.get("explore").is_some() {
+        // The page's run of it, written beside the path by `gradesim
+        // explore` ([`super::counterexample::file`]).
+        let Some(record) = value.get_mut("record").map(serde_json::Value::take) else {
+            return Err(
+                "a counterexample without the page's run of it: its rules are not ones the page can set, or an older gradesim explore wrote it (run it again)"
+                    .into(),
+            );
+        };
+        let record = serde_json::from_value(record)
+            .map_err(|e| format!("a counterexample with a malformed run: {e}"))?;
+        return check(record);
+    }
     let is_export = value.get("format").is_some();
     if is_export {
         let format = value["format"].as_str().unwrap_or_default();

@@ -149,20 +149,21 @@ pub fn explore(args: &ExploreArgs) -> Result<bool, String> {
         explore: o.clone(),
         found: found.clone(),
     };
-    let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
+    let (value, record) = raftplay::playground::counterexample::file(&file);
+    let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
     std::fs::write(&args.out, text).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let n = found.events.len();
     println!(
-        "shortest trace: {} event{}; written to {out} (gradesim replay {out} replays it, the page's import opens it)",
-        found.events.len(),
-        if found.events.len() == 1 { "" } else { "s" },
+        "shortest trace: {n} event{}; written to {out} (gradesim replay {out} replays it, the page's import opens it)",
+        if n == 1 { "" } else { "s" },
         out = args.out.display()
     );
-    match raftplay::playground::counterexample::record(&file) {
+    match record {
         Ok(record) => println!(
             "on the page (make run): http://127.0.0.1:8000/{}",
             raftplay::playground::counterexample::link_fragment(&record)
         ),
-        Err(e) => println!("no link to the page: {e}"),
+        Err(e) => println!("the page cannot open it: {e}"),
     }
     Ok(false)
 }

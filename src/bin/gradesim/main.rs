@@ -180,6 +180,11 @@ fn parse(mode: Mode, args: &[String]) -> Result<Args, String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // `gradesim --help` or `gradesim COMMAND --help`: the usage, and success.
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let hostile = match args.first().map(String::as_str) {
         Some("chaos") => Some(chaos::chaos as fn(&chaos::ChaosArgs) -> Result<bool, String>),
         Some("exam") => Some(chaos::exam as fn(&chaos::ChaosArgs) -> Result<bool, String>),
@@ -229,10 +234,6 @@ fn main() -> ExitCode {
     let mode = match args.first().map(String::as_str) {
         Some("sim") => Mode::Sim,
         Some("udp") => Mode::Udp,
-        Some("-h" | "--help") => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
