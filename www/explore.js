@@ -3,7 +3,7 @@
 // "show me how", which runs the explorer in a Web Worker to find a
 // shortest run that breaks a check with a planted bug, then plays it here
 // event by event. Owns the explore panel, the message menu and the search;
-// the cluster and its views are app.js's (through `hooks`).
+// the cluster and its views are the page's (through `hooks`).
 
 const $ = id => document.getElementById(id);
 

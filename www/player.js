@@ -1,7 +1,7 @@
 // The playground page in recording mode: a recorded run (recording.js)
 // replayed on the page's own canvas, timeline, history lane and inspector,
 // with the replicas' prints and the grader's events in the aside where the
-// playground lists its events. app.js owns the frame loop and the controls
+// playground lists its events. app.js owns the frame loop and input.js the controls
 // and hands them here while a recording is open; the body's `recording`
 // class hides what only a simulated cluster has (logs, key-value, client,
 // partition, options).
