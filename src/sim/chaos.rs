@@ -24,6 +24,7 @@
 //! Owns the fault schedule and the chaos clients; the world is a [`Cluster`].
 
 mod clients;
+mod nemeses;
 
 use super::cluster::{Cluster, ClusterOptions};
 use super::linearizability;
@@ -352,111 +353,6 @@ impl World {
 
     fn fault_gap(&mut self) -> Time {
         self.rng.random_range(200 * MS..=2_500 * MS)
-    }
-
-    /// One random fault: the usual nemeses, and the compound faults that
-    /// the lease and the vote rules exist for.
-    fn fault(&mut self) {
-        let n = self.cluster.len() as NodeId;
-        let alive = self.cluster.alive();
-        let dead: Vec<NodeId> = (0..n).filter(|i| !alive.contains(i)).collect();
-        let leader = self.cluster.leader();
-        let now = self.cluster.now();
-        let timeout = self.cluster.options().raft.election_timeout_max;
-        match (self.rng.random_range(0..154), leader) {
-            (0..15, _) if alive.len() > 1 => {
-                let victim = *alive.choose(&mut self.rng).expect("some alive");
-                let _ = self.cluster.crash(victim);
-            }
-            (15..22, _) if alive.len() > 1 => {
-                // Crash and come back soon, perhaps within one election.
-                let victim = *alive.choose(&mut self.rng).expect("some alive");
-                let _ = self.cluster.crash(victim);
-                let back = now + self.rng.random_range(10 * MS..=SECOND);
-                self.later.push((back, Later::Restart(victim)));
-            }
-            (22..35, _) if !dead.is_empty() => {
-                let back = *dead.choose(&mut self.rng).expect("some dead");
-                let _ = self.cluster.restart(back);
-            }
-            (35..47, _) => {
-                let groups = self.rng.random_range(2..=3);
-                let mut members: Vec<Vec<NodeId>> = vec![Vec::new(); groups];
-                for i in 0..n {
-                    members[self.rng.random_range(0..groups)].push(i);
-                }
-                let _ = self.cluster.partition(&members);
-            }
-            (47..55, _) => {
-                for _ in 0..self.rng.random_range(1..=3) {
-                    let from = self.rng.random_range(0..n);
-                    let to = (from + self.rng.random_range(1..n)) % n;
-                    let _ = self.cluster.cut(from, to);
-                }
-            }
-            (55..67, _) => self.cluster.heal(),
-            (67..75, _) => {
-                let rate = self.rng.random_range(0.2..0.8);
-                let _ = self.cluster.set_drop_rate(rate);
-                let length = self.rng.random_range(200 * MS..=2 * SECOND);
-                self.burst_ends = Some(now + length);
-            }
-            (75..83, _) if !alive.is_empty() => {
-                let who = *alive.choose(&mut self.rng).expect("some alive");
-                let _ = self.cluster.timeout(who);
-            }
-            (83..98, Some(leader)) => {
-                // Cut the leader off, alone or with a minority.
-                let company = self.rng.random_range(0..n as usize / 2);
-                let mut side = vec![leader];
-                side.extend(self.others(leader).into_iter().take(company));
-                let _ = self.cluster.partition(&[side]);
-            }
-            (98..106, Some(leader)) => {
-                // The leader stops reaching one follower.
-                let to = (leader + self.rng.random_range(1..n)) % n;
-                let _ = self.cluster.cut(leader, to);
-            }
-            (106..118, Some(leader)) => {
-                // A bridge: the leader and some followers stop hearing each
-                // other, while the rest hear both sides.
-                let count = self.rng.random_range(1..=(n as usize / 2).max(1));
-                for f in self.others(leader).into_iter().take(count) {
-                    let _ = self.cluster.cut(leader, f);
-                    let _ = self.cluster.cut(f, leader);
-                }
-            }
-            (118..128, Some(leader)) => {
-                // Acknowledgements crawl to the leader; then it is cut off.
-                let extra = self.rng.random_range(timeout / 2..=2 * timeout);
-                for f in self.others(leader) {
-                    let _ = self.cluster.slow(f, leader, extra);
-                }
-                let when = now + self.rng.random_range(extra..=2 * extra);
-                self.later.push((when, Later::Isolate(leader)));
-            }
-            (128..140, Some(leader)) if n >= 3 => {
-                // The leader dies, two nodes stand at once, and a voter
-                // crashes and comes back during the election.
-                let _ = self.cluster.crash(leader);
-                let others = self.others(leader);
-                for &c in &others[..2] {
-                    let _ = self.cluster.timeout(c);
-                }
-                self.crash_next_voter = true;
-            }
-            (140..154, Some(_)) if n >= 3 => {
-                // Everyone up and linked, then the trap once the followers
-                // have caught up with the leader.
-                self.cluster.heal();
-                for id in dead {
-                    let _ = self.cluster.restart(id);
-                }
-                let settle = self.rng.random_range(timeout..=2 * timeout);
-                self.later.push((now + settle, Later::LeaseTrap));
-            }
-            _ => {}
-        }
     }
 
     /// The lease trap: a follower is cut off from the leader, and just
