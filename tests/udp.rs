@@ -383,3 +383,69 @@ fn only_the_failing_runs_are_kept_and_the_folder_is_shown() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is a file"));
 }
+
+/// `gradesim show` names what the wire shows, each with its moment: here
+/// a replica that never clears its vote, so that after the leader dies no
+/// election ends and nobody names a leader again, and a put the dead
+/// leader received and nobody answered.
+#[test]
+fn show_names_a_leaderless_stretch_and_an_unanswered_request() {
+    let dir = scratch("diagnose");
+    let file = dir.join("advanced-1.jsonl");
+    let mut lines = vec![
+        serde_json::json!({"kind": "header", "format": "raftplay-recording",
+        "version": 1, "source": "udp", "config": {"name": "advanced-1", "max_packets": 20000},
+        "seed": 1, "replicas": ["0000", "0001", "0002"], "clients": ["0015"], "start": 0}),
+    ];
+    let datagram = |t: u64, src: &str, dst: &str, json: serde_json::Value| {
+        serde_json::json!({"kind": "datagram", "t": t, "src": src, "dst": dst,
+            "fate": "delivered", "json": json})
+    };
+    for i in 0..10u64 {
+        let beat = serde_json::json!({"type": "append", "leader": "0000"});
+        lines.push(datagram(100_000 * i, "0000", "0001", beat.clone()));
+        lines.push(datagram(100_000 * i + 1, "0001", "0000", beat));
+    }
+    let put = serde_json::json!({"type": "put", "MID": "M7", "key": "k", "value": "v"});
+    lines.push(datagram(990_000, "0015", "0000", put));
+    lines.push(
+        serde_json::json!({"kind": "fault", "t": 1_000_000, "fault": "kill_leader",
+        "killed": ["0000"], "majority": null}),
+    );
+    for i in 0..60u64 {
+        let vote = serde_json::json!({"type": "request_vote", "leader": "FFFF"});
+        let (src, dst) = if i % 2 == 0 {
+            ("0001", "0002")
+        } else {
+            ("0002", "0001")
+        };
+        lines.push(datagram(1_300_000 + 100_000 * i, src, dst, vote));
+    }
+    lines.push(
+        serde_json::json!({"kind": "score", "t": 7_300_000, "score": {"passed": false,
+        "total_msgs": 81, "failures": 0, "duplicates": 0, "median_latency": 0.0,
+        "checks": [{"name": "unanswered", "ok": false, "detail": "1"}]}}),
+    );
+    let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    std::fs::write(&file, text.join("\n") + "\n").unwrap();
+    let (status, shown) = show(&file);
+    assert_eq!(status, Some(1), "{shown}");
+    assert!(
+        shown.contains(
+            "at 1.300 s: no datagram named a leader for 5.9 s (from 1.300 s to 7.200 s, the end)"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "at 0.990 s: 1 request delivered to a replica never answered, the first M7 (to 0000"
+        ),
+        "{shown}"
+    );
+    let (_, folder) = show(&dir);
+    assert!(
+        folder.contains("first sign at 0.990 s: 1 request delivered"),
+        "{folder}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -5,11 +5,13 @@
 //! - [`faults`]: who it believes leads, and its kill and partition events.
 //! - [`score`]: its correctness table, metrics and tiers.
 //! - [`run`]: one config run on the simulator ([`crate::sim::Cluster`]).
+//! - [`diagnose`]: what a recorded run shows on the wire, with its moment.
 //!
 //! `gradesim udp` drives the same workload and faults over real processes.
 //! The grader only sees what crosses the wire: it never reads a node's state.
 
 pub mod config;
+pub mod diagnose;
 pub mod faults;
 pub mod run;
 pub mod score;

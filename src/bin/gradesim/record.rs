@@ -334,6 +334,16 @@ pub fn show(args: &[String]) -> Result<bool, String> {
         }
         None => println!("  no score: the run ended before it was scored"),
     }
+    if run.diagnoses.is_empty() {
+        println!("  the wire shows none of the usual causes (see gradesim show's docs)");
+    }
+    for d in &run.diagnoses {
+        println!(
+            "  at {:.3} s: {}",
+            raftplay::raft::time::as_secs(d.t),
+            d.what
+        );
+    }
     Ok(run.passed())
 }
 
@@ -382,6 +392,8 @@ struct Summary {
     score: Option<serde_json::Value>,
     /// The last line was cut off when the run ended.
     cut: bool,
+    /// What the wire shows, with its moment.
+    diagnoses: Vec<raftplay::grader::diagnose::Diagnosis>,
 }
 
 impl Summary {
@@ -399,7 +411,9 @@ impl Summary {
             leaders: Default::default(),
             score: None,
             cut: complete.len() < text.len(),
+            diagnoses: Vec::new(),
         };
+        let mut diagnoser = raftplay::grader::diagnose::Diagnoser::default();
         let mut header = false;
         let mut last_t = 0;
         for (n, line) in complete.lines().enumerate() {
@@ -420,8 +434,13 @@ impl Summary {
                     run.seed = v["seed"].clone();
                     run.replicas = v["replicas"].as_array().map_or(0, Vec::len);
                     run.max_packets = v["config"]["max_packets"].as_u64();
+                    let ids = v["replicas"].as_array().into_iter().flatten();
+                    diagnoser = raftplay::grader::diagnose::Diagnoser::new(
+                        ids.filter_map(serde_json::Value::as_str),
+                    );
                 }
                 "datagram" => {
+                    diagnoser.datagram(&v);
                     let fate = v["fate"].as_str().unwrap_or("?");
                     let ty = v["json"]["type"].as_str().unwrap_or("not JSON");
                     count(&mut run, format!("datagrams {fate}"));
@@ -449,7 +468,9 @@ impl Summary {
         if !header {
             return Err(format!("{path}: no header line"));
         }
-        run.seconds = last_t as f64 / 1e6;
+        run.seconds = raftplay::raft::time::as_secs(last_t);
+        let total = run.score.as_ref().and_then(|s| s["total_msgs"].as_u64());
+        run.diagnoses = diagnoser.finish(run.max_packets, total);
         Ok(run)
     }
 
@@ -477,8 +498,12 @@ impl Summary {
         let total = s["total_msgs"].as_u64().unwrap_or(0);
         let storm = self.max_packets.is_some_and(|m| total >= m);
         let leaders: Vec<&str> = self.leaders.iter().map(String::as_str).collect();
+        let first = self.diagnoses.first().map_or(String::new(), |d| {
+            let at = raftplay::raft::time::as_secs(d.t);
+            format!("; first sign at {at:.3} s: {}", d.what)
+        });
         format!(
-            "{} seed {}: {}{}, total_msgs {total}{}, leaders named: {}",
+            "{} seed {}: {}{}, total_msgs {total}{}, leaders named: {}{first}",
             self.config,
             self.seed,
             if self.passed() { "PASS" } else { "FAIL" },
