@@ -1,5 +1,7 @@
 // The course grader in the page: a config run with the grader's
-// workload, faults and scoring, its metrics counting up live.
+// workload, faults and scoring, its metrics counting up live with their
+// units and each tier's bounds, its replicas drawn on the ring while it
+// runs (view.js reads `graderRing`).
 import { GraderRun, graderConfigs, graderConfigText } from './pkg/raftplay.js';
 import { $, REPLAY_BUDGET_MS, state, speed } from './state.js';
 
@@ -36,7 +38,7 @@ export async function runGrader() {
   $('grader-table').tBodies[0].replaceChildren();
   try {
     const run = new GraderRun(name, text, Number($('grader-seed').value) || 0);
-    state.grading = { run, name };
+    state.grading = { run, name, bounds: run.bounds() };
     $('grader-out').textContent = `running ${name}…`;
   } catch (e) {
     $('grader-out').textContent = `${name}: cannot run it: ${e.message}`;
@@ -55,19 +57,29 @@ export function graderFrame(dt) {
   const rows = [];
   if (done) {
     const s = g.run.summary();
-    for (const r of s.rows) rows.push([r.metric, r.value, r.tier]);
+    s.rows.forEach((r, i) => rows.push([r.metric, r.value, r.tier, g.bounds[i]]));
     $('grader-out').textContent = `${s.line}${s.failed_checks.length ? `\n    failed checks: ${s.failed_checks.join('; ')}` : ''}`;
     g.run.free();
     state.grading = null;
   } else {
     const l = g.run.live();
-    const values = [l.total_msgs, l.failures, l.duplicates, l.median_latency.toFixed(6)];
-    METRICS.forEach((m, i) => rows.push([m, String(values[i]), l.tiers[i]]));
-    $('grader-out').textContent = `running ${g.name}: ${(l.now_ms / 1000).toFixed(1)} of ${(l.end_ms / 1000).toFixed(1)} s`;
+    const values = [`${l.total_msgs} datagrams`, l.failures, l.duplicates, `${l.median_latency.toFixed(6)} s`];
+    METRICS.forEach((m, i) => rows.push([m, String(values[i]), l.tiers[i], g.bounds[i]]));
+    $('grader-out').textContent = `running ${g.name}: ${(l.now_ms / 1000).toFixed(1)} of ${(l.end_ms / 1000).toFixed(1)} s; the ring shows its replicas`;
   }
   $('grader-table').tBodies[0].replaceChildren(...rows.map(r => {
     const tr = document.createElement('tr');
     for (const c of r) tr.append(Object.assign(document.createElement('td'), { textContent: c }));
     return tr;
   }));
+}
+
+// While a grader run goes on, what the ring draws of it: its replicas and
+// the messages between them; null when none runs.
+export function graderRing() {
+  const g = state.grading;
+  if (!g) return null;
+  const nodes = g.run.nodes();
+  if (!nodes) return null;
+  return { nodes, messages: g.run.messages(), nowMs: g.run.nowMs(), electionMaxMs: g.run.electionMaxMs() };
 }

@@ -7,6 +7,7 @@ import { holds } from './scenarios.js';
 import { $, EVENTS_SHOWN, LANE_MS, state } from './state.js';
 import { readLights } from './hunt.js';
 import { storyNames } from './story.js';
+import { graderRing } from './grader-panel.js';
 import { act } from './input.js';
 import { leader } from './app.js';
 
@@ -55,7 +56,16 @@ export function refresh(all) {
 
 export function draw(now) {
   const pg = state.pg;
-  const drawn = drawCluster($('cluster'), {
+  // A course grader run on the page takes the ring while it goes on.
+  const graded = graderRing();
+  const drawn = drawCluster($('cluster'), graded ? {
+    ...graded,
+    cuts: new Set(),
+    selected: null,
+    group: new Set(),
+    alarm: new Set(),
+    names: null,
+  } : {
     nodes: state.nodes,
     messages: state.messages,
     cuts: state.cuts,

@@ -5,7 +5,8 @@
 //! prints for the same config and seed. wasm32 only.
 
 use crate::grader::{GraderConfig, Metric, SimOptions, SimRun};
-use crate::raft::time;
+use crate::playground::model::{flight_views, node_views};
+use crate::raft::time::{self, Time};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -68,6 +69,24 @@ struct Row {
     tier: String,
 }
 
+/// A metric's unit, for the page's table.
+fn unit(metric: Metric) -> &'static str {
+    match metric {
+        Metric::MedianLatency => " s",
+        Metric::TotalMsgs => " datagrams",
+        Metric::Failures | Metric::Duplicates => "",
+    }
+}
+
+/// "bonus below 1200, full below 3000, partial below 5000 datagrams".
+fn bounds_text(metric: Metric, bounds: [f64; 3]) -> String {
+    let [bonus, full, partial] = bounds.map(|b| metric.show(b));
+    format!(
+        "bonus below {bonus}, full below {full}, partial below {partial}{}",
+        unit(metric)
+    )
+}
+
 #[derive(Serialize)]
 struct Summary {
     name: String,
@@ -85,6 +104,12 @@ struct Summary {
 pub struct GraderRun {
     run: Option<SimRun>,
     summary: Option<Summary>,
+    /// Each metric's tier bounds, in words, in [`Metric::ALL`]'s order.
+    bounds: Vec<String>,
+    election_max_ms: f64,
+    /// How far the run's timeline has been advanced (the cluster's clock
+    /// moves only with its events, so it may lag behind).
+    at: Time,
 }
 
 #[wasm_bindgen]
@@ -98,9 +123,19 @@ impl GraderRun {
             seed: seed as u64,
             ..SimOptions::default()
         };
+        let b = &config.tests.benchmarks;
+        let bounds = Metric::ALL
+            .iter()
+            .map(|&m| bounds_text(m, m.bounds(b)))
+            .collect();
+        let run = SimRun::new(&config, &options).map_err(err)?;
+        let election_max_ms = time::as_millis(run.cluster().options().raft.election_timeout_max);
         Ok(GraderRun {
-            run: Some(SimRun::new(&config, &options).map_err(err)?),
+            run: Some(run),
             summary: None,
+            bounds,
+            election_max_ms,
+            at: 0,
         })
     }
 
@@ -110,7 +145,10 @@ impl GraderRun {
         let Some(run) = self.run.as_mut() else {
             return Ok(true);
         };
-        let until = run.cluster().now() + time::from_millis(ms.max(0.0));
+        // From where the last call left the timeline, not from the last
+        // event: a gap between events longer than `ms` is crossed.
+        let until = self.at.max(run.cluster().now()) + time::from_millis(ms.max(0.0));
+        self.at = until;
         if run.run_until(until).map_err(err)? {
             let outcome = self.run.take().expect("a run").finish();
             let s = &outcome.score;
@@ -118,13 +156,13 @@ impl GraderRun {
                 .iter()
                 .map(|&m| Row {
                     metric: m.name(),
-                    value: m.show(s.value(m)),
+                    value: format!("{}{}", m.show(s.value(m)), unit(m)),
                     tier: s.tier(m).to_string(),
                 })
                 .collect::<Vec<_>>();
-            let metrics: Vec<String> = rows
+            let metrics: Vec<String> = Metric::ALL
                 .iter()
-                .map(|r| format!("{} {} ({})", r.metric, r.value, r.tier))
+                .map(|&m| format!("{} {} ({})", m.name(), m.show(s.value(m)), s.tier(m)))
                 .collect();
             let verdict = if outcome.passed() { "PASS" } else { "FAIL" };
             self.summary = Some(Summary {
@@ -156,6 +194,42 @@ impl GraderRun {
             Some(run) => to_js(&run.live()),
             None => Ok(JsValue::NULL),
         }
+    }
+
+    /// Each metric's tier bounds in words, with its unit, in the order of
+    /// the rows (`total_msgs`, `failures`, `duplicates`, `median_latency`).
+    pub fn bounds(&self) -> Vec<String> {
+        self.bounds.clone()
+    }
+
+    /// The run's replicas as the ring draws nodes (null once it is over).
+    pub fn nodes(&self) -> Result<JsValue, JsError> {
+        match &self.run {
+            Some(run) => to_js(&node_views(run.cluster())),
+            None => Ok(JsValue::NULL),
+        }
+    }
+
+    /// The run's messages in flight, as the ring draws them.
+    pub fn messages(&self) -> Result<JsValue, JsError> {
+        match &self.run {
+            Some(run) => to_js(&flight_views(run.cluster())),
+            None => Ok(JsValue::NULL),
+        }
+    }
+
+    /// The run's clock, ms.
+    #[wasm_bindgen(js_name = nowMs)]
+    pub fn now_ms(&self) -> f64 {
+        self.run
+            .as_ref()
+            .map_or(0.0, |r| time::as_millis(r.cluster().now()))
+    }
+
+    /// The replicas' maximum election timeout, ms (the ring's timer arcs).
+    #[wasm_bindgen(js_name = electionMaxMs)]
+    pub fn election_max_ms(&self) -> f64 {
+        self.election_max_ms
     }
 
     /// The grader's summary once the run is over, else null.

@@ -22,7 +22,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 pub use stepwise::{Choice, Plan, PlanStep, Progress, plan, search_options};
-pub use views::{EventCategory, EventView, LogChange, MessageView, NodeView, ProgressView};
+pub use views::{
+    EventCategory, EventView, LogChange, MessageView, NodeView, ProgressView, flight_views,
+    node_views,
+};
 
 /// Salt of the automatic workload's RNG, so that it draws apart from the
 /// cluster's (seeded with the same run seed).

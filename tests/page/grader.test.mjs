@@ -44,3 +44,31 @@ test('a malformed config file gives the field\'s error, as gradesim does', { tim
     assert.ok(text.includes(said), `${text} does not say ${said}`);
   });
 });
+
+test('a grader run draws its own replicas on the ring, and its metrics have units and tier bounds', { timeout: 120000 }, async () => {
+  await open('', async page => {
+    await page.click('#grader-btn');
+    await page.selectOption('#grader-config', 'three-replicas');
+    await page.selectOption('#grader-speed', '100');
+    await page.click('#grader-run');
+    await page.waitForFunction(() => /^running three-replicas: [1-9]/.test(document.getElementById('grader-out').textContent), null, { timeout: 30000 });
+    await page.evaluate(() => window.raftplay.redraw());
+    // The playground's cluster has five nodes; the grader's run three.
+    assert.equal(await page.evaluate(() => window.raftplay.ring().centres.length), 3);
+    assert.match(await page.textContent('#grader-out'), /the ring shows its replicas/);
+    const rows = await page.evaluate(() => [...document.querySelectorAll('#grader-table tbody tr')].map(tr => [...tr.cells].map(c => c.textContent)));
+    assert.equal(rows.length, 4);
+    assert.match(rows[0][1], /^\d+ datagrams$/);
+    assert.match(rows[3][1], /^\d+\.\d{6} s$/);
+    assert.ok(rows.every(r => /^bonus below \S+, full below \S+, partial below \S+/.test(r[3])), JSON.stringify(rows));
+    assert.match(rows[3][3], / s$/);
+    // Closed or over, the ring is the playground's again.
+    await page.click('#grader-close');
+    await page.click('#grader-btn');
+    await page.selectOption('#grader-speed', '0');
+    await page.click('#grader-run');
+    await page.waitForFunction(() => /seed \d+ +(PASS|FAIL)/.test(document.getElementById('grader-out').textContent), null, { timeout: 60000 });
+    await page.evaluate(() => window.raftplay.redraw());
+    assert.equal(await page.evaluate(() => window.raftplay.ring().centres.length), 5);
+  });
+});

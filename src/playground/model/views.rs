@@ -9,9 +9,9 @@ use super::{Playground, checks};
 use super::checks::{HistoryOp, LightView};
 use crate::raft::time::{self, Time};
 use crate::raft::{MessageKind, NodeId, Reason, RoleKind, Term};
-use crate::sim::Loss;
 use crate::sim::TraceKind;
 use crate::sim::trace::describe;
+use crate::sim::{Cluster, Loss};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -182,55 +182,7 @@ pub struct EventView {
 
 impl Playground {
     pub fn nodes(&self) -> Vec<NodeView> {
-        (0..self.options.nodes as NodeId)
-            .map(|id| match self.cluster.server(id) {
-                Some(server) => {
-                    let n = server.node();
-                    let progress = n.progress().into_iter();
-                    NodeView {
-                        id,
-                        alive: true,
-                        role: Some(n.role()),
-                        term: n.term(),
-                        voted_for: n.voted_for(),
-                        leader: n.leader(),
-                        commit: n.commit_index(),
-                        commit_known: n.commit_index() > 0
-                            || n.log().last_index() == 0
-                            || self.cluster.restarts(id) == 0,
-                        log_len: n.log().last_index(),
-                        election_deadline_ms: time::as_millis(n.election_deadline()),
-                        held: server.held(),
-                        vote_guard_ms: n.vote_guard(self.now()).map(time::as_millis),
-                        progress: progress
-                            .map(|(peer, next, matched)| ProgressView {
-                                peer,
-                                next,
-                                matched,
-                            })
-                            .collect(),
-                    }
-                }
-                None => {
-                    let p = self.cluster.persistent(id).expect("a slot per node");
-                    NodeView {
-                        id,
-                        alive: false,
-                        role: None,
-                        term: p.current_term,
-                        voted_for: p.voted_for,
-                        leader: None,
-                        commit: 0,
-                        commit_known: false,
-                        log_len: p.log.last_index(),
-                        election_deadline_ms: 0.0,
-                        held: 0,
-                        vote_guard_ms: None,
-                        progress: Vec::new(),
-                    }
-                }
-            })
-            .collect()
+        node_views(&self.cluster)
     }
     /// Log entries that changed since the last call, per node. The first
     /// call returns every log whole; later calls only what is new or
@@ -297,14 +249,7 @@ impl Playground {
         if self.exploring() {
             return self.held_messages();
         }
-        self.cluster
-            .in_flight()
-            .into_iter()
-            .map(|m| {
-                let times = (time::as_millis(m.sent), time::as_millis(m.arrives));
-                MessageView::of(m.envelope, times, m.loss, None)
-            })
-            .collect()
+        flight_views(&self.cluster)
     }
     /// The messages waiting in explore mode, spread along their links: the
     /// oldest on a link nearest its receiver.
@@ -382,4 +327,70 @@ impl Playground {
         });
         self.unread = (self.unread + 1).min(self.event_limit);
     }
+}
+
+/// What the page draws of each node of `cluster` (the playground's, or
+/// the course grader's run on the page).
+pub fn node_views(cluster: &Cluster) -> Vec<NodeView> {
+    (0..cluster.len() as NodeId)
+        .map(|id| match cluster.server(id) {
+            Some(server) => {
+                let n = server.node();
+                let progress = n.progress().into_iter();
+                NodeView {
+                    id,
+                    alive: true,
+                    role: Some(n.role()),
+                    term: n.term(),
+                    voted_for: n.voted_for(),
+                    leader: n.leader(),
+                    commit: n.commit_index(),
+                    commit_known: n.commit_index() > 0
+                        || n.log().last_index() == 0
+                        || cluster.restarts(id) == 0,
+                    log_len: n.log().last_index(),
+                    election_deadline_ms: time::as_millis(n.election_deadline()),
+                    held: server.held(),
+                    vote_guard_ms: n.vote_guard(cluster.now()).map(time::as_millis),
+                    progress: progress
+                        .map(|(peer, next, matched)| ProgressView {
+                            peer,
+                            next,
+                            matched,
+                        })
+                        .collect(),
+                }
+            }
+            None => {
+                let p = cluster.persistent(id).expect("a slot per node");
+                NodeView {
+                    id,
+                    alive: false,
+                    role: None,
+                    term: p.current_term,
+                    voted_for: p.voted_for,
+                    leader: None,
+                    commit: 0,
+                    commit_known: false,
+                    log_len: p.log.last_index(),
+                    election_deadline_ms: 0.0,
+                    held: 0,
+                    vote_guard_ms: None,
+                    progress: Vec::new(),
+                }
+            }
+        })
+        .collect()
+}
+
+/// The messages in flight in `cluster`, as the page draws them.
+pub fn flight_views(cluster: &Cluster) -> Vec<MessageView> {
+    cluster
+        .in_flight()
+        .into_iter()
+        .map(|m| {
+            let times = (time::as_millis(m.sent), time::as_millis(m.arrives));
+            MessageView::of(m.envelope, times, m.loss, None)
+        })
+        .collect()
 }
