@@ -418,7 +418,7 @@ pub fn show_me_how(
         let progress = to_js(&p).unwrap_or(JsValue::NULL);
         on_level
             .call1(&JsValue::NULL, &progress)
-            .map_or(false, |r| r.as_bool() != Some(false))
+            .is_ok_and(|r| r.as_bool() != Some(false))
     })
     .map_err(err)?;
     to_js(&plan)
