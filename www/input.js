@@ -186,13 +186,21 @@ export function bindEvents() {
   // The student scrolling up (wheel, keys, the scrollbar) stops the list
   // following; back at the bottom, it follows again. Scrolls the page
   // makes itself (following, trimming the top) change nothing.
+  // A scroll is the student's if it comes within half a second of their
+  // wheel, key or pointer on the list (or while they drag its scrollbar).
   const list = $('events');
   let dragging = false;
-  list.addEventListener('wheel', e => { if (e.deltaY < 0) state.followEvents = false; });
-  list.addEventListener('keydown', e => { if (['ArrowUp', 'PageUp', 'Home'].includes(e.key)) state.followEvents = false; });
-  list.addEventListener('pointerdown', () => { dragging = true; });
+  let touched = -Infinity;
+  const byStudent = () => dragging || performance.now() - touched < 500;
+  list.addEventListener('wheel', e => { touched = performance.now(); if (e.deltaY < 0) state.followEvents = false; });
+  list.addEventListener('keydown', e => {
+    touched = performance.now();
+    if (['ArrowUp', 'PageUp', 'Home'].includes(e.key)) state.followEvents = false;
+  });
+  list.addEventListener('pointerdown', () => { dragging = true; touched = performance.now(); });
   document.addEventListener('pointerup', () => { dragging = false; });
   list.addEventListener('scroll', () => {
+    if (!byStudent()) return;
     const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
     if (atBottom) state.followEvents = true;
     else if (dragging) state.followEvents = false;

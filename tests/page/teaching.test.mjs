@@ -51,6 +51,23 @@ test('the events list follows the newest line unless scrolled up, and says what 
     await page.waitForTimeout(1000);
     const later = await page.$eval('#events', l => l.scrollHeight - l.scrollTop - l.clientHeight);
     assert.ok(later > 100, `the list went back to following (${later} px from its end)`);
+    // A slow frame brings many lines at once, more than the gap to the
+    // end: those taken off the top must not carry the view to the end.
+    await page.evaluate(() => { window.raftplay.playground().advance(3000); window.raftplay.redraw(); });
+    await page.waitForTimeout(300);
+    const burst = await page.$eval('#events', l => l.scrollHeight - l.scrollTop - l.clientHeight);
+    assert.ok(burst > 100, `a burst of lines carried the list back to following (${burst} px from its end)`);
+    // The page scrolling the list to its end itself (a whole list of new
+    // lines at once does) is not the student coming back: it stays put.
+    await page.$eval('#events', l => { l.scrollTop = l.scrollHeight; });
+    await page.waitForTimeout(1500);
+    const self = await page.$eval('#events', l => l.scrollHeight - l.scrollTop - l.clientHeight);
+    assert.ok(self > 100, `a scroll the page made brought back following (${self} px from its end)`);
+    // Back at the end by the wheel, it follows again.
+    await page.mouse.wheel(0, 100000);
+    await page.waitForTimeout(1500);
+    const again = await page.$eval('#events', l => l.scrollHeight - l.scrollTop - l.clientHeight);
+    assert.ok(again < 10, `scrolled back to the end, the list does not follow (${again} px from its end)`);
   });
 });
 
