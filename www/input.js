@@ -201,6 +201,8 @@ export function bindEvents() {
   document.addEventListener('pointerup', () => { dragging = false; });
   list.addEventListener('scroll', () => {
     if (!byStudent()) return;
+    // A long scroll goes on past half a second: each of its steps extends it.
+    touched = performance.now();
     const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
     if (atBottom) state.followEvents = true;
     else if (dragging) state.followEvents = false;

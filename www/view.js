@@ -24,8 +24,12 @@ export function appendEvents(events) {
     frag.appendChild(li);
   }
   list.appendChild(frag);
+  // While the student reads scrolled up, the lines they read stay: the
+  // list keeps ten times as many before it drops its oldest (dropped
+  // under them, the view would land at the end).
+  const keep = state.followEvents ? EVENTS_SHOWN : 10 * EVENTS_SHOWN;
   let dropped = 0;
-  while (list.childElementCount > EVENTS_SHOWN) { list.firstElementChild.remove(); dropped++; }
+  while (list.childElementCount > keep) { list.firstElementChild.remove(); dropped++; }
   if (dropped) {
     state.eventsDropped += dropped;
     $('events-dropped').hidden = false;
