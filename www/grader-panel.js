@@ -3,9 +3,7 @@
 // units and each tier's bounds, its replicas drawn on the ring while it
 // runs (view.js reads `graderRing`).
 import { GraderRun, graderConfigs, graderConfigText } from './pkg/raftplay.js';
-import { $, REPLAY_BUDGET_MS, state, speed } from './state.js';
-
-export const TIERS = ['bonus', 'full', 'partial', 'none'];
+import { $, REPLAY_BUDGET_MS, state } from './state.js';
 
 export const METRICS = ['total_msgs', 'failures', 'duplicates', 'median_latency'];
 
@@ -48,12 +46,13 @@ export async function runGrader() {
 export function graderFrame(dt) {
   const g = state.grading;
   if (!g) return;
-  const speed = Number($('grader-speed').value);
+  // The grader's own speed: 0 runs as fast as it goes.
+  const rate = Number($('grader-speed').value);
   const start = performance.now();
   let done = false;
   do {
-    done = g.run.advance(speed === 0 ? 500 : dt * speed);
-  } while (!done && speed === 0 && performance.now() - start < REPLAY_BUDGET_MS);
+    done = g.run.advance(rate === 0 ? 500 : dt * rate);
+  } while (!done && rate === 0 && performance.now() - start < REPLAY_BUDGET_MS);
   const rows = [];
   if (done) {
     const s = g.run.summary();

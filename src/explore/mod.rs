@@ -221,9 +221,6 @@ impl Options {
         if !(0.0..0.5).contains(&self.drift) {
             return Err(format!("drift must be in [0, 0.5), got {}", self.drift));
         }
-        if self.drift > 0.0 && self.nodes > 9 {
-            return Err("drift is explored on at most 9 nodes".into());
-        }
         if self.link_capacity == Some(0) {
             return Err("a link holds at least one message".into());
         }

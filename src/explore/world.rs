@@ -517,17 +517,22 @@ pub fn describe(c: &Cluster, event: Event) -> String {
 /// bit is set in `fast`, as much slow if not.
 pub fn set_clocks(c: &mut Cluster, fast: u16, ppm: u32) -> Result<(), String> {
     for node in 0..c.len() as NodeId {
-        let sign = if fast & (1 << node) != 0 { 1 } else { -1 };
+        let sign = if runs_fast(fast, node) { 1 } else { -1 };
         c.set_clock_rate(node, sign * ppm as i64)?;
     }
     Ok(())
+}
+
+/// Whether `node`'s bit is set in a [`Event::Clocks`]'s `fast`.
+fn runs_fast(fast: u16, node: NodeId) -> bool {
+    fast & (1 << node) != 0
 }
 
 /// "clocks drift from now on by 5%: S1 slow, S2 fast, S3 slow".
 fn clocks_text(c: &Cluster, fast: u16, ppm: u32) -> String {
     let each: Vec<String> = (0..c.len() as NodeId)
         .map(|node| {
-            let how = if fast & (1 << node) != 0 {
+            let how = if runs_fast(fast, node) {
                 "fast"
             } else {
                 "slow"
