@@ -3,12 +3,26 @@
 //! recordings of real and simulated runs.
 
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
 
 const GRADESIM: &str = env!("CARGO_BIN_EXE_gradesim");
 const REPLICA: &str = env!("CARGO_BIN_EXE_3700kvstore");
 
+/// The tests of this file run one at a time: two real-time clusters (a
+/// router and five replicas each), or one beside a simulation, on a
+/// two-core machine starve the router, whose sockets then overflow and
+/// lose answers to committed puts (a wrong get, in a run of the correct
+/// replica). The tests assert the replica, not the machine's load.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static CLUSTER: Mutex<()> = Mutex::new(());
+    CLUSTER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[test]
 fn replicas_pass_the_grader_over_real_udp() {
+    let _one = one_at_a_time();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/");
     let configs = ["simple", "crash", "partition", "advanced"].map(|c| format!("{dir}{c}.json"));
     let out = Command::new(GRADESIM)
@@ -45,6 +59,7 @@ fn replicas_pass_the_grader_over_real_udp() {
 
 #[test]
 fn a_replica_that_does_not_exist_is_a_clear_error() {
+    let _one = one_at_a_time();
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/simple.json");
     let out = Command::new(GRADESIM)
         .args(["udp", config, "--replica", "/nonexistent/replica"])
@@ -56,6 +71,7 @@ fn a_replica_that_does_not_exist_is_a_clear_error() {
 
 #[test]
 fn bad_counts_are_clear_errors_not_a_silent_run() {
+    let _one = one_at_a_time();
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/simple.json");
     for (args, says) in [
         (
@@ -90,6 +106,7 @@ fn bad_counts_are_clear_errors_not_a_silent_run() {
 /// puts wait for a retry, so the median answer is slower.
 #[test]
 fn no_spare_trades_latency_for_messages_on_a_lossy_network() {
+    let _one = one_at_a_time();
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/unreliable.json");
     let summary = |extra: &[&str]| -> (f64, f64) {
         let out = Command::new(GRADESIM)
@@ -180,6 +197,7 @@ fn count(lines: &[serde_json::Value], kind: &str, field: Option<(&str, &str)>) -
 /// lines and the score; `gradesim show` reads it back.
 #[test]
 fn a_run_is_recorded_and_shown() {
+    let _one = one_at_a_time();
     let lines = record("crash", REPLICA.as_ref(), "record");
     assert_eq!(lines[0]["kind"], "header");
     assert_eq!(lines[0]["format"], "raftplay-recording");
@@ -229,6 +247,7 @@ fn a_run_is_recorded_and_shown() {
 /// recording holds the grader's wrong-value verdicts and a failing score.
 #[test]
 fn a_replica_that_does_not_replicate_is_recorded_with_its_wrong_gets() {
+    let _one = one_at_a_time();
     let examples = std::path::Path::new(GRADESIM)
         .parent()
         .unwrap()
@@ -244,6 +263,7 @@ fn a_replica_that_does_not_replicate_is_recorded_with_its_wrong_gets() {
 /// grader's verdicts.
 #[test]
 fn a_python_replica_is_recorded_with_its_own_messages_and_prints() {
+    let _one = one_at_a_time();
     let fixture = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/buggy_replica.py"
@@ -261,6 +281,7 @@ fn a_python_replica_is_recorded_with_its_own_messages_and_prints() {
 /// recording that is valid up to its last complete line.
 #[test]
 fn a_killed_run_leaves_a_valid_recording() {
+    let _one = one_at_a_time();
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/crash.json");
     let file = scratch("killed").join("run.jsonl");
     let mut child = Command::new(GRADESIM)
@@ -287,6 +308,7 @@ fn a_killed_run_leaves_a_valid_recording() {
 /// recording does not change the run: the same score line as without it.
 #[test]
 fn a_simulated_run_is_recorded_in_the_same_format() {
+    let _one = one_at_a_time();
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/crash.json");
     let file = scratch("sim-record").join("run.jsonl");
     let sim = |record: bool| {
@@ -338,6 +360,7 @@ fn a_simulated_run_is_recorded_in_the_same_format() {
 /// other, names each at the end, and `gradesim show DIR` lists them.
 #[test]
 fn only_the_failing_runs_are_kept_and_the_folder_is_shown() {
+    let _one = one_at_a_time();
     let dir = scratch("failures");
     let simple = format!("{}/configs/simple.json", env!("CARGO_MANIFEST_DIR"));
     // The same workload on a network that loses 95% of datagrams: no put
@@ -390,6 +413,7 @@ fn only_the_failing_runs_are_kept_and_the_folder_is_shown() {
 /// leader received and nobody answered.
 #[test]
 fn show_names_a_leaderless_stretch_and_an_unanswered_request() {
+    let _one = one_at_a_time();
     let dir = scratch("diagnose");
     let file = dir.join("advanced-1.jsonl");
     let mut lines = vec![
