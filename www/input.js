@@ -184,18 +184,32 @@ export function bindEvents() {
     box.addEventListener('change', () => $('events').classList.toggle(`hide-${box.dataset.category}`, !box.checked));
   }
   // The student scrolling up (wheel, keys, the scrollbar) stops the list
-  // following; back at the bottom, it follows again. Scrolls the page
-  // makes itself (following, trimming the top) change nothing.
+  // following; scrolling down to the end, it follows again. Scrolls the
+  // page makes itself (following, trimming the top) change nothing, even
+  // when their scroll event comes after a wheel up: the browser fires it
+  // at the next frame, so it is told by the student's direction, not by
+  // its moment alone.
   // A scroll is the student's if it comes within half a second of their
   // wheel, key or pointer on the list (or while they drag its scrollbar).
   const list = $('events');
   let dragging = false;
   let touched = -Infinity;
+  let down = false;
   const byStudent = () => dragging || performance.now() - touched < 500;
-  list.addEventListener('wheel', e => { touched = performance.now(); if (e.deltaY < 0) state.followEvents = false; });
-  list.addEventListener('keydown', e => {
+  const gap = () => list.scrollHeight - list.scrollTop - list.clientHeight;
+  const towards = (isDown, reachesEnd) => {
     touched = performance.now();
-    if (['ArrowUp', 'PageUp', 'Home'].includes(e.key)) state.followEvents = false;
+    down = isDown;
+    if (!isDown) state.followEvents = false;
+    else if (reachesEnd) state.followEvents = true;
+  };
+  list.addEventListener('wheel', e => {
+    const px = e.deltaY * (e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? list.clientHeight : 1);
+    if (px !== 0) towards(px > 0, px >= gap() - 8);
+  });
+  list.addEventListener('keydown', e => {
+    if (['ArrowUp', 'PageUp', 'Home'].includes(e.key)) towards(false, false);
+    if (['ArrowDown', 'PageDown', 'End'].includes(e.key)) towards(true, e.key === 'End');
   });
   list.addEventListener('pointerdown', () => { dragging = true; touched = performance.now(); });
   document.addEventListener('pointerup', () => { dragging = false; });
@@ -203,9 +217,9 @@ export function bindEvents() {
     if (!byStudent()) return;
     // A long scroll goes on past half a second: each of its steps extends it.
     touched = performance.now();
-    const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
-    if (atBottom) state.followEvents = true;
-    else if (dragging) state.followEvents = false;
+    const atBottom = gap() <= 8;
+    if (atBottom && (down || dragging)) state.followEvents = true;
+    else if (dragging && !atBottom) state.followEvents = false;
   });
   // A click on an event goes to its moment and selects its node.
   $('events').addEventListener('click', e => {

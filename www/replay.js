@@ -2,7 +2,7 @@
 // a file (export, import); a recording opened over the cluster.
 import { Playground } from './pkg/raftplay.js';
 import { parseRecording, looksLikeRecording } from './recording.js';
-import { $, REPLAY_BUDGET_MS, state, player, speed, showSpeed, banner } from './state.js';
+import { $, REPLAY_BUDGET_MS, state, player, speed, showSpeed, banner, writeHash } from './state.js';
 import { tip } from './view.js';
 import { takeOver } from './story.js';
 import { setPlaying, adopt, reread } from './app.js';
@@ -94,7 +94,7 @@ export function closeRecording() {
   if (!player.active) return;
   player.close();
   setPlaying(false);
-  if (new URLSearchParams(location.search).has('record')) history.replaceState(null, '', location.pathname);
+  if (new URLSearchParams(location.search).has('record')) writeHash('');
   reread();
   banner('Back to the simulated cluster, paused. Press space to play.');
 }

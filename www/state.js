@@ -46,6 +46,11 @@ export const state = {
   // lines fell off its top.
   followEvents: true,
   eventsDropped: 0,
+  // The hash the page itself last put in the address bar, or took from
+  // it: one that differs was set by someone else (a link, a script) and
+  // waits for its hashchange, which the page's own saving must not
+  // overwrite first.
+  urlHash: null,
   // As last drawn: the nodes' radius on the ring, each message's place
   // ({x, y, m}), the logs' cells, the lane's bars (for clicks and tips).
   radius: 0,
@@ -73,4 +78,11 @@ export function banner(text) {
   const b = $('banner');
   b.textContent = text;
   b.hidden = !text;
+}
+
+// Puts `hash` in the address bar without a history entry, as the page's
+// own (see `state.urlHash`); '' leaves the bare page address.
+export function writeHash(hash) {
+  history.replaceState(null, '', hash || location.pathname);
+  state.urlHash = location.hash;
 }

@@ -1,6 +1,6 @@
 // Guided scenarios: the cards, their steps, and a student taking over.
 import { SCENARIOS, findScenario, perform, reached, holds } from './scenarios.js';
-import { $, state, banner } from './state.js';
+import { $, state, banner, writeHash } from './state.js';
 import { refresh } from './view.js';
 import { act } from './input.js';
 import { setPlaying, fresh } from './app.js';
@@ -14,7 +14,7 @@ export function openScenario(name) {
   if (!fresh(s.options)) return false;
   // `off`: when and how the student took over, if they did.
   state.story = { s, step: 0, memory: {}, stopAt: null, off: null };
-  history.replaceState(null, '', `#scenario=${name}`);
+  writeHash(`#scenario=${name}`);
   setPlaying(false);
   showCard();
   return true;

@@ -3,7 +3,7 @@
 import { Playground } from './pkg/raftplay.js';
 import { runHash, runInHash, decodeRecord } from './link.js';
 import { readOptions } from './controls.js';
-import { $, state, banner } from './state.js';
+import { $, state, banner, writeHash } from './state.js';
 import { replayTo } from './replay.js';
 import { openGrader } from './grader-panel.js';
 import { openScenario } from './story.js';
@@ -14,9 +14,9 @@ export function linkFor() {
 }
 
 export function saveUrl(now) {
-  if (state.replay || now - state.lastUrl < 1000) return;
+  if (state.replay || now - state.lastUrl < 1000 || location.hash !== state.urlHash) return;
   state.lastUrl = now;
-  history.replaceState(null, '', runHash(state.pg.record()));
+  writeHash(runHash(state.pg.record()));
 }
 
 export function openFromUrl() {
@@ -30,7 +30,7 @@ export function openFromUrl() {
       banner('Reopened the run from the link, paused at the moment it was saved. Press space to play.');
     });
   } catch (e) {
-    history.replaceState(null, '', location.pathname);
+    writeHash('');
     fresh(readOptions());
     banner(`This link could not be opened (${e.message}); here is a fresh cluster instead.`);
   }
@@ -40,6 +40,7 @@ export function openFromUrl() {
 // What the URL's hash names: a scenario, a grader config or a run; false
 // if it names nothing (or a scenario that does not exist).
 export function openFromHash() {
+  state.urlHash = location.hash;
   const scenario = location.hash.match(/^#scenario=(.+)$/);
   const grader = location.hash.match(/^#grader=(.+)$/);
   if (grader) {
