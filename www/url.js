@@ -13,8 +13,11 @@ export function linkFor() {
   return `${location.origin}${location.pathname}${runHash(state.pg.record())}`;
 }
 
+// Saves the run's link in the address bar, once a second at most; not
+// while a scenario's card is open (the address names the scenario, which
+// reopens its card), nor over a hash someone else set.
 export function saveUrl(now) {
-  if (state.replay || now - state.lastUrl < 1000 || location.hash !== state.urlHash) return;
+  if (state.replay || state.story || now - state.lastUrl < 1000 || location.hash !== state.urlHash) return;
   state.lastUrl = now;
   writeHash(runHash(state.pg.record()));
 }

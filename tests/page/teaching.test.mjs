@@ -113,6 +113,8 @@ test('a hash set on an open page opens what it names', { timeout: 60000 }, async
     });
     await page.waitForFunction(() => !document.getElementById('card').hidden, null, { timeout: 10000 });
     assert.match(await page.textContent('#card-title'), /./);
+    // While its card is open, the address keeps naming the scenario.
+    await page.evaluate(async () => (await import('/url.js')).saveUrl(performance.now() + 1e6));
     assert.equal(await page.evaluate(() => location.hash), '#scenario=first-election');
   });
 });
