@@ -48,7 +48,7 @@ pub fn first_catch(bug: Bug) -> u64 {
         Bug::NoUpToDateCheck => 2,
         Bug::NoVoteGuard => 26,
         Bug::LongLease => 2,
-        Bug::LeaseFromAck => 4,
+        Bug::LeaseFromAck => 6,
         Bug::UncappedFollowerCommit => 2,
         Bug::ReadBeforeNoop => 6,
         Bug::ForgetVotedFor => 1,
