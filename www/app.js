@@ -96,6 +96,22 @@ export function fresh(opts) {
   }
 }
 
+// A newcomer's first visit opens paused at time 0, so that the first
+// election does not happen before they look: the banner says what they
+// are about to see. Later visits open running.
+const VISITED = 'raftplay.visited';
+function firstLook() {
+  let seen = true;
+  try {
+    seen = localStorage.getItem(VISITED) !== null;
+    localStorage.setItem(VISITED, '1');
+  } catch { /* storage off: open running */ }
+  if (seen) return;
+  setPlaying(false);
+  banner('Five servers have just started, all followers, each with a random election timeout (the ring around it runs down, §5.2). ' +
+    'Press space or ▶ play to watch which one times out first, asks for votes and becomes the leader; + and − change the speed.');
+}
+
 export function leader() {
   return leaderOf(state.nodes);
 }
@@ -141,7 +157,7 @@ export async function main() {
   await init();
   bindControls();
   showSpeed();
-  if (!openFromHash()) fresh(readOptions());
+  if (!openFromHash() && fresh(readOptions())) firstLook();
   // ?record=URL: a recording from the same origin, over the cluster.
   const recorded = new URLSearchParams(location.search).get('record');
   if (recorded) fetchRecording(recorded);

@@ -28,12 +28,23 @@ export async function serve() {
 }
 
 // Playwright gives every launch a fresh, empty profile (user data dir).
-export async function browser() {
-  return chromium.launch({
+// Its pages are those of a returning visitor (the page opens running),
+// unless `firstVisit`: a newcomer's first visit opens paused.
+export async function browser({ firstVisit = false } = {}) {
+  const b = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-quic',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  if (!firstVisit) {
+    const newPage = b.newPage.bind(b);
+    b.newPage = async options => {
+      const page = await newPage(options);
+      await page.addInitScript(() => localStorage.setItem('raftplay.visited', '1'));
+      return page;
+    };
+  }
+  return b;
 }
 
 // Serves the page, opens `path` (relative to the server's URL) in a fresh

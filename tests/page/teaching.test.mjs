@@ -2,7 +2,7 @@
 // itself after a scrub nor stops following, and says when it drops lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withPage, assertRingWhole } from './serve.mjs';
+import { withPage, assertRingWhole, serve, browser } from './serve.mjs';
 
 const lines = () => [...document.querySelectorAll('#events li')].map(li => li.textContent);
 
@@ -293,4 +293,30 @@ test('a long card, the alarm and a reveal leave the ring whole and the page with
     const list = await page.locator('#card-list').boundingBox();
     assert.ok(list.x + list.width <= card.x + card.width + 1, `"other scenarios" ends at ${list.x + list.width}, the card at ${card.x + card.width}`);
   }, { viewport: { width: 390, height: 844 } });
+});
+
+test('a first visit opens paused before the first election, says what is coming; a later visit runs', { timeout: 60000 }, async () => {
+  const server = await serve();
+  const b = await browser({ firstVisit: true });
+  try {
+    const context = await b.newContext({ viewport: { width: 1280, height: 720 } });
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await page.waitForFunction(() => window.raftplay && window.raftplay.playground());
+    await page.waitForTimeout(1500);
+    assert.equal(await page.evaluate(() => window.raftplay.playground().nowMs()), 0, 'time stands at 0');
+    assert.equal(await page.evaluate(() => window.raftplay.leader()), null);
+    assert.match(await page.textContent('#banner'), /Press space or ▶ play to watch which one times out first/);
+    assert.match(await page.textContent('#play'), /play/);
+    await page.keyboard.press(' ');
+    await page.waitForFunction(() => window.raftplay.leader() !== null, null, { timeout: 30000 });
+    // The same student coming back: the page runs at once.
+    const again = await context.newPage();
+    await again.goto(server.url);
+    await again.waitForFunction(() => window.raftplay && window.raftplay.playground() && window.raftplay.playground().nowMs() > 500, null, { timeout: 10000 });
+    assert.match(await again.textContent('#play'), /pause/);
+  } finally {
+    await b.close();
+    server.close();
+  }
 });
