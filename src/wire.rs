@@ -306,31 +306,58 @@ pub fn decode_for_replica(
     if d.dst != BROADCAST && parse_id(&d.dst).map_err(|e| format!("dst: {e}"))? != me {
         return Err(format!("addressed to {}, not to me", d.dst));
     }
-    let peer_envelope = |term, message| {
-        if is_peer(src) {
-            Ok(Incoming::Peer {
-                envelope: Envelope {
-                    from: src,
-                    to: me,
-                    term,
-                    message,
-                },
-            })
-        } else {
-            Err(format!("replica message from unknown replica {}", d.src))
-        }
+    let body = match client_request(src, d.body) {
+        Ok(request) => return Ok(Incoming::Client(request)),
+        Err(body) => body,
     };
-    match d.body {
-        Body::Get { mid, key } => Ok(Incoming::Client(Request {
-            client: src,
-            mid,
-            op: Op::Get { key },
-        })),
-        Body::Put { mid, key, value } => Ok(Incoming::Client(Request {
-            client: src,
-            mid,
-            op: Op::Put { key, value },
-        })),
+    let (term, message) = match peer_message(body) {
+        Ok(found) => found,
+        Err(other) => return Ok(Incoming::Other(format!("{other:?}"))),
+    };
+    if !is_peer(src) {
+        return Err(format!("replica message from unknown replica {}", d.src));
+    }
+    let envelope = Envelope {
+        from: src,
+        to: me,
+        term,
+        message,
+    };
+    Ok(Incoming::Peer { envelope })
+}
+
+/// A client's get or put; any other body is handed back.
+fn client_request(client: ClientId, body: Body) -> Result<Request, Body> {
+    let (mid, op) = match body {
+        Body::Get { mid, key } => (mid, Op::Get { key }),
+        Body::Put { mid, key, value } => (mid, Op::Put { key, value }),
+        other => return Err(other),
+    };
+    Ok(Request { client, mid, op })
+}
+
+/// What an AppendEntries reply's fields say, as the core's outcome.
+fn append_outcome(
+    index: Index,
+    success: bool,
+    conflict_term: Option<Term>,
+    refused: bool,
+) -> AppendOutcome {
+    match (success, conflict_term, refused) {
+        (true, _, _) => AppendOutcome::Matched { index },
+        (false, _, true) => AppendOutcome::Refused { next_index: index },
+        (false, Some(term), false) => AppendOutcome::Conflict {
+            term,
+            first_index: index,
+        },
+        (false, None, false) => AppendOutcome::LogTooShort { next_index: index },
+    }
+}
+
+/// A replica's message as the core's, with its term; any other body is
+/// handed back. One arm per message type of this project's protocol.
+fn peer_message(body: Body) -> Result<(Term, Message<Put>), Body> {
+    Ok(match body {
         Body::Append {
             term,
             prev_index,
@@ -338,16 +365,16 @@ pub fn decode_for_replica(
             entries,
             commit,
             stamp,
-        } => peer_envelope(
-            term,
-            Message::AppendEntries(AppendEntries {
+        } => {
+            let append = AppendEntries {
                 prev_log_index: prev_index,
                 prev_log_term: prev_term,
                 entries: entries.into_iter().map(from_entry).collect(),
                 leader_commit: commit,
                 stamp,
-            }),
-        ),
+            };
+            (term, Message::AppendEntries(append))
+        }
         Body::AppendReply {
             term,
             index,
@@ -356,61 +383,52 @@ pub fn decode_for_replica(
             refused,
             stamp,
         } => {
-            let outcome = match (success, conflict_term, refused) {
-                (true, _, _) => AppendOutcome::Matched { index },
-                (false, _, true) => AppendOutcome::Refused { next_index: index },
-                (false, Some(term), false) => AppendOutcome::Conflict {
-                    term,
-                    first_index: index,
-                },
-                (false, None, false) => AppendOutcome::LogTooShort { next_index: index },
-            };
+            let outcome = append_outcome(index, success, conflict_term, refused);
             let reply = AppendEntriesResponse { outcome, stamp };
-            peer_envelope(term, Message::AppendEntriesResponse(reply))
+            (term, Message::AppendEntriesResponse(reply))
         }
         Body::Vote {
             term,
             last_index,
             last_term,
             pre,
-        } => peer_envelope(
-            term,
-            Message::RequestVote(RequestVote {
+        } => {
+            let vote = RequestVote {
                 last_log_index: last_index,
                 last_log_term: last_term,
                 pre_vote: pre,
-            }),
-        ),
+            };
+            (term, Message::RequestVote(vote))
+        }
         Body::VoteReply {
             term,
             granted,
             pre,
             commit,
-        } => peer_envelope(
-            term,
-            Message::RequestVoteResponse(RequestVoteResponse {
+        } => {
+            let reply = RequestVoteResponse {
                 granted,
                 pre_vote: pre,
                 commit_index: commit,
-            }),
-        ),
-        Body::Forward { term, commands } => peer_envelope(
-            term,
-            Message::Forward {
-                commands: commands
-                    .into_iter()
-                    .map(|WirePut(client, mid, key, value)| Put {
-                        client,
-                        mid,
-                        key,
-                        value,
-                    })
-                    .collect(),
-            },
-        ),
-        Body::Probe { term } => peer_envelope(term, Message::Probe),
-        Body::Commit { term, index } => peer_envelope(term, Message::Commit { index }),
-        other => Ok(Incoming::Other(format!("{other:?}"))),
+            };
+            (term, Message::RequestVoteResponse(reply))
+        }
+        Body::Forward { term, commands } => {
+            let commands = commands.into_iter().map(from_wire_put).collect();
+            (term, Message::Forward { commands })
+        }
+        Body::Probe { term } => (term, Message::Probe),
+        Body::Commit { term, index } => (term, Message::Commit { index }),
+        other => return Err(other),
+    })
+}
+
+fn from_wire_put(WirePut(client, mid, key, value): WirePut) -> Put {
+    Put {
+        client,
+        mid,
+        key,
+        value,
     }
 }
 

@@ -156,61 +156,8 @@ impl ChaosRun {
 pub fn run(options: &ChaosOptions) -> Result<ChaosRun, String> {
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ SEED_SALT);
     let nodes = options.nodes.unwrap_or_else(|| rng.random_range(3..=9));
-    let election_timeout_min = rng.random_range(100 * MS..=1_200 * MS);
-    let raft = Config {
-        election_timeout_min,
-        election_timeout_max: election_timeout_min * rng.random_range(110..=200) / 100,
-        heartbeat_interval: election_timeout_min / rng.random_range(3..=8),
-        retry_timeout: rng.random_range(MS..=20 * MS),
-        max_append_entries: *[1, 2, 4, 16, 64].choose(&mut rng).expect("not empty"),
-        pre_vote: rng.random_bool(0.5),
-        check_quorum: rng.random_bool(0.5),
-        read_mode: options.read_mode.unwrap_or(if rng.random_bool(0.5) {
-            ReadMode::Lease
-        } else {
-            ReadMode::ReadIndex
-        }),
-        fanout: if rng.random_bool(0.5) {
-            Fanout::Quorum
-        } else {
-            Fanout::All
-        },
-        commit_notice: *[
-            CommitNotice::Never,
-            CommitNotice::Always,
-            CommitNotice::AfterFailover,
-        ]
-        .choose(&mut rng)
-        .expect("not empty"),
-        bug: options.bug,
-        ..Config::default()
-    };
-    let min_latency = rng.random_range(50..=500);
-    let latency = (min_latency, min_latency * rng.random_range(2..=20));
-    let base_drop = rng.random_range(0.0..0.1);
-    let cluster_options = ClusterOptions {
-        nodes,
-        seed: rng.random(),
-        raft: raft.clone(),
-        latency,
-        drop_rate: base_drop,
-        duplicate_rate: 0.02,
-        long_delay: (0.01, 3 * raft.election_timeout_max),
-        drift: options.drift,
-        crash_loss_window: latency.1,
-        pace: true,
-        grader_socket: None,
-        leader_claims: false,
-        hold_messages: false,
-        manual_time: false,
-        check_invariants: true,
-        trace: options.trace,
-        wire_log: false,
-        // A message already on the wire when a partition starts may still
-        // arrive: late acknowledgements across a new partition are what
-        // catch lease_from_ack.
-        cut_in_flight: false,
-    };
+    let raft = draw_raft(&mut rng, options);
+    let (cluster_options, base_drop) = draw_network(&mut rng, nodes, &raft, options);
     let mut world = World {
         cluster: Cluster::new(cluster_options)?,
         clients: Clients::new(&mut rng),
@@ -239,6 +186,77 @@ pub fn run(options: &ChaosOptions) -> Result<ChaosRun, String> {
             .map(|e| e.to_string())
             .collect(),
     })
+}
+
+/// The run's timeouts and rules, drawn (the order of the draws is part of
+/// every seed's run).
+fn draw_raft(rng: &mut ChaCha8Rng, options: &ChaosOptions) -> Config {
+    let election_timeout_min = rng.random_range(100 * MS..=1_200 * MS);
+    Config {
+        election_timeout_min,
+        election_timeout_max: election_timeout_min * rng.random_range(110..=200) / 100,
+        heartbeat_interval: election_timeout_min / rng.random_range(3..=8),
+        retry_timeout: rng.random_range(MS..=20 * MS),
+        max_append_entries: *[1, 2, 4, 16, 64].choose(rng).expect("not empty"),
+        pre_vote: rng.random_bool(0.5),
+        check_quorum: rng.random_bool(0.5),
+        read_mode: options.read_mode.unwrap_or(if rng.random_bool(0.5) {
+            ReadMode::Lease
+        } else {
+            ReadMode::ReadIndex
+        }),
+        fanout: if rng.random_bool(0.5) {
+            Fanout::Quorum
+        } else {
+            Fanout::All
+        },
+        commit_notice: *[
+            CommitNotice::Never,
+            CommitNotice::Always,
+            CommitNotice::AfterFailover,
+        ]
+        .choose(rng)
+        .expect("not empty"),
+        bug: options.bug,
+        ..Config::default()
+    }
+}
+
+/// The run's network (latency, loss, duplicates, late messages), drawn
+/// after its rules, and the base drop rate the nemeses return to.
+fn draw_network(
+    rng: &mut ChaCha8Rng,
+    nodes: usize,
+    raft: &Config,
+    options: &ChaosOptions,
+) -> (ClusterOptions, f64) {
+    let min_latency = rng.random_range(50..=500);
+    let latency = (min_latency, min_latency * rng.random_range(2..=20));
+    let base_drop = rng.random_range(0.0..0.1);
+    let cluster_options = ClusterOptions {
+        nodes,
+        seed: rng.random(),
+        raft: raft.clone(),
+        latency,
+        drop_rate: base_drop,
+        duplicate_rate: 0.02,
+        long_delay: (0.01, 3 * raft.election_timeout_max),
+        drift: options.drift,
+        crash_loss_window: latency.1,
+        pace: true,
+        grader_socket: None,
+        leader_claims: false,
+        hold_messages: false,
+        manual_time: false,
+        check_invariants: true,
+        trace: options.trace,
+        wire_log: false,
+        // A message already on the wire when a partition starts may still
+        // arrive: late acknowledgements across a new partition are what
+        // catch lease_from_ack.
+        cut_in_flight: false,
+    };
+    (cluster_options, base_drop)
 }
 
 struct World {
