@@ -317,44 +317,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let socket = match UdpSocket::bind(("127.0.0.1", 0)) {
-        Ok(s) => s,
+    let (socket, config) = match open_socket(args.port).and_then(|s| Ok((s, config_from_env()?))) {
+        Ok(ready) => ready,
         Err(e) => {
-            eprintln!("3700kvstore: cannot bind a UDP socket: {e}");
+            eprintln!("3700kvstore: {e}");
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = socket.connect(("127.0.0.1", args.port)) {
-        eprintln!("3700kvstore: cannot reach localhost:{}: {e}", args.port);
-        return ExitCode::FAILURE;
-    }
-    if let Err(e) = socket.set_nonblocking(true) {
-        eprintln!("3700kvstore: cannot make the socket non-blocking: {e}");
-        return ExitCode::FAILURE;
-    }
     let clock = Instant::now();
     let mut members = args.peers.clone();
     members.push(args.id);
-    let defaults = Config::default();
-    let commit_notice = match std::env::var("RAFTPLAY_COMMIT_NOTICE") {
-        Err(_) => defaults.commit_notice,
-        Ok(text) => match text.parse() {
-            Ok(notice) => notice,
-            Err(e) => {
-                eprintln!("3700kvstore: RAFTPLAY_COMMIT_NOTICE: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
-    let config = Config {
-        commit_notice,
-        spare_below: if env_flag("RAFTPLAY_NO_SPARE") {
-            0.0
-        } else {
-            defaults.spare_below
-        },
-        ..defaults
-    };
     let node = Node::new(
         args.id,
         &members,
@@ -376,4 +348,40 @@ fn main() -> ExitCode {
     replica.send(wire::encode_hello(args.id));
     replica.log(|| format!("started; peers {:?}", args.peers));
     replica.run()
+}
+
+/// A non-blocking UDP socket on localhost, connected to the simulator's
+/// port.
+fn open_socket(port: u16) -> Result<UdpSocket, String> {
+    let socket =
+        UdpSocket::bind(("127.0.0.1", 0)).map_err(|e| format!("cannot bind a UDP socket: {e}"))?;
+    socket
+        .connect(("127.0.0.1", port))
+        .map_err(|e| format!("cannot reach localhost:{port}: {e}"))?;
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| format!("cannot make the socket non-blocking: {e}"))?;
+    Ok(socket)
+}
+
+/// The core's configuration: the defaults, with the commit notices and the
+/// spare follower as the environment sets them (see the module doc).
+fn config_from_env() -> Result<Config, String> {
+    let defaults = Config::default();
+    let commit_notice = match std::env::var("RAFTPLAY_COMMIT_NOTICE") {
+        Err(_) => defaults.commit_notice,
+        Ok(text) => text
+            .parse()
+            .map_err(|e| format!("RAFTPLAY_COMMIT_NOTICE: {e}"))?,
+    };
+    let spare_below = if env_flag("RAFTPLAY_NO_SPARE") {
+        0.0
+    } else {
+        defaults.spare_below
+    };
+    Ok(Config {
+        commit_notice,
+        spare_below,
+        ..defaults
+    })
 }

@@ -144,50 +144,8 @@ impl Harness {
             by_cause: BTreeMap::new(),
         };
         for i in 0..n {
-            let socket = UdpSocket::bind(("127.0.0.1", 0)).map_err(|e| format!("bind: {e}"))?;
-            socket
-                .set_read_timeout(Some(Duration::from_millis(20)))
-                .map_err(|e| e.to_string())?;
-            let port = socket.local_addr().map_err(|e| e.to_string())?.port();
-            let socket = Arc::new(socket);
-            let open = Arc::new(AtomicBool::new(true));
-            match tx {
-                Some(tx) => spawn_reader(i, Arc::clone(&socket), Arc::clone(&open), tx.clone()),
-                None => socket.set_nonblocking(true).map_err(|e| e.to_string())?,
-            }
-            let peers = (0..n).filter(|&j| j != i).map(|j| wire::id(j as u16));
-            let output = || match (&rec, options.echo) {
-                (Some(_), _) => Stdio::piped(),
-                (None, true) => Stdio::inherit(),
-                (None, false) => Stdio::null(),
-            };
-            let mut command = Command::new(&options.replica);
-            if let Some(notice) = options.commit_notice {
-                command.env("RAFTPLAY_COMMIT_NOTICE", notice.name());
-            }
-            if options.no_spare {
-                command.env("RAFTPLAY_NO_SPARE", "1");
-            }
-            let child = command
-                .arg(port.to_string())
-                .arg(wire::id(i as u16))
-                .args(peers)
-                .process_group(0)
-                .stdin(Stdio::null())
-                .stdout(output())
-                .stderr(output())
-                .spawn()
-                .map_err(|e| format!("cannot start {}: {e}", options.replica.display()))?;
-            let mut child = child;
-            if let Some(rec) = &rec {
-                let id = wire::id(i as u16);
-                if let Some(out) = child.stdout.take() {
-                    spawn_printer(id.clone(), "stdout", out, Arc::clone(rec), options.echo);
-                }
-                if let Some(err) = child.stderr.take() {
-                    spawn_printer(id, "stderr", err, Arc::clone(rec), options.echo);
-                }
-            }
+            let (socket, open, port) = bind_for(i, tx)?;
+            let child = spawn_replica(i, n, port, options, rec.as_ref())?;
             if let Ok(mut groups) = GROUPS.lock() {
                 groups.push(child.id() as i32);
             }
@@ -500,6 +458,74 @@ fn spawn_printer(
     });
 }
 
+/// The grader's socket for replica `i`: read by a thread of its own that
+/// forwards to `tx` (the fast router), or non-blocking for the course's
+/// loop; with whether it is open, and its port.
+fn bind_for(
+    i: usize,
+    tx: Option<&Sender<Packet>>,
+) -> Result<(Arc<UdpSocket>, Arc<AtomicBool>, u16), String> {
+    let socket = UdpSocket::bind(("127.0.0.1", 0)).map_err(|e| format!("bind: {e}"))?;
+    socket
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .map_err(|e| e.to_string())?;
+    let port = socket.local_addr().map_err(|e| e.to_string())?.port();
+    let socket = Arc::new(socket);
+    let open = Arc::new(AtomicBool::new(true));
+    match tx {
+        Some(tx) => spawn_reader(i, Arc::clone(&socket), Arc::clone(&open), tx.clone()),
+        None => socket.set_nonblocking(true).map_err(|e| e.to_string())?,
+    }
+    Ok((socket, open, port))
+}
+
+/// Starts replica `i` of `n` as the course does (`REPLICA port id peers...`,
+/// in a process group of its own); its printed lines go to the recording
+/// (and the terminal with `--echo`).
+fn spawn_replica(
+    i: usize,
+    n: usize,
+    port: u16,
+    options: &UdpOptions,
+    rec: Option<&Arc<Recorder>>,
+) -> Result<Child, String> {
+    let peers = (0..n).filter(|&j| j != i).map(|j| wire::id(j as u16));
+    let output = || match (rec, options.echo) {
+        (Some(_), _) => Stdio::piped(),
+        (None, true) => Stdio::inherit(),
+        (None, false) => Stdio::null(),
+    };
+    let mut command = Command::new(&options.replica);
+    if let Some(notice) = options.commit_notice {
+        command.env("RAFTPLAY_COMMIT_NOTICE", notice.name());
+    }
+    if options.no_spare {
+        command.env("RAFTPLAY_NO_SPARE", "1");
+    }
+    let mut child = command
+        .arg(port.to_string())
+        .arg(wire::id(i as u16))
+        .args(peers)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(output())
+        .stderr(output())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", options.replica.display()))?;
+    if let Some(rec) = rec {
+        let id = wire::id(i as u16);
+        if let Some(out) = child.stdout.take() {
+            spawn_printer(id.clone(), "stdout", out, Arc::clone(rec), options.echo);
+        }
+        if let Some(err) = child.stderr.take() {
+            spawn_printer(id, "stderr", err, Arc::clone(rec), options.echo);
+        }
+    }
+    Ok(child)
+}
+
+/// The fast router: reads replica `from`'s socket on a thread of its own
+/// while it is open, and forwards each datagram to `tx`.
 fn spawn_reader(from: usize, socket: Arc<UdpSocket>, open: Arc<AtomicBool>, tx: Sender<Packet>) {
     std::thread::spawn(move || {
         let mut buf = vec![0u8; 65_536];
