@@ -275,7 +275,11 @@ export function bindFiles() {
   onPick($('import-file'), openFile);
   $('open-recording').addEventListener('click', () => $('record-file').click());
   onPick($('record-file'), async file => openRecording(await file.text(), file.name));
-  $('first-bad').addEventListener('click', () => player.firstBad());
+  $('next-problem').addEventListener('click', () => player.nextProblem());
+  $('problems').addEventListener('click', e => {
+    const li = e.target.closest('li');
+    if (li && li.dataset.i !== undefined) player.goToProblem(Number(li.dataset.i));
+  });
   $('rec-close').addEventListener('click', closeRecording);
   $('prints').addEventListener('click', e => {
     const li = e.target.closest('li');
@@ -312,6 +316,8 @@ export function bindCanvas() {
     return `${what}, invoked at ${(o.invoke_ms / 1000).toFixed(3)} s: ${answer}`;
   });
   follow($('cluster'), (x, y) => (player.active ? player.tipRing(x, y) : messageTip(x, y)));
+  $('story').addEventListener('click', e => player.clickStrip(e.clientX - $('story').getBoundingClientRect().left));
+  follow($('story'), x => (player.active ? player.tipStrip(x) : null));
   follow($('logs'), entryTip);
   const timeline = $('timeline');
   timeline.addEventListener('input', () => {

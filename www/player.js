@@ -8,8 +8,9 @@
 import { drawRecording, drawHistory, fillTypeLegend } from './draw.js';
 import {
   FLIGHT_US, momentAt, laneAt, logUpTo, nextDatagram, describeDatagram, describeRequest,
-  summaryOf, titleOf, typeOf, lowerBound,
+  summaryOf, titleOf, typeOf, lowerBound, problemsOf, storyOf,
 } from './recording.js';
+import { drawStrip, stripHeight, describeStripAt } from './strip.js';
 
 const $ = id => document.getElementById(id);
 // The history lane shows this much recorded time up to the moment, ms.
@@ -29,27 +30,40 @@ export class Player {
     this.centres = [];
     this.radius = 0;
     this.selected = null;
+    this.story = null;
+    this.problems = [];
+    this.problem = -1;
+    this.strip = null;
+    this.stripKey = '';
   }
 
   get active() { return this.rec !== null; }
 
-  open(rec, name) {
+  // Opens `rec` (parseRecording), with the wire's diagnoses of it
+  // ([{t, what}], from the core's grader::diagnose).
+  open(rec, name, diagnoses) {
     this.rec = rec;
     this.t = 0;
     this.selected = null;
+    this.story = storyOf(rec);
+    this.problems = problemsOf(rec, diagnoses);
+    this.problem = -1;
+    this.stripKey = '';
     this.setPlaying(false);
     document.body.classList.add('recording');
     $('rec-title').textContent = titleOf(rec);
     $('rec-summary').textContent = summaryOf(rec);
     $('timeline').max = String(rec.end);
-    $('rec-marks').replaceChildren(...rec.bad.map(v => {
+    $('rec-marks').replaceChildren(...this.problems.map(p => {
       const m = document.createElement('span');
-      m.className = 'rec-mark';
-      m.style.left = `${(100 * v.t) / rec.end}%`;
-      m.title = `${v.verdict} (MID ${v.mid})`;
+      m.className = p.kind === 'diagnosis' ? 'rec-mark seen' : 'rec-mark';
+      m.style.left = `${(100 * p.t) / rec.end}%`;
+      m.title = p.what;
       return m;
     }));
-    $('first-bad').disabled = !rec.bad.length;
+    $('story').style.height = `${stripHeight(rec.replicas.length)}px`;
+    this.listProblems();
+    $('next-problem').disabled = !this.problems.length;
     fillTypeLegend($('rec-legend'), rec.types);
     $('prints').replaceChildren();
     $('prints').dataset.key = '';
@@ -83,10 +97,35 @@ export class Player {
 
   arrow(sign) { this.seek(this.t + sign * ARROW_US); }
 
-  // Just before the grader's first red verdict, so its datagrams are seen
-  // arriving.
-  firstBad() {
-    if (this.rec.bad.length) this.jumpTo(this.rec.bad[0].t - FLIGHT_US);
+  listProblems() {
+    $('problems').replaceChildren(...(this.problems.length ? this.problems.map((p, i) => {
+      const li = document.createElement('li');
+      li.className = p.kind;
+      li.dataset.i = String(i);
+      li.textContent = `${(p.t / 1e6).toFixed(3)} ${p.what}`;
+      return li;
+    }) : [Object.assign(document.createElement('li'), { textContent: 'none: no red verdict, and nothing the wire shows' })]));
+  }
+
+  // To problem i: just before its moment, so its datagrams are seen
+  // arriving; its sentence in the inspector.
+  goToProblem(i) {
+    const p = this.problems[i];
+    if (!p) return;
+    this.problem = i;
+    this.jumpTo(Math.max(0, p.t - FLIGHT_US));
+    this.inspect(`problem ${i + 1} of ${this.problems.length} at ${(p.t / 1e6).toFixed(3)} s`, p.what);
+    for (const li of $('problems').children) li.classList.toggle('current', li.dataset.i === String(i));
+    $('problems').children[i].scrollIntoView({ block: 'nearest' });
+  }
+
+  // The first problem after the moment shown (after the one last gone to,
+  // when several share a moment); after the last, the first again.
+  nextProblem() {
+    const after = this.problem >= 0 && this.t === Math.max(0, this.problems[this.problem].t - FLIGHT_US)
+      ? this.problem + 1
+      : this.problems.findIndex(p => Math.max(0, p.t - FLIGHT_US) > this.t);
+    this.goToProblem(after >= 0 && after < this.problems.length ? after : 0);
   }
 
   // One frame: dtMs of wall time at `speed` recorded ms per wall ms.
@@ -106,8 +145,24 @@ export class Player {
     this.bars = drawHistory($('lane'), laneAt(rec, this.t, LANE_SPAN_MS), nowMs, LANE_SPAN_MS);
     $('timeline').value = String(Math.round(this.t));
     $('now').textContent = `${(this.t / 1e6).toFixed(3)} s`;
+    this.drawStrip();
     this.showLog();
   }
+
+  // The strip, redrawn only when its cursor moves a pixel or its size
+  // changes (a storm's thousands of stretches are not drawn every frame).
+  drawStrip() {
+    const canvas = $('story');
+    const key = `${canvas.clientWidth}x${canvas.clientHeight}:${Math.round((this.t / this.rec.end) * canvas.clientWidth)}`;
+    if (key === this.stripKey) return;
+    this.stripKey = key;
+    const marks = this.rec.faults.map(f => ({ t: f.t }));
+    this.strip = drawStrip(canvas, this.story, this.rec.end, marks, this.problems, this.t);
+  }
+
+  clickStrip(x) { if (this.strip) this.jumpTo(this.strip.timeAt(x)); }
+
+  tipStrip(x) { return this.strip ? describeStripAt(this.story, this.strip.timeAt(x)) : null; }
 
   // The prints and grader events up to the moment, the latest last; only
   // rebuilt when the moment crosses a line.
@@ -191,6 +246,8 @@ export class Player {
       placed: () => this.placed.map(p => ({ x: p.x, y: p.y, type: typeOf(p.d) })),
       bars: () => this.bars.map(b => ({ x: (b.x0 + b.x1) / 2, y: (b.y0 + b.y1) / 2, mid: b.op.mid, verdict: b.op.verdict })),
       leaders: () => momentAt(this.rec, this.t).leaders,
+      story: () => this.story,
+      problems: () => this.problems.map(p => ({ t: p.t, what: p.what, kind: p.kind })),
       // To moment t, drawn at once: what placed() and bars() return next
       // is that moment's, never the frame before the seek's (tests and
       // the benchmark read them straight after).

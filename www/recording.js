@@ -26,7 +26,10 @@ export function parseRecording(text) {
       case 'header':
         if (v.format !== 'raftplay-recording') throw new Error('not a raftplay recording');
         if (!Array.isArray(v.replicas) || !v.replicas.length) throw new Error('the header names no replicas');
-        rec.header = v; break;
+        rec.header = v;
+        // A seed above 2^53 loses digits as a JavaScript number: keep its text.
+        rec.seed = (line.match(/"seed"\s*:\s*"?(\d+)/) || [])[1] ?? String(v.seed);
+        break;
       case 'datagram': rec.datagrams.push(v); break;
       case 'fault': rec.faults.push(v); break;
       case 'verdict': rec.verdicts.push(v); break;
@@ -127,6 +130,79 @@ function faultText(f) {
 function verdictText(v) {
   if (v.verdict === 'wrong_value') return `grader: MID ${v.mid} got ${JSON.stringify(v.got)}, expected ${JSON.stringify(v.expected)}`;
   return `grader: MID ${v.mid} ${v.verdict}${v.why ? ` (${v.why})` : ''}`;
+}
+
+// What went wrong, in time order: the grader's red verdicts (an
+// unanswered request at the moment it was sent, not at the end) and the
+// diagnoses of the wire (`diagnoses`: [{t, what}] from the core's
+// grader::diagnose, what `gradesim show` prints). Each {t, what, kind}.
+export function problemsOf(rec, diagnoses) {
+  const sent = new Map(rec.requests.map(o => [o.mid, o.invoke_ms * 1000]));
+  const verdicts = rec.bad.map(v => ({
+    t: v.verdict === 'unanswered' && sent.has(v.mid) ? sent.get(v.mid) : v.t,
+    what: verdictText(v).replace(/^grader: /, 'the grader: '),
+    kind: 'verdict',
+  }));
+  const seen = diagnoses.map(d => ({ t: d.t, what: d.what, kind: 'diagnosis' }));
+  return [...seen, ...verdicts].sort((a, b) => a.t - b.t);
+}
+
+// The run's story for the strip above the ring, from the replicas' own
+// datagrams: per replica, stretches in which it named itself leader
+// ('leader'), named another ('follower') or named none ('none'), with the
+// term it carried, then 'dead' from its kill; and stretches with no live
+// replica claiming to lead ('none') or more than one ('two'). Each stretch
+// {t0, t1, what, term}.
+export function storyOf(rec) {
+  const killedAt = new Map();
+  for (const f of rec.faults) for (const id of f.killed || []) if (!killedAt.has(id)) killedAt.set(id, f.t);
+  const rows = rec.replicas.map(id => {
+    const stretches = [];
+    for (const s of rec.sends.get(id)) {
+      if (killedAt.has(id) && s.t >= killedAt.get(id)) break;
+      const what = s.leader === id ? 'leader' : (s.leader === null || s.leader === 'FFFF' ? 'none' : 'follower');
+      extend(stretches, s.t, what, s.term);
+    }
+    if (killedAt.has(id)) extend(stretches, killedAt.get(id), 'dead', null);
+    return { id, stretches: close(stretches, rec.end) };
+  });
+  return { rows, leaders: close(leaderStretches(rec, killedAt), rec.end) };
+}
+
+function extend(stretches, t, what, term) {
+  const last = stretches[stretches.length - 1];
+  if (last && last.what === what && last.term === term) return;
+  if (last) last.t1 = t;
+  stretches.push({ t0: t, t1: null, what, term });
+}
+
+function close(stretches, end) {
+  if (stretches.length) stretches[stretches.length - 1].t1 = end;
+  return stretches;
+}
+
+// How many live replicas claim to lead, over the run (as the ring counts
+// them at a moment: each by the last datagram it sent).
+function leaderStretches(rec, killedAt) {
+  const claims = new Set();
+  const stretches = [];
+  const count = () => (claims.size === 0 ? 'none' : claims.size === 1 ? 'one' : 'two');
+  const kills = [...killedAt].map(([id, t]) => ({ t, src: id, kill: true })).sort((a, b) => a.t - b.t);
+  let k = 0;
+  const killUpTo = t => {
+    for (; k < kills.length && kills[k].t <= t; k++) {
+      claims.delete(kills[k].src);
+      extend(stretches, kills[k].t, count(), null);
+    }
+  };
+  for (const d of rec.datagrams) {
+    killUpTo(d.t);
+    if (!rec.sends.has(d.src) || !d.json || typeof d.json.leader !== 'string' || killedAt.get(d.src) <= d.t) continue;
+    if (d.json.leader === d.src) claims.add(d.src); else claims.delete(d.src);
+    extend(stretches, d.t, count(), null);
+  }
+  killUpTo(Infinity);
+  return stretches;
 }
 
 // The datagram types in the recording, most frequent first, each with a
@@ -239,5 +315,5 @@ export function summaryOf(rec) {
 
 export function titleOf(rec) {
   const simulated = rec.header.source === 'sim' ? ', simulated' : '';
-  return `${rec.name} (seed ${rec.header.seed}), ${rec.replicas.length} replicas${simulated}`;
+  return `${rec.name} (seed ${rec.seed}), ${rec.replicas.length} replicas${simulated}`;
 }

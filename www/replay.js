@@ -1,6 +1,6 @@
 // Replaying in slices so that a long run never freezes the tab; a run as
 // a file (export, import); a recording opened over the cluster.
-import { Playground } from './pkg/raftplay.js';
+import { Playground, WireDiagnoser } from './pkg/raftplay.js';
 import { parseRecording, looksLikeRecording } from './recording.js';
 import { $, REPLAY_BUDGET_MS, state, player, speed, showSpeed, banner, writeHash } from './state.js';
 import { tip } from './view.js';
@@ -74,9 +74,10 @@ export async function importRun(text, name) {
 // Opens a recording's text; a file that is not one says why, and whatever
 // was shown stays.
 export function openRecording(text, name) {
-  let rec;
+  let rec, diagnoses;
   try {
     rec = parseRecording(text);
+    diagnoses = diagnose(rec);
   } catch (e) {
     banner(`${name} could not be opened: ${e.message}`);
     return;
@@ -84,10 +85,25 @@ export function openRecording(text, name) {
   setPlaying(false);
   state.replay = null;
   tip(null);
-  banner(player.open(rec, name));
+  banner(player.open(rec, name, diagnoses));
   // Real datagrams are tens of µs apart: start at the slowest speed.
   $('speed').value = '0';
   showSpeed();
+}
+
+// What the wire shows in `rec` (the core's grader::diagnose, as `gradesim
+// show` prints it): [{t, what}].
+function diagnose(rec) {
+  const d = new WireDiagnoser(rec.replicas);
+  const text = v => (typeof v === 'string' ? v : undefined);
+  for (const g of rec.datagrams) {
+    const j = g.json || {};
+    const term = Number.isInteger(j.term) && j.term >= 0 ? j.term : undefined;
+    d.datagram(g.t, String(g.src), String(g.dst), g.fate === 'delivered', text(j.type) ?? 'not JSON',
+      text(j.MID), text(j.leader), term, j.pre === true);
+  }
+  const max = rec.header.config && rec.header.config.max_packets;
+  return d.finish(Number.isInteger(max) ? max : undefined, rec.score && Number.isInteger(rec.score.total_msgs) ? rec.score.total_msgs : undefined);
 }
 
 export function closeRecording() {

@@ -17,7 +17,7 @@
 //! failed.
 
 use crate::raft::Time;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// No leader named for this long is a diagnosis: several election
 /// timeouts of any replica the course accepts (it suggests 150 to 300 ms).
@@ -29,30 +29,66 @@ pub const TOGETHER: Time = 100_000;
 const NO_LEADER: &str = "FFFF";
 
 /// One thing seen on the wire, and when it started (µs from the start).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Diagnosis {
     pub t: Time,
     pub what: String,
+}
+
+/// What a diagnosis reads of one datagram line of a recording.
+pub struct Datagram<'a> {
+    /// µs from the start.
+    pub t: Time,
+    pub src: &'a str,
+    pub dst: &'a str,
+    /// Its `fate` is "delivered".
+    pub delivered: bool,
+    /// Its JSON's `type` ("not JSON" when it is not JSON).
+    pub ty: &'a str,
+    pub mid: Option<&'a str>,
+    pub leader: Option<&'a str>,
+    pub term: Option<u64>,
+    /// Its JSON's `pre` is true (a pre-vote, as this project's replica
+    /// marks them).
+    pub pre: bool,
+}
+
+impl<'a> Datagram<'a> {
+    pub fn from_line(line: &'a serde_json::Value) -> Datagram<'a> {
+        let json = &line["json"];
+        Datagram {
+            t: line["t"].as_u64().unwrap_or(0),
+            src: line["src"].as_str().unwrap_or("?"),
+            dst: line["dst"].as_str().unwrap_or("?"),
+            delivered: line["fate"] == "delivered",
+            ty: json["type"].as_str().unwrap_or("not JSON"),
+            mid: json["MID"].as_str(),
+            leader: json["leader"].as_str(),
+            term: json["term"].as_u64(),
+            pre: json["pre"] == true,
+        }
+    }
 }
 
 /// Reads a run's datagrams one by one ([`Diagnoser::datagram`]), then
 /// says what it saw ([`Diagnoser::finish`]).
 #[derive(Default)]
 pub struct Diagnoser {
-    replicas: BTreeSet<String>,
+    /// The replicas' IDs (a handful: a list is smaller code than a set in
+    /// the page's WebAssembly).
+    replicas: Vec<String>,
     /// Since when no replica's datagram named a leader, if so: the first
     /// that named none after the last that named one.
     leaderless_since: Option<Time>,
     /// When each replica last named itself leader.
-    claims: BTreeMap<String, Time>,
+    claims: Vec<(String, Time)>,
     two_leaders: Option<(Time, String, String)>,
     /// Each replica's highest term so far, and the first step back.
-    terms: BTreeMap<String, u64>,
+    terms: Vec<(String, u64)>,
     backwards: Option<(Time, String, u64, u64)>,
-    /// Requests delivered to a replica (MID: when, to whom), and the MIDs
-    /// a replica answered.
-    asked: BTreeMap<String, (Time, String)>,
-    answered: BTreeSet<String>,
+    /// Requests by MID: when they were first delivered to a replica and to
+    /// whom, and whether a replica answered them.
+    asked: BTreeMap<String, (Time, String, bool)>,
     /// The datagrams of the last second: (t, src, dst, type).
     recent: std::collections::VecDeque<(Time, String, String, String)>,
     leaderless: Vec<(Time, Time)>,
@@ -69,36 +105,42 @@ impl Diagnoser {
 
     /// One datagram line of a recording (`kind` "datagram").
     pub fn datagram(&mut self, line: &serde_json::Value) {
-        let t = line["t"].as_u64().unwrap_or(0);
+        self.seen(&Datagram::from_line(line));
+    }
+
+    /// One datagram, as [`Datagram`] reads it (the page, which has parsed
+    /// the recording already, calls this through its WebAssembly module).
+    pub fn seen(&mut self, d: &Datagram) {
+        let t = d.t;
         self.last_t = self.last_t.max(t);
-        let (src, dst) = (text(&line["src"]), text(&line["dst"]));
-        let json = &line["json"];
-        let ty = json["type"].as_str().unwrap_or("not JSON").to_string();
         self.recent
-            .push_back((t, src.clone(), dst.clone(), ty.clone()));
+            .push_back((t, d.src.to_string(), d.dst.to_string(), d.ty.to_string()));
         while self.recent.front().is_some_and(|r| r.0 + 1_000_000 < t) {
             self.recent.pop_front();
         }
-        if !self.replicas.contains(&src) {
-            if line["fate"] == "delivered"
-                && let Some(mid) = json["MID"].as_str()
+        if !self.replicas.iter().any(|r| r == d.src) {
+            if d.delivered
+                && let Some(mid) = d.mid
             {
-                self.asked.entry(mid.to_string()).or_insert((t, dst));
+                self.asked
+                    .entry(mid.to_string())
+                    .or_insert((t, d.dst.to_string(), false));
             }
             return;
         }
-        if !self.replicas.contains(&dst)
-            && let Some(mid) = json["MID"].as_str()
+        if !self.replicas.iter().any(|r| r == d.dst)
+            && let Some(mid) = d.mid
         {
-            self.answered.insert(mid.to_string());
+            let asked = self.asked.entry(mid.to_string());
+            asked.or_insert((t, d.dst.to_string(), true)).2 = true;
         }
-        if let Some(leader) = json["leader"].as_str() {
-            self.leader_named(t, &src, leader);
+        if let Some(leader) = d.leader {
+            self.leader_named(t, d.src, leader);
         }
         // A pre-vote carries the term its sender would stand in, not its own.
-        let pre_vote = json["pre"] == true || ty.to_lowercase().contains("pre");
-        if let Some(term) = json["term"].as_u64().filter(|_| !pre_vote) {
-            self.term_seen(t, &src, term);
+        let pre_vote = d.pre || d.ty.to_ascii_lowercase().contains("pre");
+        if let Some(term) = d.term.filter(|_| !pre_vote) {
+            self.term_seen(t, d.src, term);
         }
     }
 
@@ -114,22 +156,24 @@ impl Diagnoser {
         if leader != src {
             return;
         }
-        self.claims.insert(src.to_string(), t);
+        set(&mut self.claims, src, t);
         let other = self
             .claims
             .iter()
-            .find(|(r, at)| r.as_str() != src && t.saturating_sub(**at) <= TOGETHER);
+            .find(|(r, at)| r.as_str() != src && t.saturating_sub(*at) <= TOGETHER);
         if let (None, Some((other, _))) = (&self.two_leaders, other) {
             self.two_leaders = Some((t, other.clone(), src.to_string()));
         }
     }
 
     fn term_seen(&mut self, t: Time, src: &str, term: u64) {
-        let high = self.terms.entry(src.to_string()).or_insert(term);
-        if term < *high && self.backwards.is_none() {
-            self.backwards = Some((t, src.to_string(), *high, term));
+        let high = (self.terms.iter())
+            .find(|(r, _)| r == src)
+            .map_or(term, |(_, high)| *high);
+        if term < high && self.backwards.is_none() {
+            self.backwards = Some((t, src.to_string(), high, term));
         }
-        *high = (*high).max(term);
+        set(&mut self.terms, src, high.max(term));
     }
 
     /// What the run shows, in the order it happened. `max_packets` and
@@ -145,10 +189,10 @@ impl Diagnoser {
             .map(|&(from, to)| Diagnosis {
                 t: from,
                 what: format!(
-                    "no datagram named a leader for {:.1} s (from {:.3} s to {:.3} s{}): an election that does not end (are votes cleared when the term changes? is the election timer reset?)",
-                    secs(to - from),
-                    secs(from),
-                    secs(to),
+                    "no datagram named a leader for {} s (from {} s to {} s{}): an election that does not end (are votes cleared when the term changes? is the election timer reset?)",
+                    secs(to - from, 1),
+                    secs(from, 3),
+                    secs(to, 3),
                     if to == self.last_t { ", the end" } else { "" }
                 ),
             })
@@ -176,19 +220,19 @@ impl Diagnoser {
 
     /// Requests a replica received that no replica ever answered.
     fn unanswered(&self) -> Option<Diagnosis> {
-        let never: Vec<(&String, &(Time, String))> = self
+        let never: Vec<(&String, &(Time, String, bool))> = self
             .asked
             .iter()
-            .filter(|(mid, _)| !self.answered.contains(*mid))
+            .filter(|(_, (.., answered))| !answered)
             .collect();
-        let (mid, (t, to)) = never.iter().min_by_key(|(_, (t, _))| *t)?;
+        let (mid, (t, to, _)) = never.iter().min_by_key(|(_, (t, ..))| *t)?;
         Some(Diagnosis {
             t: *t,
             what: format!(
-                "{} request{} delivered to a replica never answered, the first {mid} (to {to} at {:.3} s)",
+                "{} request{} delivered to a replica never answered, the first {mid} (to {to} at {} s)",
                 never.len(),
                 if never.len() == 1 { "" } else { "s" },
-                secs(*t)
+                secs(*t, 3)
             ),
         })
     }
@@ -199,12 +243,12 @@ impl Diagnoser {
         if total < max {
             return None;
         }
-        let mut by: BTreeMap<(&str, &str, &str), u64> = BTreeMap::new();
-        for (_, src, dst, ty) in &self.recent {
-            *by.entry((src.as_str(), dst.as_str(), ty.as_str()))
-                .or_default() += 1;
-        }
-        let ((src, dst, ty), n) = by.into_iter().max_by_key(|(_, n)| *n)?;
+        let mut sent: Vec<[&str; 3]> = (self.recent.iter())
+            .map(|(_, src, dst, ty)| [src.as_str(), dst.as_str(), ty.as_str()])
+            .collect();
+        sent.sort_unstable();
+        let most = sent.chunk_by(|a, b| a == b).max_by_key(|run| run.len())?;
+        let ([src, dst, ty], n) = (most[0], most.len());
         let t = self.recent.front().map_or(0, |r| r.0);
         Some(Diagnosis {
             t,
@@ -215,12 +259,24 @@ impl Diagnoser {
     }
 }
 
-fn text(v: &serde_json::Value) -> String {
-    v.as_str().unwrap_or("?").to_string()
+/// Sets `key`'s value in a short list of pairs.
+fn set(pairs: &mut Vec<(String, u64)>, key: &str, value: u64) {
+    match pairs.iter_mut().find(|(k, _)| k == key) {
+        Some(pair) => pair.1 = value,
+        None => pairs.push((key.to_string(), value)),
+    }
 }
 
-fn secs(t: Time) -> f64 {
-    crate::raft::time::as_secs(t)
+/// `t` in seconds with `places` decimals, rounded down (integer arithmetic:
+/// the page's WebAssembly carries no float formatting for it).
+fn secs(t: Time, places: u32) -> String {
+    let unit = 10u64.pow(6 - places);
+    let fraction = (t % 1_000_000) / unit;
+    format!(
+        "{}.{fraction:0width$}",
+        t / 1_000_000,
+        width = places as usize
+    )
 }
 
 #[cfg(test)]

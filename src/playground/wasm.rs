@@ -423,3 +423,61 @@ pub fn show_me_how(
     .map_err(err)?;
     to_js(&plan)
 }
+
+/// The wire's diagnoses of a recording ([`crate::grader::diagnose`], what
+/// `gradesim show` prints), for the page's list of problems: the page,
+/// which has parsed the recording, hands over each datagram's fields.
+#[wasm_bindgen]
+pub struct WireDiagnoser(crate::grader::diagnose::Diagnoser);
+
+#[wasm_bindgen]
+impl WireDiagnoser {
+    #[wasm_bindgen(constructor)]
+    pub fn new(replicas: Vec<String>) -> WireDiagnoser {
+        WireDiagnoser(crate::grader::diagnose::Diagnoser::new(
+            replicas.iter().map(String::as_str),
+        ))
+    }
+
+    /// One datagram line: `t` in µs, `mid`, `leader` and `term` from its
+    /// JSON where it has them, `pre` whether its JSON's `pre` is true.
+    #[allow(clippy::too_many_arguments)]
+    pub fn datagram(
+        &mut self,
+        t: f64,
+        src: &str,
+        dst: &str,
+        delivered: bool,
+        ty: &str,
+        mid: Option<String>,
+        leader: Option<String>,
+        term: Option<f64>,
+        pre: bool,
+    ) {
+        self.0.seen(&crate::grader::diagnose::Datagram {
+            t: t.max(0.0) as Time,
+            src,
+            dst,
+            delivered,
+            ty,
+            mid: mid.as_deref(),
+            leader: leader.as_deref(),
+            term: term.filter(|t| *t >= 0.0).map(|t| t as u64),
+            pre,
+        });
+    }
+
+    /// What the run shows: `[{t, what}]`, `t` in µs from the start, in
+    /// time order. `max_packets` and `total_msgs`: the config's cap and the
+    /// score's count, if known.
+    pub fn finish(
+        self,
+        max_packets: Option<f64>,
+        total_msgs: Option<f64>,
+    ) -> Result<JsValue, JsError> {
+        let found = self
+            .0
+            .finish(max_packets.map(|n| n as u64), total_msgs.map(|n| n as u64));
+        to_js(&found)
+    }
+}

@@ -59,8 +59,16 @@ test('a recording opens on the playground by link, file, import and drop, with r
       for (const sel of ['#cluster', '#lane', '#timeline', '#rec-bar', '#prints']) assert.ok(await visible(page, sel), `${sel} shows`);
       for (const sel of ['#logs', '#kv', '#client', '#partition-row', '#events', '#new']) assert.ok(!(await visible(page, sel)), `${sel} is hidden`);
       assert.ok(await page.locator('#rec-legend li[data-type="gossip_hello"]').count() === 1, 'the invented type is in the legend');
-      assert.equal(await page.locator('.rec-mark').count(), 2, 'two red marks: the wrong get and the unanswered put');
-      await page.click('#first-bad');
+      assert.equal(await page.locator('.rec-mark:not(.seen)').count(), 2, 'two red marks: the wrong get and the unanswered put');
+      // The unanswered put is marked where it was sent (70 ms of the run's
+      // 100), not where the grader gave up on it; what the wire shows (two
+      // leaders, a request nobody answered) is marked too.
+      const left = await page.locator('.rec-mark[title*="M3 unanswered"]').evaluate(m => parseFloat(m.style.left));
+      assert.ok(Math.abs(left - 70) < 1, `the unanswered put marked at ${left}%`);
+      const seen = await page.locator('.rec-mark.seen').evaluateAll(ms => ms.map(m => m.title));
+      assert.ok(seen.some(t => /0000 and 0001 both named themselves leader/.test(t)), seen.join('; '));
+      // The first problem in time is the wrong get; the next problem goes there.
+      await page.click('#next-problem');
       const s = await page.evaluate(() => window.recording.state());
       assert.ok(s.t <= 60000 && s.t >= 56000, `jumped to ${s.t}`);
       // At t = 1 ms + 10 datagrams, the invented type is in flight and labelled.
@@ -93,6 +101,12 @@ test('a recording opens on the playground by link, file, import and drop, with r
       await page.setInputFiles('#record-file', bad);
       await page.waitForFunction(() => /could not be opened: no header line: not a raftplay recording/.test(document.getElementById('banner').textContent));
       assert.match(await page.textContent('#rec-title'), /by-file/);
+      // A seed above 2^53 is shown whole, not rounded as a JavaScript number.
+      const big = mkdtempSync(join(tmpdir(), 'raftplay-'));
+      writeFileSync(join(big, 'big.jsonl'), recording('big-seed').replace('"seed":7', '"seed":10823763368351835329'));
+      await page.setInputFiles('#record-file', join(big, 'big.jsonl'));
+      await page.waitForFunction(() => /big-seed \(seed 10823763368351835329\)/.test(document.getElementById('rec-title').textContent));
+      rmSync(big, { recursive: true, force: true });
       await page.setInputFiles('#import-file', imported);
       await page.waitForFunction(() => /by-import/.test(document.getElementById('rec-title').textContent));
       const dropped = await page.evaluateHandle(text => {
@@ -145,7 +159,7 @@ test('real recordings of the instant replica and a Python replica replay with th
     await withPage('index.html?record=test-instant.jsonl', async (page, { server }) => {
       await page.waitForFunction(() => /partition \(seed 1\), 5 replicas/.test(document.getElementById('rec-title').textContent));
       assert.ok(await page.locator('.rec-mark').count() >= 1, 'red marks at the wrong gets');
-      await page.click('#first-bad');
+      await page.click(`#problems li:has-text("MID ${firstWrong.mid} got")`);
       const s = await page.evaluate(() => window.recording.state());
       assert.ok(s.t <= firstWrong.t && s.t >= firstWrong.t - 5000, `jumped to ${s.t}, the first wrong get is at ${firstWrong.t}`);
       // A moment after, the wrong get is a red bar in the history lane; a
@@ -188,5 +202,66 @@ test('real recordings of the instant replica and a Python replica replay with th
     unlinkSync(instant.file);
     unlinkSync(python.file);
     rmSync(simFile, { force: true });
+  }
+});
+
+// A Python replica that never clears its vote (tests/fixtures/vote_bug_replica.py),
+// recorded by gradesim udp on a small config with a leader kill: after the
+// kill no election ends. The strip shows the stretch with no leader, the
+// problems list names it, and "next problem" lands on it.
+test('a replica whose elections never end after the leader dies: the strip shows no leader, the diagnosis names it, next problem lands on it', { timeout: 120000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raftplay-'));
+  const config = join(dir, 'vote-bug.json');
+  writeFileSync(config, JSON.stringify({
+    lifetime: 8, replicas: 3, requests: 60, mix: 0.5,
+    events: [{ type: 'kill_leader', time: 3 }],
+    tests: { benchmarks: { total_msgs: [2000, 4000, 5000], failures: [1, 4, 10], duplicates: [0, 2, 10], median_latency: [0.0002, 0.005, 0.05] } },
+  }));
+  const file = join(root, 'www', 'test-vote-bug.jsonl');
+  try {
+    const out = spawnSync(join(root, 'target', 'release', 'gradesim'), [
+      'udp', config, '--replica', join(root, 'tests', 'fixtures', 'vote_bug_replica.py'), '--seed', '1', '--record', file,
+    ], { encoding: 'utf8' });
+    assert.equal(out.status, 1, `the run fails: ${out.stdout}${out.stderr}`);
+    const kill = readFileSync(file, 'utf8').trim().split('\n').map(l => JSON.parse(l)).find(l => l.kind === 'fault');
+    await withPage('index.html?record=test-vote-bug.jsonl', async page => {
+      await page.waitForFunction(() => /vote-bug \(seed 1\), 3 replicas/.test(document.getElementById('rec-title').textContent));
+      // The strip: the killed leader's row ends dead at the kill, and the
+      // cluster's row has a stretch of more than 2 s with no leader, to the end.
+      const story = await page.evaluate(() => window.recording.story());
+      const killed = story.rows.find(r => r.id === kill.killed[0]);
+      assert.equal(killed.stretches.at(-1).what, 'dead');
+      assert.equal(killed.stretches.at(-1).t0, kill.t);
+      const end = await page.evaluate(() => window.recording.state().end);
+      const none = story.leaders.filter(s => s.what === 'none' && s.t1 === end && s.t1 - s.t0 > 2e6);
+      assert.equal(none.length, 1, JSON.stringify(story.leaders.slice(-3)));
+      assert.ok(story.leaders.some(s => s.what === 'one' && s.t0 < kill.t), 'a leader before the kill');
+      // The problems list names it.
+      const problems = await page.evaluate(() => window.recording.problems());
+      const diagnosis = problems.find(p => p.kind === 'diagnosis' && /^no datagram named a leader for/.test(p.what));
+      assert.ok(diagnosis, JSON.stringify(problems));
+      assert.match(await page.textContent('#problems'), /no datagram named a leader for [\d.]+ s .*are votes cleared when the term changes\?/);
+      // "next problem", pressed from the start, lands on it in turn.
+      let landed = false;
+      for (let i = 0; i < problems.length && !landed; i++) {
+        await page.click('#next-problem');
+        landed = /^no datagram named a leader/.test(await page.textContent('#inspect-body'));
+      }
+      assert.ok(landed, 'next problem reached the diagnosis');
+      assert.equal((await page.evaluate(() => window.recording.state())).t, Math.max(0, diagnosis.t - 3000));
+      // A click on the strip, at the stretch's middle, goes there; the tip
+      // says that nobody claims to lead.
+      const box = await page.locator('#story').boundingBox();
+      const mid = (none[0].t0 + none[0].t1) / 2;
+      const x = box.x + 44 + (mid / end) * (box.width - 44 - 2);
+      await page.mouse.move(x, box.y + 5);
+      await page.waitForFunction(() => /no live replica claims to lead/.test(document.getElementById('tip').textContent));
+      await page.mouse.click(x, box.y + 5);
+      const t = (await page.evaluate(() => window.recording.state())).t;
+      assert.ok(Math.abs(t - mid) < end / 100, `the click went to ${t}, the middle is ${mid}`);
+    }, { ready: recordingUp });
+  } finally {
+    rmSync(file, { force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,0 +1,87 @@
+// The run's story over time, for a recording: a strip across the whole
+// run with a row per replica (the role it claims in its own datagrams and
+// its term, then its death) and a row on top for the cluster (no live
+// replica claiming to lead, or two at once), the grader's faults as
+// vertical lines, the problems as red ticks, and the moment shown as a
+// cursor. A click anywhere goes to that moment. The stretches come from
+// recording.js (storyOf); this module only draws and maps x to time.
+import { fitCanvas } from './draw.js';
+
+// Left margin for the row labels, px; each row's height, px.
+const LABEL = 44;
+const ROW = 11;
+export const COLOURS = {
+  leader: '#E69F00', follower: '#9fc5e8', none: '#f5b7b1', dead: '#5b6570',
+  one: '#d9ead3', two: '#D55E00',
+};
+
+// The strip's height for `n` replicas: the cluster's row, one per replica,
+// and room for the problem ticks.
+export function stripHeight(n) {
+  return (n + 1) * ROW + 6;
+}
+
+// Draws the strip of `story` (storyOf) for a run `end` µs long; `marks`
+// are the faults [{t, text}] and `problems` [{t}]. Returns the mapping of
+// x to time for clicks.
+export function drawStrip(canvas, story, end, marks, problems, now) {
+  const { ctx, w, h } = fitCanvas(canvas);
+  const x = t => LABEL + (t / end) * (w - LABEL - 2);
+  ctx.font = '9px system-ui';
+  ctx.textBaseline = 'middle';
+  const rows = [{ id: 'leader', stretches: story.leaders }, ...story.rows];
+  rows.forEach((row, i) => {
+    const y = 2 + i * ROW;
+    ctx.fillStyle = '#5b6570';
+    ctx.textAlign = 'left';
+    ctx.fillText(row.id, 2, y + ROW / 2);
+    for (const s of row.stretches) {
+      if (s.what === 'one') continue;
+      const x0 = x(s.t0);
+      ctx.fillStyle = COLOURS[s.what];
+      ctx.fillRect(x0, y, Math.max(1, x(s.t1) - x0), ROW - 2);
+    }
+    // The terms over the stretches, where each changes and there is room.
+    ctx.fillStyle = '#1b1f24';
+    let lastTerm = null, termEnd = 0;
+    for (const s of row.stretches) {
+      const x0 = x(s.t0);
+      if (s.term !== null && s.term !== lastTerm && x0 >= termEnd) {
+        ctx.fillText(String(s.term), x0 + 1, y + ROW / 2);
+        termEnd = x0 + ctx.measureText(String(s.term)).width + 3;
+      }
+      if (s.term !== null) lastTerm = s.term;
+    }
+  });
+  ctx.strokeStyle = '#1b1f24';
+  ctx.lineWidth = 1;
+  for (const m of marks) line(ctx, x(m.t), 0, h - 5);
+  ctx.fillStyle = '#c0392b';
+  for (const p of problems) ctx.fillRect(x(p.t) - 1, h - 5, 2, 5);
+  ctx.strokeStyle = '#0072B2';
+  ctx.lineWidth = 2;
+  line(ctx, x(now), 0, h);
+  return { timeAt: px => Math.max(0, Math.min(end, ((px - LABEL) / (w - LABEL - 2)) * end)) };
+}
+
+function line(ctx, x, y0, y1) {
+  ctx.beginPath();
+  ctx.moveTo(Math.round(x) + 0.5, y0);
+  ctx.lineTo(Math.round(x) + 0.5, y1);
+  ctx.stroke();
+}
+
+// What the strip shows at time t, in words (the tip).
+export function describeStripAt(story, t) {
+  const at = list => list.find(s => s.t0 <= t && t < s.t1) || null;
+  const cluster = at(story.leaders);
+  const words = { none: 'no live replica claims to lead', one: 'one replica claims to lead', two: 'two or more replicas claim to lead at once' };
+  const lines = [`${(t / 1e6).toFixed(3)} s: ${cluster ? words[cluster.what] : 'nothing sent yet'}`];
+  for (const row of story.rows) {
+    const s = at(row.stretches);
+    const role = !s ? 'has sent nothing yet' : s.what === 'dead' ? 'killed'
+      : s.what === 'leader' ? 'names itself leader' : s.what === 'none' ? 'names no leader' : 'names another leader';
+    lines.push(`${row.id} ${role}${s && s.term !== null ? `, term ${s.term}` : ''}`);
+  }
+  return lines.join('\n');
+}
