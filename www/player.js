@@ -10,7 +10,7 @@ import {
   FLIGHT_US, momentAt, laneAt, logUpTo, nextDatagram, describeDatagram, describeRequest,
   summaryOf, titleOf, typeOf, lowerBound, problemsOf, storyOf,
 } from './recording.js';
-import { drawStrip, stripHeight, describeStripAt } from './strip.js';
+import { drawStrip, stripLayer, stripHeight, describeStripAt } from './strip.js';
 
 const $ = id => document.getElementById(id);
 // The history lane shows this much recorded time up to the moment, ms.
@@ -34,6 +34,7 @@ export class Player {
     this.problems = [];
     this.problem = -1;
     this.strip = null;
+    this.layer = null;
     this.stripKey = '';
   }
 
@@ -153,11 +154,15 @@ export class Player {
   // changes (a storm's thousands of stretches are not drawn every frame).
   drawStrip() {
     const canvas = $('story');
-    const key = `${canvas.clientWidth}x${canvas.clientHeight}:${Math.round((this.t / this.rec.end) * canvas.clientWidth)}`;
+    const size = `${canvas.clientWidth}x${canvas.clientHeight}`;
+    const key = `${size}:${Math.round((this.t / this.rec.end) * canvas.clientWidth)}`;
     if (key === this.stripKey) return;
+    if (!this.stripKey.startsWith(`${size}:`)) {
+      const marks = this.rec.faults.map(f => ({ t: f.t }));
+      this.layer = stripLayer(canvas.clientWidth, canvas.clientHeight, this.story, this.rec.end, marks, this.problems);
+    }
     this.stripKey = key;
-    const marks = this.rec.faults.map(f => ({ t: f.t }));
-    this.strip = drawStrip(canvas, this.story, this.rec.end, marks, this.problems, this.t);
+    this.strip = drawStrip(canvas, this.layer, this.rec.end, this.t);
   }
 
   clickStrip(x) { if (this.strip) this.jumpTo(this.strip.timeAt(x)); }

@@ -3,7 +3,8 @@
 // its term, then its death) and a row on top for the cluster (no live
 // replica claiming to lead, or two at once), the grader's faults as
 // vertical lines, the problems as red ticks, and the moment shown as a
-// cursor. A click anywhere goes to that moment. The stretches come from
+// cursor. A click anywhere goes to that moment. The stretches are drawn
+// once into a layer of their own; a frame copies it and draws the cursor. The stretches come from
 // recording.js (storyOf); this module only draws and maps x to time.
 import { fitCanvas } from './draw.js';
 
@@ -21,12 +22,17 @@ export function stripHeight(n) {
   return (n + 1) * ROW + 6;
 }
 
-// Draws the strip of `story` (storyOf) for a run `end` µs long; `marks`
-// are the faults [{t, text}] and `problems` [{t}]. Returns the mapping of
-// x to time for clicks.
-export function drawStrip(canvas, story, end, marks, problems, now) {
-  const { ctx, w, h } = fitCanvas(canvas);
-  const x = t => LABEL + (t / end) * (w - LABEL - 2);
+// The strip's unchanging part, for a canvas of w x h CSS pixels: `story`
+// (storyOf) of a run `end` µs long, the faults `marks` [{t}] and the
+// `problems` [{t}], drawn once into a canvas of its own.
+export function stripLayer(w, h, story, end, marks, problems) {
+  const dpr = window.devicePixelRatio || 1;
+  const layer = document.createElement('canvas');
+  layer.width = Math.max(1, Math.round(w * dpr));
+  layer.height = Math.max(1, Math.round(h * dpr));
+  const ctx = layer.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  const x = xOf(w, end);
   ctx.font = '9px system-ui';
   ctx.textBaseline = 'middle';
   const rows = [{ id: 'leader', stretches: story.leaders }, ...story.rows];
@@ -58,9 +64,20 @@ export function drawStrip(canvas, story, end, marks, problems, now) {
   for (const m of marks) line(ctx, x(m.t), 0, h - 5);
   ctx.fillStyle = '#c0392b';
   for (const p of problems) ctx.fillRect(x(p.t) - 1, h - 5, 2, 5);
+  return layer;
+}
+
+const xOf = (w, end) => t => LABEL + (t / end) * (w - LABEL - 2);
+
+// The strip on `canvas`: its `layer` (stripLayer, for the canvas's size)
+// and the moment `now` as a cursor. Returns the mapping of x to time for
+// clicks.
+export function drawStrip(canvas, layer, end, now) {
+  const { ctx, w, h } = fitCanvas(canvas);
+  ctx.drawImage(layer, 0, 0, w, h);
   ctx.strokeStyle = '#0072B2';
   ctx.lineWidth = 2;
-  line(ctx, x(now), 0, h);
+  line(ctx, xOf(w, end)(now), 0, h);
   return { timeAt: px => Math.max(0, Math.min(end, ((px - LABEL) / (w - LABEL - 2)) * end)) };
 }
 
