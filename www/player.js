@@ -8,7 +8,7 @@
 import { drawRecording, drawHistory, fillTypeLegend } from './draw.js';
 import {
   FLIGHT_US, momentAt, laneAt, logUpTo, nextDatagram, describeDatagram, describeRequest,
-  summaryOf, titleOf, typeOf, lowerBound, problemsOf, storyOf,
+  summaryOf, titleOf, typeOf, lowerBound, problemsOf, storyOf, pathOf,
 } from './recording.js';
 import { drawStrip, stripLayer, stripHeight, describeStripAt } from './strip.js';
 
@@ -115,7 +115,8 @@ export class Player {
     if (!p) return;
     this.problem = i;
     this.jumpTo(Math.max(0, p.t - FLIGHT_US));
-    this.inspect(`problem ${i + 1} of ${this.problems.length} at ${(p.t / 1e6).toFixed(3)} s`, p.what);
+    const path = p.mid ? `\n\n${pathOf(this.rec, p.mid)}` : '';
+    this.inspect(`problem ${i + 1} of ${this.problems.length} at ${(p.t / 1e6).toFixed(3)} s`, p.what + path);
     for (const li of $('problems').children) li.classList.toggle('current', li.dataset.i === String(i));
     $('problems').children[i].scrollIntoView({ block: 'nearest' });
   }
@@ -230,7 +231,7 @@ export class Player {
 
   clickLane(x, y) {
     const bar = this.barAt(x, y);
-    if (bar) this.inspect(`request ${bar.op.mid}`, describeRequest(bar.op));
+    if (bar) this.inspect(`request ${bar.op.mid}`, `${describeRequest(bar.op)}\n\n${pathOf(this.rec, bar.op.mid)}`);
   }
 
   // The tip for the pointer on the ring or the lane.

@@ -49,6 +49,7 @@ export function parseRecording(text) {
   rec.sends = sendsOf(rec);
   rec.log = logOf(rec);
   rec.types = typesOf(rec);
+  rec.byMid = byMidOf(rec);
   return rec;
 }
 
@@ -142,6 +143,7 @@ export function problemsOf(rec, diagnoses) {
     t: v.verdict === 'unanswered' && sent.has(v.mid) ? sent.get(v.mid) : v.t,
     what: verdictText(v).replace(/^grader: /, 'the grader: '),
     kind: 'verdict',
+    mid: v.mid,
   }));
   const seen = diagnoses.map(d => ({ t: d.t, what: d.what, kind: 'diagnosis' }));
   return [...seen, ...verdicts].sort((a, b) => a.t - b.t);
@@ -280,6 +282,28 @@ export function laneAt(rec, t, spanMs) {
 export function logUpTo(rec, t, limit) {
   const upto = lowerBound(rec.log, t + 1);
   return { upto, lines: rec.log.slice(Math.max(0, upto - limit), upto) };
+}
+
+// Every datagram that carries a MID, by MID, in time order: a request's
+// path (sent, forwarded, redirected, answered).
+function byMidOf(rec) {
+  const byMid = new Map();
+  for (const d of rec.datagrams) {
+    const mid = d.json && d.json.MID;
+    if (typeof mid !== 'string') continue;
+    if (!byMid.has(mid)) byMid.set(mid, []);
+    byMid.get(mid).push(d);
+  }
+  return byMid;
+}
+
+// A request's path in words: each datagram that carries its MID (the
+// first `limit`), and how many more.
+export function pathOf(rec, mid, limit = 24) {
+  const all = rec.byMid.get(mid) || [];
+  const lines = all.slice(0, limit).map(d => `${(d.t / 1e6).toFixed(6)}  ${d.src} → ${d.dst}  ${typeOf(d)}${d.fate === 'delivered' ? '' : ` (${d.fate})`}`);
+  if (all.length > limit) lines.push(`… and ${all.length - limit} more datagrams with this MID`);
+  return `its path, ${all.length} datagram${all.length === 1 ? '' : 's'} with MID ${mid}:\n${lines.join('\n')}`;
 }
 
 // One request in words, for the inspector.

@@ -90,6 +90,10 @@ test('a recording opens on the playground by link, file, import and drop, with r
       await page.waitForFunction(() => window.recording.bars().some(b => b.mid === 'M3' && b.verdict === null));
       await page.evaluate(() => window.recording.seek(99500));
       await page.waitForFunction(() => window.recording.bars().some(b => b.mid === 'M3' && b.verdict === 'unanswered'));
+      // A problem about a request shows the request's path: every datagram
+      // with its MID.
+      await page.click('#problems li:has-text("MID M3 unanswered")');
+      assert.match(await page.textContent('#inspect-body'), /its path, 1 datagram with MID M3:\n0\.070000 {2}0013 → 0000 {2}put/);
       // A click on a grader line in the aside goes to its moment.
       await page.click('#prints li.bad >> nth=0');
       assert.equal((await page.evaluate(() => window.recording.state())).t, 60000);
