@@ -276,6 +276,10 @@ export function bindFiles() {
   $('open-recording').addEventListener('click', () => $('record-file').click());
   onPick($('record-file'), async file => openRecording(await file.text(), file.name));
   $('next-problem').addEventListener('click', () => player.nextProblem());
+  $('rec-legend').addEventListener('click', e => {
+    const li = e.target.closest('li');
+    if (li && li.dataset.type !== undefined) player.toggleType(li.dataset.type);
+  });
   $('problems').addEventListener('click', e => {
     const li = e.target.closest('li');
     if (li && li.dataset.i !== undefined) player.goToProblem(Number(li.dataset.i));

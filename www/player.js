@@ -36,6 +36,8 @@ export class Player {
     this.strip = null;
     this.layer = null;
     this.stripKey = '';
+    // Datagram types the student hid (a click on the legend).
+    this.hidden = new Set();
   }
 
   get active() { return this.rec !== null; }
@@ -65,6 +67,7 @@ export class Player {
     $('story').style.height = `${stripHeight(rec.replicas.length)}px`;
     this.listProblems();
     $('next-problem').disabled = !this.problems.length;
+    this.hidden = new Set();
     fillTypeLegend($('rec-legend'), rec.types);
     $('prints').replaceChildren();
     $('prints').dataset.key = '';
@@ -93,8 +96,22 @@ export class Player {
     this.setPlaying(false);
   }
 
-  // To the next datagram after the moment shown.
-  step() { this.jumpTo(nextDatagram(this.rec, this.t)); }
+  // To the next datagram after the moment shown, of a type not hidden.
+  step() {
+    let t = nextDatagram(this.rec, this.t);
+    for (let i = lowerBound(this.rec.datagrams, t); this.hidden.size && i < this.rec.datagrams.length; i++) {
+      t = this.rec.datagrams[i].t;
+      if (!this.hidden.has(typeOf(this.rec.datagrams[i]))) break;
+      t = this.rec.end;
+    }
+    this.jumpTo(t);
+  }
+
+  // Shows or hides the datagrams of `type` on the ring (and for step).
+  toggleType(type) {
+    if (!this.hidden.delete(type)) this.hidden.add(type);
+    for (const li of $('rec-legend').children) li.classList.toggle('off', this.hidden.has(li.dataset.type));
+  }
 
   arrow(sign) { this.seek(this.t + sign * ARROW_US); }
 
@@ -139,7 +156,9 @@ export class Player {
 
   draw() {
     const rec = this.rec;
-    const drawn = drawRecording($('cluster'), momentAt(rec, this.t), this.selected);
+    const moment = momentAt(rec, this.t);
+    if (this.hidden.size) moment.flying = moment.flying.filter(f => !this.hidden.has(f.type));
+    const drawn = drawRecording($('cluster'), moment, this.selected);
     this.placed = drawn.placed;
     this.centres = drawn.centres;
     this.radius = drawn.radius;

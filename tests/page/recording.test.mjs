@@ -79,6 +79,16 @@ test('a recording opens on the playground by link, file, import and drop, with r
       const ring = await page.locator('#cluster').boundingBox();
       await page.mouse.click(ring.x + gossip.x, ring.y + gossip.y);
       assert.match(await page.textContent('#inspect-body'), /"type": "gossip_hello"/);
+      // A click on a type in the legend hides its datagrams on the ring, and
+      // step skips them; a second click shows them again.
+      await page.click('#rec-legend li[data-type="append"]');
+      await page.evaluate(() => window.recording.seek(1000 + 500 * 10 + 200));
+      assert.ok(!(await page.evaluate(() => window.recording.placed())).some(p => p.type === 'append'), 'appends hidden');
+      await page.click('#step');
+      assert.equal((await page.evaluate(() => window.recording.state())).t, 1000 + 500 * 20, 'step skips to the next gossip_hello');
+      await page.click('#rec-legend li[data-type="append"]');
+      await page.evaluate(() => window.recording.seek(1000 + 500 * 10 + 200));
+      assert.ok((await page.evaluate(() => window.recording.placed())).some(p => p.type === 'append'), 'appends shown again');
       await page.evaluate(() => window.recording.seek(3000));
       await page.waitForFunction(() => /DEBUG: I am a follower/.test(document.getElementById('prints').textContent));
       assert.match(await page.textContent('#prints'), /\[0001 stdout\]/);
