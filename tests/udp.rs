@@ -397,6 +397,10 @@ fn only_the_failing_runs_are_kept_and_the_folder_is_shown() {
         "{shown}"
     );
     assert!(shown.contains("2 recordings in"), "{shown}");
+    assert!(
+        shown.contains("strict: 2 of 2 failed: 100%, 95% interval 34-100%"),
+        "{shown}"
+    );
     // --record into a file refuses several runs' worth of it.
     let out = Command::new(GRADESIM)
         .args(["sim", &simple, "--seeds", "2", "--record"])

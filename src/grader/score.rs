@@ -163,6 +163,26 @@ pub fn median(values: impl IntoIterator<Item = f64>) -> f64 {
     }
 }
 
+/// A failure rate of `failed` runs in `runs`, in words: the share and its
+/// 95% Wilson score interval ("2 of 10 failed: 20%, 95% interval 6-51%"),
+/// which stays inside 0-100% and is honest for few runs and rare failures.
+pub fn failure_rate(failed: usize, runs: usize) -> String {
+    if runs == 0 {
+        return "no runs".into();
+    }
+    let (k, n, z) = (failed as f64, runs as f64, 1.96_f64);
+    let p = k / n;
+    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / (1.0 + z * z / n);
+    let pct = |x: f64| (100.0 * x.clamp(0.0, 1.0)).round();
+    format!(
+        "{failed} of {runs} failed: {}%, 95% interval {}-{}%",
+        pct(p),
+        pct(centre - half),
+        pct(centre + half)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +200,20 @@ mod tests {
         );
         assert_eq!(Tier::of(5.0, [0.0, 2.0, 5.0]), Tier::None);
         assert_eq!(Tier::None.points(), 3);
+    }
+
+    #[test]
+    fn failure_rates_carry_a_wilson_interval() {
+        assert_eq!(
+            failure_rate(2, 10),
+            "2 of 10 failed: 20%, 95% interval 6-51%"
+        );
+        assert_eq!(failure_rate(0, 5), "0 of 5 failed: 0%, 95% interval 0-43%");
+        assert_eq!(
+            failure_rate(5, 5),
+            "5 of 5 failed: 100%, 95% interval 57-100%"
+        );
+        assert_eq!(failure_rate(0, 0), "no runs");
     }
 
     #[test]

@@ -16,7 +16,9 @@ mod replay;
 #[cfg(unix)]
 mod udp;
 
-use raftplay::grader::{GraderConfig, Metric, Outcome, SimOptions, Tier, median, run_sim};
+use raftplay::grader::{
+    GraderConfig, Metric, Outcome, SimOptions, Tier, failure_rate, median, run_sim,
+};
 use raftplay::raft::CommitNotice;
 use raftplay::sim::cluster::Cause;
 use std::collections::BTreeMap;
@@ -558,6 +560,7 @@ fn print_summary(outcomes: &[Outcome]) {
             runs.len(),
             metrics.join("  ")
         );
+        println!("    {}", failure_rate(runs.len() - passed, runs.len()));
         println!("    answer latency (ok only): get {get:.6} s, put {put:.6} s");
         if runs.iter().any(|o| !o.by_cause.is_empty()) {
             let causes: Vec<String> = Cause::ALL

@@ -34,6 +34,7 @@
 #![cfg_attr(not(unix), allow(dead_code))]
 
 use raftplay::grader::config::FaultKind;
+use raftplay::grader::failure_rate;
 use raftplay::grader::run::{Recorded, SimRun};
 use raftplay::grader::workload::Judged;
 use raftplay::grader::{GraderConfig, Outcome, SimOptions};
@@ -360,6 +361,8 @@ fn show_folder(dir: &str) -> Result<bool, String> {
         return Err(format!("{dir}: no recordings (*.jsonl) in it"));
     }
     let mut all = true;
+    // Per config: runs, and runs that failed.
+    let mut by_config: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     for file in &files {
         let name = file
             .file_name()
@@ -373,9 +376,17 @@ fn show_folder(dir: &str) -> Result<bool, String> {
             }
         };
         all &= run.passed();
+        let seen = by_config.entry(run.config.clone()).or_default();
+        *seen = (seen.0 + 1, seen.1 + usize::from(!run.passed()));
         println!("{name}: {}", run.line());
     }
-    println!("{} recordings in {dir}", files.len());
+    for (config, (runs, failed)) in &by_config {
+        println!("{config}: {}", failure_rate(*failed, *runs));
+    }
+    println!(
+        "{} recordings in {dir} (a folder kept with --record-failures holds only failing runs: rates need --record)",
+        files.len()
+    );
     Ok(all)
 }
 
