@@ -168,7 +168,23 @@ export function storyOf(rec) {
     if (killedAt.has(id)) extend(stretches, killedAt.get(id), 'dead', null);
     return { id, stretches: close(stretches, rec.end) };
   });
-  return { rows, leaders: close(leaderStretches(rec, killedAt), rec.end) };
+  return { rows, leaders: close(leaderStretches(rec, killedAt), rec.end), rates: ratesOf(rec) };
+}
+
+// The strip's plots: the run cut into BUCKETS equal spans, and in each the
+// datagrams the replicas sent, the requests answered ok, and the grader's
+// red verdicts (an unanswered request where it was sent).
+export const BUCKETS = 400;
+function ratesOf(rec) {
+  const span = rec.end / BUCKETS;
+  const at = t => Math.min(BUCKETS - 1, Math.floor(t / span));
+  const rates = { span, sent: new Array(BUCKETS).fill(0), ok: new Array(BUCKETS).fill(0), bad: new Array(BUCKETS).fill(0) };
+  for (const d of rec.datagrams) if (rec.sends.has(d.src)) rates.sent[at(d.t)] += 1;
+  for (const o of rec.requests) {
+    if (o.verdict === 'ok') rates.ok[at(o.response_ms * 1000)] += 1;
+    if (o.bad || o.unanswered_ms !== undefined) rates.bad[at(o.invoke_ms * 1000)] += 1;
+  }
+  return rates;
 }
 
 function extend(stretches, t, what, term) {

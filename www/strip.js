@@ -2,10 +2,12 @@
 // run with a row per replica (the role it claims in its own datagrams and
 // its term, then its death) and a row on top for the cluster (no live
 // replica claiming to lead, or two at once), the grader's faults as
-// vertical lines, the problems as red ticks, and the moment shown as a
-// cursor. A click anywhere goes to that moment. The stretches are drawn
-// once into a layer of their own; a frame copies it and draws the cursor. The stretches come from
-// recording.js (storyOf); this module only draws and maps x to time.
+// vertical lines, the problems as red ticks, two plots below (datagrams
+// the replicas sent, requests answered ok, red requests), and the moment
+// shown as a cursor. A click anywhere goes to that moment. The stretches
+// are drawn once into a layer of their own; a frame copies it and draws
+// the cursor. The stretches come from recording.js (storyOf); this module
+// only draws and maps x to time.
 import { fitCanvas } from './draw.js';
 
 // Left margin for the row labels, px; each row's height, px.
@@ -16,10 +18,14 @@ export const COLOURS = {
   one: '#d9ead3', two: '#D55E00',
 };
 
+// The plots' rows: datagrams the replicas sent, and requests answered ok
+// (green) or red (a wrong get, a duplicate, never answered: red, below).
+const PLOT = 16;
+
 // The strip's height for `n` replicas: the cluster's row, one per replica,
-// and room for the problem ticks.
+// the two plots, and room for the problem ticks.
 export function stripHeight(n) {
-  return (n + 1) * ROW + 6;
+  return (n + 1) * ROW + 2 * PLOT + 8;
 }
 
 // The strip's unchanging part, for a canvas of w x h CSS pixels: `story`
@@ -59,12 +65,44 @@ export function stripLayer(w, h, story, end, marks, problems) {
       if (s.term !== null) lastTerm = s.term;
     }
   });
+  drawPlots(ctx, story.rates, x, 2 + rows.length * ROW + 2);
   ctx.strokeStyle = '#1b1f24';
   ctx.lineWidth = 1;
   for (const m of marks) line(ctx, x(m.t), 0, h - 5);
   ctx.fillStyle = '#c0392b';
   for (const p of problems) ctx.fillRect(x(p.t) - 1, h - 5, 2, 5);
   return layer;
+}
+
+// Bars per bucket, each plot scaled to its own largest bucket by square
+// root, so that a storm's spike leaves the quiet stretches visible (the
+// label says the peak per second).
+function drawPlots(ctx, rates, x, top) {
+  const perSec = n => Math.round(n / (rates.span / 1e6));
+  const plot = (y, series, colour, label, below) => {
+    const peak = Math.max(1, ...series);
+    ctx.fillStyle = '#5b6570';
+    ctx.fillText(label, 2, y + PLOT / 2);
+    ctx.fillStyle = colour;
+    series.forEach((n, i) => {
+      if (!n) return;
+      const x0 = x(i * rates.span), bar = Math.max(1, Math.sqrt(n / peak) * (PLOT - 3));
+      ctx.fillRect(x0, below ? y : y + PLOT - 2 - bar, Math.max(1, x((i + 1) * rates.span) - x0), bar);
+    });
+    return peak;
+  };
+  const sent = plot(top, rates.sent, '#8a939c', 'sent/s');
+  const ok = plot(top + PLOT, rates.ok, '#009E73', 'ok/s');
+  ctx.fillStyle = '#c0392b';
+  const badPeak = Math.max(1, ...rates.bad);
+  rates.bad.forEach((n, i) => {
+    if (n) ctx.fillRect(x(i * rates.span), top + 2 * PLOT - 4, Math.max(1, x((i + 1) * rates.span) - x(i * rates.span)), Math.max(1, (n / badPeak) * 3));
+  });
+  ctx.fillStyle = '#5b6570';
+  ctx.textAlign = 'right';
+  ctx.fillText(`peak ${perSec(sent)}`, x(rates.span * rates.sent.length), top + 5);
+  ctx.fillText(`peak ${perSec(ok)}`, x(rates.span * rates.ok.length), top + PLOT + 5);
+  ctx.textAlign = 'left';
 }
 
 const xOf = (w, end) => t => LABEL + (t / end) * (w - LABEL - 2);
@@ -100,5 +138,8 @@ export function describeStripAt(story, t) {
       : s.what === 'leader' ? 'names itself leader' : s.what === 'none' ? 'names no leader' : 'names another leader';
     lines.push(`${row.id} ${role}${s && s.term !== null ? `, term ${s.term}` : ''}`);
   }
+  const r = story.rates, i = Math.min(r.sent.length - 1, Math.floor(t / r.span));
+  const perSec = n => Math.round(n / (r.span / 1e6));
+  lines.push(`around here: the replicas sent ${perSec(r.sent[i])} datagrams/s, ${perSec(r.ok[i])} requests/s answered ok${r.bad[i] ? `, ${r.bad[i]} red (wrong, duplicate or never answered)` : ''}`);
   return lines.join('\n');
 }

@@ -250,6 +250,14 @@ test('a replica whose elections never end after the leader dies: the strip shows
       const none = story.leaders.filter(s => s.what === 'none' && s.t1 === end && s.t1 - s.t0 > 2e6);
       assert.equal(none.length, 1, JSON.stringify(story.leaders.slice(-3)));
       assert.ok(story.leaders.some(s => s.what === 'one' && s.t0 < kill.t), 'a leader before the kill');
+      // The plots: requests answered ok before the kill, none once no
+      // election ends; the replicas keep sending (their candidacies).
+      const { rates } = story;
+      const before = (list, t) => list.filter((_, i) => (i + 1) * rates.span <= t).reduce((a, b) => a + b, 0);
+      const after = (list, t) => list.filter((_, i) => i * rates.span > t).reduce((a, b) => a + b, 0);
+      assert.ok(before(rates.ok, kill.t) > 0, 'answers before the kill');
+      assert.equal(after(rates.ok, none[0].t0), 0, 'no answer once nobody leads');
+      assert.ok(after(rates.sent, none[0].t0) > 0, 'datagrams while nobody leads');
       // The problems list names it.
       const problems = await page.evaluate(() => window.recording.problems());
       const diagnosis = problems.find(p => p.kind === 'diagnosis' && /^no datagram named a leader for/.test(p.what));
