@@ -8,7 +8,7 @@
 // playground" gives the simulated cluster back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, unlinkSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, unlinkSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -271,6 +271,9 @@ test('a replica whose elections never end after the leader dies: the strip shows
       }
       assert.ok(landed, 'next problem reached the diagnosis');
       assert.equal((await page.evaluate(() => window.recording.state())).t, Math.max(0, diagnosis.t - 3000));
+      // The README's walk through a failing replica shows this moment.
+      mkdirSync(join(root, 'docs', 'img'), { recursive: true });
+      await page.screenshot({ path: join(root, 'docs', 'img', 'your-replica.png') });
       // A click on the strip, at the stretch's middle, goes there; the tip
       // says that nobody claims to lead.
       const box = await page.locator('#story').boundingBox();
