@@ -194,7 +194,8 @@ export async function main() {
     stepHeld: () => {
       const st = state.story;
       const step = st && st.step > 0 ? st.s.steps[st.step - 1] : null;
-      return step && step.until ? holds(step.until, state.pg, state.logs, st.memory) : null;
+      const claims = step && (step.claims || step.until);
+      return claims ? holds(claims, state.pg, state.logs, st.memory) : null;
     },
     scenarios: () => SCENARIOS.map(s => s.name),
     grading: () => state.grading !== null,

@@ -11,7 +11,9 @@
 // action happens at that very moment.
 // A step may also name the event it ends on, `until: [expectations]` (as
 // in `end`): it runs until they hold, `run` ms at most. Its card shows
-// once it has run, so that what the card says is on screen.
+// once it has run, so that what the card says is on screen: every step
+// states what its card claims as data, `claims` (or its `until`), and the
+// page tests check each claim when the card shows.
 // The student can take over at any step: play, act, scrub, copy the link.
 
 // Figure 8's first panels, shared by its three scenarios: five nodes, the
@@ -42,11 +44,12 @@ function figure8(name, title, extra, last, end, e = false) {
     title,
     options: { ...paper, ...extra },
     steps: [
-      { say: 'Five nodes under the paper\'s rules alone. A leader is elected; call the nodes A (the leader) to E.', do: [{ do: 'await', any_leader: true, max_ms: 5000 }, ...name5], run: 1000 },
-      { say: '(a) A\'s links to C, D and E are cut: x=1 reaches only B. It is on two of five logs, in A\'s term.', do: [{ do: 'cut', from: 'A', to: 'C' }, { do: 'cut', from: 'A', to: 'D' }, { do: 'cut', from: 'A', to: 'E' }, { do: 'put', key: 'x', value: '1', node: 'A' }], run: 300 },
-      { say: '(b) A crashes. E, which never got x=1, times out and wins with the votes of C and D, whose logs are no longer than its own. Its links out are cut the moment it leads, so its entries (its no-op and y=2) stay on its log alone.', do: [{ do: 'crash', node: 'A' }, { do: 'heal' }, { do: 'timeout', node: 'E' }, { do: 'await', leader: 'E', max_ms: 3000 }, { do: 'cut', from: 'E', to: 'B' }, { do: 'cut', from: 'E', to: 'C' }, { do: 'cut', from: 'E', to: 'D' }, { do: 'put', key: 'y', value: '2', node: 'E' }], run: 300 },
-      { say: `(c) E crashes; A restarts and, timing out twice, asks in a term nobody has voted in yet: B, C and D elect it. D's link from A is cut. A sends x=1 on to C: now A, B and C hold it, a majority, ${rule} ${c}`, do: [{ do: 'crash', node: 'E' }, { do: 'heal' }, { do: 'restart', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'await', leader: 'A', max_ms: 3000 }, { do: 'cut', from: 'A', to: 'D' }, ...(e ? [] : [{ do: 'await', log_len: ['C', 2], max_ms: 3000 }, { do: 'cut', from: 'A', to: 'C' }])], run: 300 },
-      ...last,
+      { say: 'Five nodes under the paper\'s rules alone. A leader is elected; call the nodes A (the leader) to E.', do: [{ do: 'await', any_leader: true, max_ms: 5000 }, ...name5], run: 1000, claims: [{ leader_is: 'A' }] },
+      { say: '(a) A\'s links to C, D and E are cut: x=1 reaches only B. It is on two of five logs, in A\'s term.', do: [{ do: 'cut', from: 'A', to: 'C' }, { do: 'cut', from: 'A', to: 'D' }, { do: 'cut', from: 'A', to: 'E' }, { do: 'put', key: 'x', value: '1', node: 'A' }], run: 300, claims: [{ in_logs: ['x', 2] }] },
+      { say: '(b) A crashes. E, which never got x=1, times out and wins with the votes of C and D, whose logs are no longer than its own. Its links out are cut the moment it leads, so its entries (its no-op and y=2) stay on its log alone.', do: [{ do: 'crash', node: 'A' }, { do: 'heal' }, { do: 'timeout', node: 'E' }, { do: 'await', leader: 'E', max_ms: 3000 }, { do: 'cut', from: 'E', to: 'B' }, { do: 'cut', from: 'E', to: 'C' }, { do: 'cut', from: 'E', to: 'D' }, { do: 'put', key: 'y', value: '2', node: 'E' }], run: 300, claims: [{ leader_is: 'E' }, { crashed: 'A' }, { in_logs: ['y', 1] }] },
+      { say: `(c) E crashes; A restarts and, timing out twice, asks in a term nobody has voted in yet: B, C and D elect it. D's link from A is cut. A sends x=1 on to C: now A, B and C hold it, a majority, ${rule} ${c}`, do: [{ do: 'crash', node: 'E' }, { do: 'heal' }, { do: 'restart', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'timeout', node: 'A' }, { do: 'await', leader: 'A', max_ms: 3000 }, { do: 'cut', from: 'A', to: 'D' }, ...(e ? [] : [{ do: 'await', log_len: ['C', 2], max_ms: 3000 }, { do: 'cut', from: 'A', to: 'C' }])], run: 300, claims: [{ leader_is: 'A' }, { crashed: 'E' }, { in_logs: ['x', 3] }, broken ? { committed_on: ['A', 'x'] } : e ? { in_logs_at_least: ['x', 3] } : { not_committed_on: ['A', 'x'] }] },
+      // The last step ends the story: its card claims the end state.
+      ...last.map(step => ({ claims: end.expect, ...step })),
     ],
     end,
   }];
@@ -73,7 +76,7 @@ export const SCENARIOS = [
     intro: 'Four followers under the paper\'s rules (no PreVote). Press next: two of them time out at the same moment.',
     steps: [
       { say: 'Two timed out at the same moment: both stand in term 1 and ask for votes.', do: [{ do: 'timeout', node: 0 }, { do: 'timeout', node: 2 }], until: [{ candidates_at_least: 2 }], run: 60 },
-      { say: 'Each voter granted the first request it saw; with two candidates neither can reach three of four votes. Nobody wins term 1: both wait for their election timeouts.', run: 300 },
+      { say: 'Each voter granted the first request it saw; with two candidates neither can reach three of four votes. Nobody wins term 1: both wait for their election timeouts.', run: 300, claims: [{ no_leader: true }, { term_at_most: 1 }, { candidates_at_least: 2 }] },
       { say: 'Election timeouts are random, so one candidate timed out first, stood in the next term, and won.', until: [{ leader: true }, { term_at_least: 2 }], run: 3000 },
     ],
     end: { says: 'a leader of term 2 or later', expect: [{ leader: true }, { term_at_least: 2 }] },
@@ -83,9 +86,9 @@ export const SCENARIOS = [
     title: 'Log replication and commit (§5.3)',
     options: { nodes: 5, seed: 1 },
     steps: [
-      { say: 'A leader is elected first.', run: 1500 },
-      { say: 'A client puts x=1 at the leader: it appends the entry and sends AppendEntries (a square with its entry count) to the followers a majority needs.', do: [{ do: 'put', key: 'x', value: '1', node: null }], run: 40 },
-      { say: 'Followers whose log matches at the previous index append it and reply. Once a majority holds it, the leader commits (solid cell) and answers the client.', run: 400 },
+      { say: 'A leader is elected first.', run: 1500, claims: [{ leader: true }] },
+      { say: 'A client puts x=1 at the leader: it appends the entry and sends AppendEntries (a square with its entry count) to the followers a majority needs.', do: [{ do: 'put', key: 'x', value: '1', node: null }], run: 40, claims: [{ in_leader_log: 'x' }] },
+      { say: 'Followers whose log matches at the previous index append it and reply. Once a majority holds it, the leader commits (solid cell) and answers the client.', run: 400, claims: [{ in_logs_at_least: ['x', 3] }, { committed: 'x' }] },
     ],
     end: { says: 'x=1 is committed', expect: [{ committed: 'x' }] },
   },
@@ -94,10 +97,10 @@ export const SCENARIOS = [
     title: 'The leader crashes',
     options: { nodes: 5, seed: 1 },
     steps: [
-      { say: 'A leader is elected and takes a put.', run: 1500 },
-      { say: 'x=1 commits on a majority.', do: [{ do: 'put', key: 'x', value: '1', node: null }], run: 400 },
-      { say: 'The leader crashes. Its followers stop hearing heartbeats; the first whose timer runs out stands.', do: [{ do: 'crash', node: 'leader', remember: 'old' }], run: 2500 },
-      { say: 'A new leader, elected only with the votes of nodes whose logs are not ahead of its own (§5.4.1), so it holds x=1.', run: 500 },
+      { say: 'A leader is elected.', run: 1500, claims: [{ leader: true }] },
+      { say: 'A client put x=1 at the leader, and it committed on a majority.', do: [{ do: 'put', key: 'x', value: '1', node: null }], run: 400, claims: [{ committed: 'x' }] },
+      { say: 'The leader crashes. Its followers stop hearing heartbeats; the first whose timer runs out stands.', do: [{ do: 'crash', node: 'leader', remember: 'old' }], run: 2500, claims: [{ crashed: 'old' }] },
+      { say: 'A new leader, elected only with the votes of nodes whose logs are not ahead of its own (§5.4.1), so it holds x=1.', run: 500, claims: [{ leader_is_not: 'old' }, { committed: 'x' }] },
     ],
     end: { says: 'a new leader that holds x=1', expect: [{ leader_is_not: 'old' }, { committed: 'x' }] },
   },
@@ -106,10 +109,10 @@ export const SCENARIOS = [
     title: 'A leader in a minority partition',
     options: { nodes: 5, seed: 1, check_quorum: false, forward: false },
     steps: [
-      { say: 'A leader is elected. (CheckQuorum is off here, so the cut-off leader keeps believing it leads; forwarding is off, as in the paper, so its lost entries stay lost.)', run: 1500 },
-      { say: 'The leader is cut off with one follower: two of five, a minority. A put sent to it is appended but can never commit.', do: [{ do: 'partition', groups: [['leader', 'follower']], remember: 'old' }, { do: 'put', key: 'm', value: '1', node: 'old' }], run: 2500 },
-      { say: 'The majority side elects a new leader in a newer term and goes on.', run: 1000 },
-      { say: 'Healed: the old leader hears the newer term, steps down, and its uncommitted entry is replaced by the new leader\'s log.', do: [{ do: 'heal' }], run: 1500 },
+      { say: 'A leader is elected. (CheckQuorum is off here, so the cut-off leader keeps believing it leads; forwarding is off, as in the paper, so its lost entries stay lost.)', run: 1500, claims: [{ leader: true }] },
+      { say: 'The leader is cut off with one follower: two of five, a minority. A put sent to it is appended but can never commit.', do: [{ do: 'partition', groups: [['leader', 'follower']], remember: 'old' }, { do: 'put', key: 'm', value: '1', node: 'old' }], run: 2500, claims: [{ partitioned: true }, { in_log_of: ['old', 'm'] }, { not_committed_on: ['old', 'm'] }] },
+      { say: 'The majority side elects a new leader in a newer term and goes on.', run: 1000, claims: [{ partitioned: true }, { leaders: 2 }, { term_at_least: 2 }] },
+      { say: 'Healed: the old leader hears the newer term, steps down, and its uncommitted entry is replaced by the new leader\'s log.', do: [{ do: 'heal' }], run: 1500, claims: [{ partitioned: false }, { leaders: 1 }, { follower: 'old' }, { in_no_log: 'm' }] },
     ],
     end: { says: 'the old leader follows the new one', expect: [{ leader_is_not: 'old' }, { follower: 'old' }] },
   },
@@ -118,9 +121,9 @@ export const SCENARIOS = [
     title: 'A partitioned node rejoins and disrupts the leader (no PreVote)',
     options: { nodes: 5, seed: 1, pre_vote: false, check_quorum: false },
     steps: [
-      { say: 'A leader is elected. PreVote is off.', run: 1500 },
-      { say: 'One follower is cut off. It hears no leader, times out again and again, and each time raises its term.', do: [{ do: 'partition', groups: [['follower']], remember: 'lonely' }], run: 4000 },
-      { say: 'Healed: its higher term reaches the leader, which steps down. An election follows for nothing.', do: [{ do: 'heal' }], run: 2000 },
+      { say: 'A leader is elected. PreVote is off.', run: 1500, claims: [{ leader: true }] },
+      { say: 'One follower is cut off. It hears no leader, times out again and again, and each time raises its term.', do: [{ do: 'partition', groups: [['follower']], remember: 'lonely' }], run: 4000, claims: [{ partitioned: true }, { term_of_at_least: ['lonely', 3] }] },
+      { say: 'Healed: its higher term reaches the leader, which steps down. An election follows for nothing.', do: [{ do: 'heal' }], run: 2000, claims: [{ partitioned: false }, { leader: true }, { term_at_least: 4 }] },
     ],
     end: { says: 'the term jumped past the partitioned node\'s', expect: [{ leader: true }, { term_at_least: 4 }] },
   },
@@ -129,9 +132,9 @@ export const SCENARIOS = [
     title: 'The same with PreVote',
     options: { nodes: 5, seed: 1, pre_vote: true, check_quorum: true },
     steps: [
-      { say: 'A leader is elected. PreVote is on.', run: 1500 },
-      { say: 'One follower is cut off. It asks for pre-votes, gets none, and so never raises its term.', do: [{ do: 'partition', groups: [['follower']], remember: 'lonely' }], run: 4000 },
-      { say: 'Healed: nothing happens. The leader stays leader of term 1.', do: [{ do: 'heal' }], run: 2000 },
+      { say: 'A leader is elected. PreVote is on.', run: 1500, claims: [{ leader: true }] },
+      { say: 'One follower is cut off. It asks for pre-votes, gets none, and so never raises its term.', do: [{ do: 'partition', groups: [['follower']], remember: 'lonely' }], run: 4000, claims: [{ partitioned: true }, { term_at_most: 1 }] },
+      { say: 'Healed: nothing happens. The leader stays leader of term 1.', do: [{ do: 'heal' }], run: 2000, claims: [{ partitioned: false }, { leader: true }, { term_at_most: 1 }] },
     ],
     end: { says: 'the leader and its term are unchanged', expect: [{ leader: true }, { term_at_most: 1 }] },
   },
@@ -140,8 +143,8 @@ export const SCENARIOS = [
     title: 'CheckQuorum: an isolated leader steps down',
     options: { nodes: 5, seed: 1, check_quorum: true },
     steps: [
-      { say: 'A leader is elected.', run: 1500 },
-      { say: 'The leader is cut off alone. For an election timeout no majority answers it: it steps down, so clients stop waiting on it.', do: [{ do: 'partition', groups: [['leader']], remember: 'old' }], run: 2500 },
+      { say: 'A leader is elected.', run: 1500, claims: [{ leader: true }] },
+      { say: 'The leader is cut off alone. For an election timeout no majority answers it: it steps down, so clients stop waiting on it.', do: [{ do: 'partition', groups: [['leader']], remember: 'old' }], run: 2500, claims: [{ partitioned: true }, { not_leader: 'old' }] },
     ],
     end: { says: 'the isolated node is no longer leader', expect: [{ not_leader: 'old' }] },
   },
@@ -150,8 +153,8 @@ export const SCENARIOS = [
     title: 'A lossy network: 30% of messages dropped',
     options: { nodes: 5, seed: 1 },
     steps: [
-      { say: 'A leader is elected.', run: 1500 },
-      { say: 'Three messages in ten are now lost (they fade with an x) while a client writes. Lost AppendEntries are sent again after a retry timeout; the log still commits.', do: [{ do: 'drop_rate', rate: 0.3 }, { do: 'auto', on: true }], run: 6000 },
+      { say: 'A leader is elected.', run: 1500, claims: [{ leader: true }] },
+      { say: 'Three messages in ten are now lost (they fade with an x) while a client writes. Lost AppendEntries are sent again after a retry timeout; the log still commits.', do: [{ do: 'drop_rate', rate: 0.3 }, { do: 'auto', on: true }], run: 6000, claims: [{ leader: true }, { commit_at_least: 5 }] },
     ],
     end: { says: 'the log commits despite the losses', expect: [{ leader: true }, { commit_at_least: 5 }] },
   },
@@ -160,10 +163,10 @@ export const SCENARIOS = [
     title: 'Crash and restart: persistent and volatile state',
     options: { nodes: 5, seed: 1 },
     steps: [
-      { say: 'A leader is elected and x=1 commits.', do: [], run: 1500 },
-      { say: 'x=1 commits.', do: [{ do: 'put', key: 'x', value: '1', node: null }], run: 500 },
-      { say: 'A follower crashes and restarts. Its term, vote and log were on stable storage and survive; its commit index was volatile and is lost (dashed cells: commit index unknown).', do: [{ do: 'crash', node: 'follower', remember: 'f' }, { do: 'restart', node: 'f' }], run: 5 },
-      { say: 'The leader\'s next AppendEntries tells it the commit index again.', run: 800 },
+      { say: 'A leader is elected.', do: [], run: 1500, claims: [{ leader: true }] },
+      { say: 'A client put x=1, and it committed.', do: [{ do: 'put', key: 'x', value: '1', node: null }], run: 500, claims: [{ committed: 'x' }] },
+      { say: 'A follower crashes and restarts. Its term, vote and log were on stable storage and survive; its commit index was volatile and is lost (dashed cells: commit index unknown).', do: [{ do: 'crash', node: 'follower', remember: 'f' }, { do: 'restart', node: 'f' }], run: 5, claims: [{ in_log_of: ['f', 'x'] }, { commit_of_at_most: ['f', 0] }] },
+      { say: 'The leader\'s next AppendEntries tells it the commit index again.', run: 800, claims: [{ committed_on: ['f', 'x'] }] },
     ],
     end: { says: 'the restarted node knows x=1 is committed', expect: [{ committed_on: ['f', 'x'] }] },
   },
@@ -172,12 +175,12 @@ export const SCENARIOS = [
     title: 'Figure 7: a new leader repairs the followers\' logs',
     options: { nodes: 5, seed: 1, check_quorum: false, forward: false },
     steps: [
-      { say: 'A leader is elected and a=1 commits everywhere.', do: [], run: 1500 },
-      { say: 'a=1 commits.', do: [{ do: 'put', key: 'a', value: '1', node: null }], run: 500 },
-      { say: 'The leader is cut off alone and takes two puts that only it will ever hold: extra, uncommitted entries of its term.', do: [{ do: 'partition', groups: [['leader']], remember: 'old' }, { do: 'put', key: 'b', value: '2', node: 'old' }, { do: 'put', key: 'c', value: '3', node: 'old' }], run: 2500 },
-      { say: 'The majority elects a new leader. One of its followers crashes, so it will miss what comes next.', do: [{ do: 'crash', node: 'follower', remember: 'behind' }], run: 200 },
-      { say: 'The new leader writes d=4.', do: [{ do: 'put', key: 'd', value: '4', node: null }], run: 500 },
-      { say: 'Healed and restarted: one follower has extra entries of an old term, one lacks entries. Each AppendEntries rejection backs the leader up (§5.3) until the logs match; the extra entries are dropped.', do: [{ do: 'heal' }, { do: 'restart', node: 'behind' }], run: 2500 },
+      { say: 'A leader is elected.', do: [], run: 1500, claims: [{ leader: true }] },
+      { say: 'A client put a=1, and it committed on every node.', do: [{ do: 'put', key: 'a', value: '1', node: null }], run: 500, claims: [{ committed: 'a' }, { in_logs_at_least: ['a', 5] }] },
+      { say: 'The leader is cut off alone and takes two puts that only it will ever hold: extra, uncommitted entries of its term. The majority elects a new leader.', do: [{ do: 'partition', groups: [['leader']], remember: 'old' }, { do: 'put', key: 'b', value: '2', node: 'old' }, { do: 'put', key: 'c', value: '3', node: 'old' }], run: 2500, claims: [{ partitioned: true }, { in_log_of: ['old', 'c'] }, { in_logs_at_least: ['c', 1] }, { leaders: 2 }] },
+      { say: 'One of the new leader\'s followers crashes, so it will miss what comes next.', do: [{ do: 'crash', node: 'follower', remember: 'behind' }], run: 200, claims: [{ crashed: 'behind' }] },
+      { say: 'The new leader writes d=4.', do: [{ do: 'put', key: 'd', value: '4', node: null }], run: 500, claims: [{ in_logs_at_least: ['d', 3] }] },
+      { say: 'Healed and restarted: one follower has extra entries of an old term, one lacks entries. Each AppendEntries rejection backs the leader up (§5.3) until the logs match; the extra entries are dropped.', do: [{ do: 'heal' }, { do: 'restart', node: 'behind' }], run: 2500, claims: [{ partitioned: false }, { logs_equal: true }, { in_no_log: 'c' }] },
     ],
     end: { says: 'every live log equals the leader\'s', expect: [{ logs_equal: true }] },
   },
@@ -263,12 +266,13 @@ export function reached(s, pg, logs, memory) {
   return holds(s.end.expect, pg, logs, memory);
 }
 
-// Whether every expectation holds now (a scenario's end, or a step's
-// `until`: the event the step waits for).
+// Whether every expectation holds now (a scenario's end, a step's `until`:
+// the event the step waits for, or a step's `claims`: what its card says).
 export function holds(expect, pg, logs, memory) {
   const nodes = pg.nodes();
   const leader = nodes.find(n => n.alive && n.role === 'leader');
   const has = (n, key) => (logs.byNode[n.id]?.keys || []).slice(0, n.commit).some(k => k.startsWith(`${key}=`));
+  const inLog = (n, key) => (logs.byNode[n.id]?.keys || []).some(k => k.startsWith(`${key}=`));
   return expect.every(e => {
     if (e.leader) return !!leader;
     if (e.candidates_at_least !== undefined) return nodes.filter(n => n.alive && (n.role === 'candidate' || n.role === 'precandidate')).length >= e.candidates_at_least;
@@ -283,11 +287,22 @@ export function holds(expect, pg, logs, memory) {
     if (e.follower) return nodes[memory[e.follower]].role === 'follower';
     if (e.not_leader) return nodes[memory[e.not_leader]].role !== 'leader';
     if (e.commit_at_least !== undefined) return !!leader && leader.commit >= e.commit_at_least;
+    if (e.no_leader) return !leader;
+    if (e.leaders !== undefined) return nodes.filter(n => n.alive && n.role === 'leader').length === e.leaders;
+    if (e.in_leader_log) return !!leader && inLog(leader, e.in_leader_log);
+    if (e.in_log_of) return inLog(nodes[memory[e.in_log_of[0]]], e.in_log_of[1]);
+    if (e.in_logs !== undefined) return nodes.filter(n => inLog(n, e.in_logs[0])).length === e.in_logs[1];
+    if (e.in_logs_at_least !== undefined) return nodes.filter(n => inLog(n, e.in_logs_at_least[0])).length >= e.in_logs_at_least[1];
+    if (e.not_committed_on) return !has(nodes[memory[e.not_committed_on[0]]], e.not_committed_on[1]);
+    if (e.partitioned !== undefined) return (pg.cuts().length > 0) === e.partitioned;
+    if (e.crashed) return !nodes[memory[e.crashed]].alive;
+    if (e.term_of_at_least) return nodes[memory[e.term_of_at_least[0]]].term >= e.term_of_at_least[1];
+    if (e.commit_of_at_most) return nodes[memory[e.commit_of_at_most[0]]].commit <= e.commit_of_at_most[1];
     if (e.logs_equal) {
       const live = nodes.filter(n => n.alive);
       const text = n => JSON.stringify(logs.byNode[n.id]?.terms || []);
       return live.every(n => text(n) === text(live[0]));
     }
-    throw new Error(`unknown end condition ${JSON.stringify(e)}`);
+    throw new Error(`unknown expectation ${JSON.stringify(e)}`);
   });
 }
