@@ -15,6 +15,7 @@ use super::{Options, Requests, Start, Timing};
 use crate::kv::{ClientId, Op, Reply, Request, Store};
 use crate::raft::{Index, NodeId};
 use crate::sim::answers::Ledger;
+use crate::sim::invariants::Property;
 use crate::sim::linearizability::{self, Operation};
 use crate::sim::{Cluster, ClusterOptions, Loss};
 use serde::{Deserialize, Serialize};
@@ -155,6 +156,16 @@ pub struct World {
 pub struct Broken {
     pub check: String,
     pub what: String,
+}
+
+impl Broken {
+    /// `property` broken, as `detail` says.
+    fn of(property: Property, detail: &str) -> Broken {
+        Broken {
+            check: property.name().to_string(),
+            what: format!("{}: {detail}", property.name()),
+        }
+    }
 }
 
 impl World {
@@ -333,22 +344,13 @@ impl World {
 
     fn broken(&self) -> Option<Broken> {
         if let Some(v) = self.cluster.violation() {
-            return Some(Broken {
-                check: v.check().to_string(),
-                what: v.what.clone(),
-            });
+            return Some(Broken::of(v.property, v.detail()));
         }
-        let split = |e: String| {
-            let check = e.split_once(':').map_or(e.as_str(), |(c, _)| c).to_string();
-            Broken { check, what: e }
-        };
         if let Err(e) = linearizability::check(&self.history()) {
-            return Some(split(format!("Linearizability: {e}")));
+            return Some(Broken::of(Property::Linearizability, &e));
         }
-        self.ledger()
-            .check(&self.freshest.1, false)
-            .err()
-            .map(split)
+        let ledger = self.ledger().check(&self.freshest.1, false).err();
+        ledger.map(|b| Broken::of(b.property, &b.detail))
     }
 
     /// The clients' history for the linearizability check: puts answered

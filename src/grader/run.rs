@@ -107,11 +107,11 @@ impl FaultTarget for Simulated {
         self.cluster.alive()
     }
     fn kill(&mut self, id: NodeId) -> Result<(), String> {
-        self.cluster.crash(id)
+        Ok(self.cluster.crash(id)?)
     }
     fn split(&mut self, majority: &[NodeId]) -> Result<(), String> {
         self.majority = Some(majority.to_vec());
-        self.cluster.partition(&[majority.to_vec()])
+        Ok(self.cluster.partition(&[majority.to_vec()])?)
     }
     fn heal(&mut self) {
         self.majority = None;

@@ -167,7 +167,7 @@ impl History {
 
     /// Checks every answer against `store` (see [`Ledger::check`]).
     pub fn check_answers(&self, store: &Store) -> Result<(), String> {
-        self.ledger.check(store, true)
+        self.ledger.check(store, true).map_err(|b| b.to_string())
     }
 }
 

@@ -11,17 +11,18 @@ use crate::kv::Op;
 use crate::raft::NodeId;
 use crate::raft::time::{self, Time};
 use crate::sim::Violation;
+use crate::sim::invariants::Property;
 use crate::sim::linearizability::{self, Operation};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The lights, in the order the page shows them.
 pub const LIGHTS: [&str; 6] = [
-    "Election Safety",
-    "Log Matching",
-    "Leader Completeness",
-    "State Machine Safety",
-    "Linearizability",
+    Property::ElectionSafety.name(),
+    Property::LogMatching.name(),
+    Property::LeaderCompleteness.name(),
+    Property::StateMachineSafety.name(),
+    Property::Linearizability.name(),
     "More checks",
 ];
 
@@ -258,7 +259,11 @@ pub fn lights(violations: &[Violation], history: &History) -> Vec<LightView> {
         light.ok = false;
         // The last light stands for every other check: it says which.
         let other = i == LIGHTS.len() - 1;
-        light.text = Some(if other { &v.what } else { v.detail() }.to_string());
+        light.text = Some(if other {
+            v.what()
+        } else {
+            v.detail().to_string()
+        });
         light.at_ms = Some(time::as_millis(v.at));
         light.nodes = named_nodes(v.detail());
     }
@@ -277,17 +282,18 @@ mod tests {
 
     #[test]
     fn a_violation_lights_its_check_and_names_its_nodes() {
-        let v = |what: &str| Violation {
+        let v = |property, detail: &str| Violation {
             at: 1_000_000,
             event: 9,
-            what: what.into(),
+            property,
+            detail: detail.into(),
         };
-        let text = v("Log Matching: S2 and S14 differ at index 7");
+        let text = v(Property::LogMatching, "S2 and S14 differ at index 7");
         let l = lights(std::slice::from_ref(&text), &History::default());
         assert!(!l[1].ok && l.iter().filter(|l| !l.ok).count() == 1);
         assert_eq!(l[1].text.as_deref(), Some("S2 and S14 differ at index 7"));
         assert_eq!(l[1].nodes, vec![1, 13]);
-        let other = v("Lease Exclusion: S1 serves while S3 leads");
+        let other = v(Property::LeaseExclusion, "S1 serves while S3 leads");
         let l = lights(&[other, text], &History::default());
         assert!(!l[5].ok && !l[1].ok, "each check's light");
         assert!(l[5].text.as_deref().unwrap().starts_with("Lease Exclusion"));

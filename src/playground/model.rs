@@ -583,9 +583,9 @@ impl Playground {
     fn apply(&mut self, action: Action) -> Result<(), String> {
         let c = &mut self.cluster;
         let result = match action {
-            Action::Crash { node } => c.crash(node),
-            Action::Restart { node } => c.restart(node),
-            Action::Timeout { node } => c.timeout(node),
+            Action::Crash { node } => c.crash(node).map_err(String::from),
+            Action::Restart { node } => c.restart(node).map_err(String::from),
+            Action::Timeout { node } => c.timeout(node).map_err(String::from),
             Action::Put { key, value, node } => {
                 self.send(node, Op::Put { key, value });
                 Ok(())
@@ -599,17 +599,19 @@ impl Playground {
                 self.auto.next_at = self.cluster.now();
                 Ok(())
             }
-            Action::Partition { groups } => c.partition(&groups),
+            Action::Partition { groups } => c.partition(&groups).map_err(String::from),
             Action::Heal => {
                 c.heal();
                 Ok(())
             }
-            Action::DropRate { rate } => c.set_drop_rate(rate),
-            Action::Latency { min_ms, max_ms } => c.set_latency(micros(min_ms), micros(max_ms)),
-            Action::DropMessage { from, to, sent_ms } => {
-                c.drop_in_flight(from, to, micros(sent_ms))
-            }
-            Action::Cut { from, to } => c.cut(from, to),
+            Action::DropRate { rate } => c.set_drop_rate(rate).map_err(String::from),
+            Action::Latency { min_ms, max_ms } => c
+                .set_latency(micros(min_ms), micros(max_ms))
+                .map_err(String::from),
+            Action::DropMessage { from, to, sent_ms } => c
+                .drop_in_flight(from, to, micros(sent_ms))
+                .map_err(String::from),
+            Action::Cut { from, to } => c.cut(from, to).map_err(String::from),
             Action::Explore { on, link_capacity } => self.explore(on, link_capacity),
             Action::Choose { event } => self.choose(event),
         };

@@ -11,6 +11,7 @@
 
 use crate::kv::{ClientId, Reply, Store};
 use crate::raft::Time;
+use crate::sim::invariants::{Breach, Property};
 use std::collections::BTreeMap;
 
 /// One MID: what it carried, when it was sent, how it was answered.
@@ -80,28 +81,34 @@ impl Ledger {
     /// entries (by State Machine Safety the others applied a prefix of it).
     /// `settled`: the run ended quietly enough that every committed put had
     /// time to be answered.
-    pub fn check(&self, store: &Store, settled: bool) -> Result<(), String> {
+    pub fn check(&self, store: &Store, settled: bool) -> Result<(), Breach> {
         let mut applied_ops: BTreeMap<usize, &str> = BTreeMap::new();
         for ((client, mid), r) in &self.mids {
             let applied = r.put && store.is_applied(*client, mid);
             if applied && let Some(refusal) = r.refused {
-                return Err(format!(
-                    "Client Answers: MID {mid} of client {client} was applied after the answer {refusal}"
+                return Err(Breach::new(
+                    Property::ClientAnswers,
+                    format!("MID {mid} of client {client} was applied after the answer {refusal}"),
                 ));
             }
             if applied && let Some(other) = applied_ops.insert(r.op, mid) {
-                return Err(format!(
-                    "Client Answers: one operation of client {client} was applied twice, as MIDs {other} and {mid}"
+                return Err(Breach::new(
+                    Property::ClientAnswers,
+                    format!(
+                        "one operation of client {client} was applied twice, as MIDs {other} and {mid}"
+                    ),
                 ));
             }
             if r.put && r.oks > 0 && !applied {
-                return Err(format!(
-                    "Client Answers: put MID {mid} of client {client} was acknowledged but never applied"
+                return Err(Breach::new(
+                    Property::ClientAnswers,
+                    format!("put MID {mid} of client {client} was acknowledged but never applied"),
                 ));
             }
             if settled && applied && r.oks == 0 {
-                return Err(format!(
-                    "Acknowledged Puts: put MID {mid} of client {client} was applied but never acknowledged"
+                return Err(Breach::new(
+                    Property::AcknowledgedPuts,
+                    format!("put MID {mid} of client {client} was applied but never acknowledged"),
                 ));
             }
         }
@@ -135,26 +142,28 @@ mod tests {
         l.issued(1, "a", 0, true, 0);
         l.answered(1, "a", &Reply::Redirect);
         let e = l.check(&store_with(1, &["a"]), false).unwrap_err();
-        assert!(e.contains("after the answer redirect"), "{e}");
+        assert_eq!(e.property, Property::ClientAnswers);
+        assert!(e.detail.contains("after the answer redirect"), "{e}");
 
         let mut l = Ledger::default();
         l.issued(1, "a", 0, true, 0);
         l.issued(1, "b", 0, true, 0);
         l.answered(1, "b", &ok);
         let e = l.check(&store_with(1, &["a", "b"]), false).unwrap_err();
-        assert!(e.contains("applied twice"), "{e}");
+        assert!(e.detail.contains("applied twice"), "{e}");
 
         let mut l = Ledger::default();
         l.issued(1, "a", 0, true, 0);
         l.answered(1, "a", &ok);
         let e = l.check(&store_with(1, &[]), false).unwrap_err();
-        assert!(e.contains("never applied"), "{e}");
+        assert!(e.detail.contains("never applied"), "{e}");
 
         let mut l = Ledger::default();
         l.issued(1, "a", 0, true, 0);
         assert_eq!(l.check(&store_with(1, &["a"]), false), Ok(()));
         let e = l.check(&store_with(1, &["a"]), true).unwrap_err();
-        assert!(e.contains("never acknowledged"), "{e}");
+        assert_eq!(e.property, Property::AcknowledgedPuts);
+        assert!(e.detail.contains("never acknowledged"), "{e}");
         l.answered(1, "a", &ok);
         assert_eq!(l.check(&store_with(1, &["a"]), true), Ok(()));
     }

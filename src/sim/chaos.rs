@@ -478,7 +478,7 @@ impl World {
         if let Some(store) = store
             && let Err(e) = self.clients.ledger().check(store, true)
         {
-            return fail(&check_name(&e), e);
+            return fail(e.property.name(), e.to_string());
         }
         if let Some((mid, at)) = self.clients.unanswered_in_quiet(end) {
             let detail = format!(
@@ -492,30 +492,23 @@ impl World {
     }
 }
 
-/// The property named in a violation ("at 1.2 s, event 3: Log Matching: ...",
-/// or "Log Matching: ...").
-/// The check a failure's text names ("Client Answers: MID x").
-fn check_name(text: &str) -> String {
-    text.split(':').next().unwrap_or(text).trim().to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn check_names_come_from_the_violation_text() {
+    fn a_violation_names_its_property_and_says_when() {
         let v = crate::sim::Violation {
             at: 1_500_000,
             event: 42,
-            what: "Log Matching: S2 has an entry".into(),
+            property: crate::sim::invariants::Property::LogMatching,
+            detail: "S2 has an entry".into(),
         };
         assert_eq!(v.check(), "Log Matching");
         assert_eq!(
             v.to_string(),
             "at 1.500000 s, event 42: Log Matching: S2 has an entry"
         );
-        assert_eq!(check_name("Client Answers: MID x"), "Client Answers");
     }
 
     #[test]

@@ -23,9 +23,11 @@ mod dispatch;
 mod faults;
 mod held;
 mod host;
+mod refused;
 mod socket;
 
 pub use checks::Violation;
+pub use refused::Refused;
 pub use socket::{GraderSocket, Wired};
 
 pub use super::causes::Cause;
@@ -530,9 +532,9 @@ impl Cluster {
 
     /// Moves the clock forward to `time` without running anything; refused
     /// if an event is due before it (that event would be skipped).
-    pub fn set_clock(&mut self, time: Time) -> Result<(), String> {
+    pub fn set_clock(&mut self, time: Time) -> Result<(), Refused> {
         if self.next_time().is_some_and(|t| t < time) {
-            return Err(format!("an event is due before {time}"));
+            return Err(Refused::EventDue(time));
         }
         self.now = self.now.max(time);
         Ok(())
@@ -568,10 +570,10 @@ impl Cluster {
 
     /// From now on node `id`'s clock runs `ppm` parts per million off
     /// virtual time (its reading stays where it is); its timer moves with it.
-    pub fn set_clock_rate(&mut self, id: NodeId, ppm: i64) -> Result<(), String> {
+    pub fn set_clock_rate(&mut self, id: NodeId, ppm: i64) -> Result<(), Refused> {
         self.check_id(id)?;
         if ppm <= -1_000_000 {
-            return Err(format!("a clock rate of {ppm} ppm stands still"));
+            return Err(Refused::ClockStandsStill(ppm));
         }
         let now = self.now;
         self.slots[id as usize].clock.set_rate(now, ppm);
@@ -580,15 +582,14 @@ impl Cluster {
         Ok(())
     }
 
-    fn check_id(&self, id: NodeId) -> Result<(), String> {
+    fn check_id(&self, id: NodeId) -> Result<(), Refused> {
         if (id as usize) < self.len() {
             Ok(())
         } else {
-            Err(format!(
-                "no node S{} in a cluster of {}",
-                id as u32 + 1,
-                self.len()
-            ))
+            Err(Refused::NoNode {
+                id,
+                nodes: self.len(),
+            })
         }
     }
 

@@ -22,7 +22,7 @@
 //! Owns a record of what the cluster has shown so far: the leader of each
 //! term, a hash of every log prefix seen at each (index, term), each node's
 //! latest log, and the committed prefix. Reads nodes; never changes them.
-//! Every error starts with the property's name and a colon.
+//! A check that fails says which [`Property`] broke and how ([`Breach`]).
 //!
 //! Each log is summarised by prefix hashes: `h(i) = H(h(i-1), term_i,
 //! command_i)`, so two logs agree up to `i` exactly when their `h(i)` are equal
@@ -32,6 +32,94 @@ use crate::raft::{Index, Node, NodeId, RoleKind, StateMachine, Term};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
+
+/// A safety property the simulator, the explorer and the page check, with
+/// where it is stated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Property {
+    ElectionSafety,
+    LeaderAppendOnly,
+    LogMatching,
+    LeaderCompleteness,
+    StateMachineSafety,
+    CommitQuorum,
+    CommitRule,
+    CommitMonotonic,
+    VoteOnce,
+    PersistentState,
+    ElectionTimer,
+    LeaseExclusion,
+    StaleTerm,
+    /// The clients' history (the explorer's; chaos checks it at the end).
+    Linearizability,
+    /// What the servers answered against what their stores applied: no
+    /// `ok` put left unapplied, no MID applied after a refusal, no
+    /// operation applied twice.
+    ClientAnswers,
+    /// Every put applied was acknowledged (checked after a quiet end).
+    AcknowledgedPuts,
+}
+
+impl Property {
+    /// Its name, as the checks, the lights and the traces write it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Property::ElectionSafety => "Election Safety",
+            Property::LeaderAppendOnly => "Leader Append-Only",
+            Property::LogMatching => "Log Matching",
+            Property::LeaderCompleteness => "Leader Completeness",
+            Property::StateMachineSafety => "State Machine Safety",
+            Property::CommitQuorum => "Commit Quorum",
+            Property::CommitRule => "Commit Rule",
+            Property::CommitMonotonic => "Commit Monotonic",
+            Property::VoteOnce => "Vote Once",
+            Property::PersistentState => "Persistent State",
+            Property::ElectionTimer => "Election Timer",
+            Property::LeaseExclusion => "Lease Exclusion",
+            Property::StaleTerm => "Stale Term",
+            Property::Linearizability => "Linearizability",
+            Property::ClientAnswers => "Client Answers",
+            Property::AcknowledgedPuts => "Acknowledged Puts",
+        }
+    }
+
+    /// Where the rule it checks is stated.
+    pub fn source(self) -> &'static str {
+        match self {
+            Property::ElectionSafety
+            | Property::LeaderAppendOnly
+            | Property::LogMatching
+            | Property::LeaderCompleteness
+            | Property::StateMachineSafety => "Figure 3",
+            Property::CommitQuorum | Property::CommitMonotonic => "Figure 2, §5.3",
+            Property::CommitRule => "§5.4.2",
+            Property::VoteOnce | Property::PersistentState | Property::ElectionTimer => "Figure 2",
+            Property::LeaseExclusion => "thesis §6.4.1",
+            Property::StaleTerm => "Figure 2, AppendEntries 1",
+            Property::Linearizability => "§8, thesis §6.3",
+            Property::ClientAnswers | Property::AcknowledgedPuts => "§8",
+        }
+    }
+}
+
+/// A property found broken: which, and what broke it in words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Breach {
+    pub property: Property,
+    pub detail: String,
+}
+
+impl Breach {
+    pub fn new(property: Property, detail: String) -> Breach {
+        Breach { property, detail }
+    }
+}
+
+impl std::fmt::Display for Breach {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.property.name(), self.detail)
+    }
+}
 
 #[derive(Default, Clone, Hash)]
 struct View {
@@ -88,7 +176,7 @@ impl Invariants {
     }
 
     /// Checks one node's state against everything seen so far.
-    pub fn observe<S: StateMachine>(&mut self, node: &Node<S>) -> Result<(), String> {
+    pub fn observe<S: StateMachine>(&mut self, node: &Node<S>) -> Result<(), Breach> {
         let id = node.id();
         let term = node.term();
         let role = node.role();
@@ -97,19 +185,21 @@ impl Invariants {
             (view.role == Some(RoleKind::Leader) && view.term == term).then_some(view.terms.len());
         let kept = self.update_log(node)?;
         if let Some(len) = led_before.filter(|&len| role == RoleKind::Leader && kept < len) {
-            return Err(format!(
-                "Leader Append-Only: S{} leads term {term} and replaced its entries {}..={len}",
-                id + 1,
-                kept + 1
+            return Err(Breach::new(
+                Property::LeaderAppendOnly,
+                format!(
+                    "S{} leads term {term} and replaced its entries {}..={len}",
+                    id + 1,
+                    kept + 1
+                ),
             ));
         }
         if role == RoleKind::Leader {
             let leader = *self.leaders.entry(term).or_insert(id);
             if leader != id {
-                return Err(format!(
-                    "Election Safety: S{} and S{} both lead term {term}",
-                    leader + 1,
-                    id + 1
+                return Err(Breach::new(
+                    Property::ElectionSafety,
+                    format!("S{} and S{} both lead term {term}", leader + 1, id + 1),
                 ));
             }
         }
@@ -125,14 +215,17 @@ impl Invariants {
     pub fn observe_vote(
         &mut self,
         (voter, term, candidate): (NodeId, Term, NodeId),
-    ) -> Result<(), String> {
+    ) -> Result<(), Breach> {
         let first = *self.votes.entry((voter, term)).or_insert(candidate);
         if first != candidate {
-            return Err(format!(
-                "Vote Once: S{} voted for S{} and for S{} in term {term}",
-                voter + 1,
-                first + 1,
-                candidate + 1
+            return Err(Breach::new(
+                Property::VoteOnce,
+                format!(
+                    "S{} voted for S{} and for S{} in term {term}",
+                    voter + 1,
+                    first + 1,
+                    candidate + 1
+                ),
             ));
         }
         Ok(())
@@ -140,16 +233,19 @@ impl Invariants {
 
     /// Checks a store that has applied the first `applied` entries, by a
     /// digest of its contents, against any other store seen at that point.
-    pub fn observe_store(&mut self, id: NodeId, applied: Index, digest: u64) -> Result<(), String> {
+    pub fn observe_store(&mut self, id: NodeId, applied: Index, digest: u64) -> Result<(), Breach> {
         if applied == 0 {
             return Ok(());
         }
         let (other, seen) = *self.stores.entry(applied).or_insert((id, digest));
         if seen != digest {
-            return Err(format!(
-                "State Machine Safety: the stores of S{} and S{} differ after applying {applied} entries",
-                other + 1,
-                id + 1
+            return Err(Breach::new(
+                Property::StateMachineSafety,
+                format!(
+                    "the stores of S{} and S{} differ after applying {applied} entries",
+                    other + 1,
+                    id + 1
+                ),
             ));
         }
         Ok(())
@@ -157,7 +253,7 @@ impl Invariants {
 
     /// Updates a node's view of its log; returns how many entries of the
     /// previous view it kept.
-    fn update_log<S: StateMachine>(&mut self, node: &Node<S>) -> Result<usize, String> {
+    fn update_log<S: StateMachine>(&mut self, node: &Node<S>) -> Result<usize, Breach> {
         let log = node.log();
         let view = &mut self.views[node.id() as usize];
         let same = view
@@ -179,17 +275,20 @@ impl Invariants {
             view.hashes.push(hash);
             let seen = *self.prefixes.entry((index, entry.term)).or_insert(hash);
             if seen != hash {
-                return Err(format!(
-                    "Log Matching: S{} has an entry at index {index} of term {} whose log differs from another node's with the same index and term",
-                    node.id() + 1,
-                    entry.term
+                return Err(Breach::new(
+                    Property::LogMatching,
+                    format!(
+                        "S{} has an entry at index {index} of term {} whose log differs from another node's with the same index and term",
+                        node.id() + 1,
+                        entry.term
+                    ),
                 ));
             }
         }
         Ok(same)
     }
 
-    fn check_leader_completeness(&self, id: NodeId, term: Term) -> Result<(), String> {
+    fn check_leader_completeness(&self, id: NodeId, term: Term) -> Result<(), Breach> {
         let earlier = self
             .commit_terms
             .range(..term)
@@ -198,21 +297,27 @@ impl Invariants {
             .unwrap_or(0);
         let hashes = &self.views[id as usize].hashes;
         if earlier > 0 && hashes.get(earlier - 1) != Some(&self.committed[earlier - 1]) {
-            return Err(format!(
-                "Leader Completeness: S{} leads term {term} without the entries committed up to index {earlier}",
-                id + 1
+            return Err(Breach::new(
+                Property::LeaderCompleteness,
+                format!(
+                    "S{} leads term {term} without the entries committed up to index {earlier}",
+                    id + 1
+                ),
             ));
         }
         Ok(())
     }
 
-    fn check_commit(&mut self, id: NodeId, commit: Index, term: Term) -> Result<(), String> {
+    fn check_commit(&mut self, id: NodeId, commit: Index, term: Term) -> Result<(), Breach> {
         let view = &mut self.views[id as usize];
         let name = id + 1;
         if commit < view.commit {
-            return Err(format!(
-                "Commit Monotonic: the commit index of S{name} went back from {} to {commit}",
-                view.commit
+            return Err(Breach::new(
+                Property::CommitMonotonic,
+                format!(
+                    "the commit index of S{name} went back from {} to {commit}",
+                    view.commit
+                ),
             ));
         }
         let advanced = commit > view.commit;
@@ -222,9 +327,12 @@ impl Invariants {
             return Ok(());
         }
         if commit > view.hashes.len() {
-            return Err(format!(
-                "Commit Quorum: S{name} commits index {commit} beyond its log ({} entries)",
-                view.hashes.len()
+            return Err(Breach::new(
+                Property::CommitQuorum,
+                format!(
+                    "S{name} commits index {commit} beyond its log ({} entries)",
+                    view.hashes.len()
+                ),
             ));
         }
         if advanced {
@@ -234,8 +342,11 @@ impl Invariants {
         let view = &self.views[id as usize];
         let common = commit.min(self.committed.len());
         if common > 0 && view.hashes[common - 1] != self.committed[common - 1] {
-            return Err(format!(
-                "State Machine Safety: S{name} committed a different entry at or before index {common} than another node"
+            return Err(Breach::new(
+                Property::StateMachineSafety,
+                format!(
+                    "S{name} committed a different entry at or before index {common} than another node"
+                ),
             ));
         }
         if commit > self.committed.len() {
@@ -259,20 +370,23 @@ impl Invariants {
 
     /// §5.4.2 and Figure 2: a leader moves its commit index only to an entry
     /// of its own term (earlier ones commit with it, indirectly).
-    fn check_commit_rule(&self, id: NodeId, commit: usize, term: Term) -> Result<(), String> {
+    fn check_commit_rule(&self, id: NodeId, commit: usize, term: Term) -> Result<(), Breach> {
         let view = &self.views[id as usize];
         let entry_term = view.terms[commit - 1];
         if view.role == Some(RoleKind::Leader) && entry_term != term {
-            return Err(format!(
-                "Commit Rule: S{}, leader of term {term}, committed up to index {commit}, an entry of term {entry_term} (§5.4.2)",
-                id + 1
+            return Err(Breach::new(
+                Property::CommitRule,
+                format!(
+                    "S{}, leader of term {term}, committed up to index {commit}, an entry of term {entry_term} (§5.4.2)",
+                    id + 1
+                ),
             ));
         }
         Ok(())
     }
 
     /// The entry at `commit` on node `id` is held by a majority of all nodes.
-    fn check_quorum_holds(&self, id: NodeId, commit: usize) -> Result<(), String> {
+    fn check_quorum_holds(&self, id: NodeId, commit: usize) -> Result<(), Breach> {
         let hash = self.views[id as usize].hashes[commit - 1];
         let holders = self
             .views
@@ -281,9 +395,12 @@ impl Invariants {
             .count();
         let n = self.views.len();
         if holders <= n / 2 {
-            return Err(format!(
-                "Commit Quorum: S{} commits index {commit}, which only {holders} of {n} nodes hold",
-                id + 1
+            return Err(Breach::new(
+                Property::CommitQuorum,
+                format!(
+                    "S{} commits index {commit}, which only {holders} of {n} nodes hold",
+                    id + 1
+                ),
             ));
         }
         Ok(())

@@ -28,6 +28,6 @@ pub mod linearizability;
 pub mod network;
 pub mod trace;
 
-pub use cluster::{Cluster, ClusterOptions, Delivered, GraderSocket, InFlight, Violation};
+pub use cluster::{Cluster, ClusterOptions, Delivered, GraderSocket, InFlight, Refused, Violation};
 pub use network::Loss;
 pub use trace::{TraceEvent, TraceKind};

@@ -9,36 +9,41 @@
 use super::Cluster;
 use crate::kv::{Outgoing, Server};
 use crate::raft::{Index, Message, NodeId, Time};
+use crate::sim::invariants::{Breach, Property};
 
-/// The first safety property found broken.
+/// A safety property found broken, and when.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
     /// Virtual time.
     pub at: Time,
     /// How many events had run.
     pub event: u64,
-    /// The check's own words: "Log Matching: S2 has ...".
-    pub what: String,
+    pub property: Property,
+    /// What broke it, in the check's words ("S2 has ...").
+    pub detail: String,
 }
 
 impl Violation {
     /// The check that broke ("Log Matching").
-    pub fn check(&self) -> &str {
-        self.what
-            .split_once(':')
-            .map_or(&self.what, |(c, _)| c.trim())
+    pub fn check(&self) -> &'static str {
+        self.property.name()
     }
 
     /// What the check says broke, without its name.
     pub fn detail(&self) -> &str {
-        self.what.split_once(": ").map_or(&self.what, |(_, d)| d)
+        &self.detail
+    }
+
+    /// The check's name and what broke: "Log Matching: S2 has ...".
+    pub fn what(&self) -> String {
+        format!("{}: {}", self.check(), self.detail)
     }
 }
 
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let at = crate::raft::time::as_secs(self.at);
-        write!(f, "at {at:.6} s, event {}: {}", self.event, self.what)
+        write!(f, "at {at:.6} s, event {}: {}", self.event, self.what())
     }
 }
 
@@ -55,12 +60,12 @@ impl Cluster {
         slot.timer_reset = now;
         let min = self.options.raft.election_timeout_min;
         if since < min && self.forced != Some(id) {
-            self.violate(format!(
-                "Election Timer: S{} timed out {:.1} ms after it last heard from its leader, granted a vote or started an election (the minimum is {:.1} ms)",
+            self.violate(Breach::new(Property::ElectionTimer, format!(
+                "S{} timed out {:.1} ms after it last heard from its leader, granted a vote or started an election (the minimum is {:.1} ms)",
                 id + 1,
                 since as f64 / 1e3,
                 min as f64 / 1e3
-            ));
+            )));
         }
     }
 
@@ -84,12 +89,12 @@ impl Cluster {
             };
             let until = self.virtual_time(old, until);
             if self.now < until {
-                self.violate(format!(
-                    "Lease Exclusion: S{} leads term {newest} while S{}, leader of term {term}, holds a read lease for {:.1} ms more",
+                self.violate(Breach::new(Property::LeaseExclusion, format!(
+                    "S{} leads term {newest} while S{}, leader of term {term}, holds a read lease for {:.1} ms more",
                     newest_leader + 1,
                     old + 1,
                     (until - self.now) as f64 / 1e3
-                ));
+                )));
                 return;
             }
         }
@@ -106,11 +111,14 @@ impl Cluster {
             && let Message::AppendEntriesResponse(r) = &envelope.message
             && r.outcome.is_match()
         {
-            self.violate(format!(
-                "Stale Term: S{} accepted AppendEntries from S{}, leader of term {term}, while in term {}",
-                id + 1,
-                leader + 1,
-                envelope.term
+            self.violate(Breach::new(
+                Property::StaleTerm,
+                format!(
+                    "S{} accepted AppendEntries from S{}, leader of term {term}, while in term {}",
+                    id + 1,
+                    leader + 1,
+                    envelope.term
+                ),
             ));
         }
     }
@@ -124,10 +132,16 @@ impl Cluster {
         }
     }
 
-    pub(super) fn violate(&mut self, what: String) {
+    pub(super) fn violate(&mut self, breach: Breach) {
         let (at, event) = (self.now, self.stats.events);
-        let v = Violation { at, event, what };
-        let seen = self.violations.iter().any(|w| w.check() == v.check());
+        let Breach { property, detail } = breach;
+        let v = Violation {
+            at,
+            event,
+            property,
+            detail,
+        };
+        let seen = self.violations.iter().any(|w| w.property == v.property);
         if !seen && self.invariants.is_some() {
             self.violations.push(v);
         }

@@ -5,7 +5,7 @@
 //! Owns what each fault does to the messages in flight; the network's
 //! rules are [`super::super::network`]'s.
 
-use super::{Cluster, Event, Scheduled};
+use super::{Cluster, Event, Refused, Scheduled};
 use crate::kv::Put;
 use crate::raft::{Envelope, NodeId, Time};
 use crate::sim::network::Loss;
@@ -14,11 +14,11 @@ use rand::RngExt;
 use std::collections::BinaryHeap;
 
 impl Cluster {
-    pub fn crash(&mut self, id: NodeId) -> Result<(), String> {
+    pub fn crash(&mut self, id: NodeId) -> Result<(), Refused> {
         self.check_id(id)?;
         let slot = &mut self.slots[id as usize];
         let Some(server) = slot.server.take() else {
-            return Err(format!("S{} is already down", id + 1));
+            return Err(Refused::AlreadyDown(id));
         };
         slot.saved = server.node().persistent().clone();
         slot.tick_at = None;
@@ -27,10 +27,10 @@ impl Cluster {
         Ok(())
     }
 
-    pub fn restart(&mut self, id: NodeId) -> Result<(), String> {
+    pub fn restart(&mut self, id: NodeId) -> Result<(), Refused> {
         self.check_id(id)?;
         if self.is_alive(id) {
-            return Err(format!("S{} is already up", id + 1));
+            return Err(Refused::AlreadyUp(id));
         }
         if let Some(inv) = &mut self.invariants {
             inv.restarted(id);
@@ -41,10 +41,10 @@ impl Cluster {
     }
 
     /// Makes a node time out now, as if its election timer fired.
-    pub fn timeout(&mut self, id: NodeId) -> Result<(), String> {
+    pub fn timeout(&mut self, id: NodeId) -> Result<(), Refused> {
         self.check_id(id)?;
         if !self.is_alive(id) {
-            return Err(format!("S{} is down", id + 1));
+            return Err(Refused::Down(id));
         }
         self.forced = Some(id);
         self.with_server(id, |s, now| s.campaign(now));
@@ -53,13 +53,13 @@ impl Cluster {
     }
 
     /// Cuts every link between the groups; unnamed nodes form one more group.
-    pub fn partition(&mut self, groups: &[Vec<NodeId>]) -> Result<(), String> {
+    pub fn partition(&mut self, groups: &[Vec<NodeId>]) -> Result<(), Refused> {
         let n = self.len();
         let mut seen = vec![false; n];
         for &m in groups.iter().flatten() {
             self.check_id(m)?;
             if std::mem::replace(&mut seen[m as usize], true) {
-                return Err(format!("S{} is in two groups", m + 1));
+                return Err(Refused::InTwoGroups(m));
             }
         }
         self.network.partition(n, groups);
@@ -85,7 +85,7 @@ impl Cluster {
 
     /// Drops the message in flight from `from` to `to` sent at `sent` (the
     /// first such, if the network duplicated it): it will not arrive.
-    pub fn drop_in_flight(&mut self, from: NodeId, to: NodeId, sent: Time) -> Result<(), String> {
+    pub fn drop_in_flight(&mut self, from: NodeId, to: NodeId, sent: Time) -> Result<(), Refused> {
         let mut first = true;
         let dropped = lose_in_flight(&mut self.queue, Loss::Dropped, |e, at| {
             let this = first && e.from == from && e.to == to && at == sent;
@@ -95,17 +95,12 @@ impl Cluster {
         if dropped {
             Ok(())
         } else {
-            Err(format!(
-                "no message from S{} to S{} sent at {:.3} s is in flight",
-                from + 1,
-                to + 1,
-                crate::raft::time::as_secs(sent)
-            ))
+            Err(Refused::NotInFlight { from, to, sent })
         }
     }
 
     /// Cuts the link from `from` to `to` only.
-    pub fn cut(&mut self, from: NodeId, to: NodeId) -> Result<(), String> {
+    pub fn cut(&mut self, from: NodeId, to: NodeId) -> Result<(), Refused> {
         self.check_id(from)?;
         self.check_id(to)?;
         self.network.cut(from, to);
@@ -116,7 +111,7 @@ impl Cluster {
 
     /// Delays every message from `from` to `to` by `extra` more
     /// microseconds, until the next heal.
-    pub fn slow(&mut self, from: NodeId, to: NodeId, extra: Time) -> Result<(), String> {
+    pub fn slow(&mut self, from: NodeId, to: NodeId, extra: Time) -> Result<(), Refused> {
         self.check_id(from)?;
         self.check_id(to)?;
         self.network.slow(from, to, extra);
@@ -128,19 +123,17 @@ impl Cluster {
         self.record(TraceKind::Heal);
     }
 
-    pub fn set_drop_rate(&mut self, rate: f64) -> Result<(), String> {
+    pub fn set_drop_rate(&mut self, rate: f64) -> Result<(), Refused> {
         if !(0.0..1.0).contains(&rate) {
-            return Err(format!("drop rate must be in [0, 1), got {rate}"));
+            return Err(Refused::DropRate(rate));
         }
         self.network.drop_rate = rate;
         Ok(())
     }
 
-    pub fn set_latency(&mut self, min: Time, max: Time) -> Result<(), String> {
+    pub fn set_latency(&mut self, min: Time, max: Time) -> Result<(), Refused> {
         if min == 0 || max < min {
-            return Err(format!(
-                "latency must satisfy 0 < min <= max, got {min}..{max}"
-            ));
+            return Err(Refused::Latency { min, max });
         }
         self.network.latency = (min, max);
         Ok(())

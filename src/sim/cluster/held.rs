@@ -6,7 +6,7 @@
 //! Owns only the driver's controls over held messages and timers; what a
 //! delivery or a tick does is the cluster's own (`deliver`, `with_server`).
 
-use super::{Cluster, Delivered, Event};
+use super::{Cluster, Delivered, Event, Refused};
 use crate::kv::{Put, Request};
 use crate::raft::{Envelope, MessageKind, NodeId, Time};
 use crate::sim::invariants::unordered_hash;
@@ -161,11 +161,9 @@ impl Cluster {
 
     /// Node `id`'s timer fires: the clock moves to when it is due (if that
     /// is later) and the node ticks.
-    pub fn fire(&mut self, id: NodeId) -> Result<(), String> {
+    pub fn fire(&mut self, id: NodeId) -> Result<(), Refused> {
         self.check_id(id)?;
-        let at = self
-            .timer(id)
-            .ok_or_else(|| format!("S{} is down", id + 1))?;
+        let at = self.timer(id).ok_or(Refused::Down(id))?;
         self.now = self.now.max(at);
         self.stats.events += 1;
         self.slots[id as usize].tick_at = None;
@@ -176,10 +174,8 @@ impl Cluster {
     /// Time passes until node `id`'s timer fires: every timer due before
     /// it fires on the way, in deadline order (ties by node), and no
     /// message is delivered.
-    pub fn fire_until(&mut self, id: NodeId) -> Result<(), String> {
-        let target = self
-            .timer(id)
-            .ok_or_else(|| format!("S{} is down", id + 1))?;
+    pub fn fire_until(&mut self, id: NodeId) -> Result<(), Refused> {
+        let target = self.timer(id).ok_or(Refused::Down(id))?;
         loop {
             match self.first_timer().filter(|&(at, _)| at < target) {
                 Some((_, earlier)) => self.fire(earlier)?,
@@ -206,11 +202,11 @@ impl Cluster {
 
     /// Delivers the held message at `index` now; with `keep`, a copy stays
     /// held (the network duplicated it).
-    pub fn deliver_held_at(&mut self, index: usize, keep: bool) -> Result<(), String> {
+    pub fn deliver_held_at(&mut self, index: usize, keep: bool) -> Result<(), Refused> {
         let envelope = match self.held.get(index) {
             Some(e) if keep => e.clone(),
             Some(_) => self.held.remove(index),
-            None => return Err(format!("no held message {index}")),
+            None => return Err(Refused::NoHeld(index)),
         };
         self.stats.events += 1;
         self.deliver_now(envelope);
@@ -219,8 +215,12 @@ impl Cluster {
 
     /// The held message at `index` arrives, and what its receiver sends
     /// back to its sender at that moment arrives too: a round trip.
-    pub fn round_trip(&mut self, index: usize) -> Result<(), String> {
-        let envelope = self.held.get(index).cloned().ok_or("no such message")?;
+    pub fn round_trip(&mut self, index: usize) -> Result<(), Refused> {
+        let envelope = self
+            .held
+            .get(index)
+            .cloned()
+            .ok_or(Refused::NoHeld(index))?;
         let before = self.held.len() - 1;
         self.deliver_held_at(index, false)?;
         // What the receiver just sent back, oldest first (each delivery
@@ -242,7 +242,7 @@ impl Cluster {
     /// request it sends goes round trip at once, to every node, until it
     /// sends none (it won, lost, or is waiting to retry). A shortcut
     /// through a timer and round trips, so it adds no behaviour.
-    pub fn campaign(&mut self, id: NodeId) -> Result<(), String> {
+    pub fn campaign(&mut self, id: NodeId) -> Result<(), Refused> {
         self.fire_until(id)?;
         let asks = |e: &Envelope<Put>| {
             e.from == id
@@ -258,9 +258,9 @@ impl Cluster {
     }
 
     /// Loses the held message at `index`, as `loss` says.
-    pub fn drop_held_at(&mut self, index: usize, loss: Loss) -> Result<(), String> {
+    pub fn drop_held_at(&mut self, index: usize, loss: Loss) -> Result<(), Refused> {
         if index >= self.held.len() {
-            return Err(format!("no held message {index}"));
+            return Err(Refused::NoHeld(index));
         }
         let envelope = self.held.remove(index);
         self.stats.events += 1;
@@ -270,7 +270,7 @@ impl Cluster {
 
     /// A link holds at most `cap` messages: a newer one pushes the oldest
     /// out (lost as [`Loss::Displaced`]).
-    pub fn cap_links(&mut self, cap: usize) -> Result<(), String> {
+    pub fn cap_links(&mut self, cap: usize) -> Result<(), Refused> {
         let mut newer: BTreeMap<(NodeId, NodeId), usize> = BTreeMap::new();
         let mut over = Vec::new();
         for (i, e) in self.held.iter().enumerate().rev() {

@@ -8,6 +8,7 @@
 use super::Cluster;
 use crate::kv::{Outgoing, Put, Server, Store};
 use crate::raft::{Envelope, Index, Message, Node, NodeId, Reason, RoleKind, Time};
+use crate::sim::invariants::{Breach, Property};
 use crate::sim::network::Loss;
 use crate::sim::trace::TraceKind;
 
@@ -31,14 +32,14 @@ impl Cluster {
         slot.server = Some(Server::new(node));
         if self.invariants.is_some() && kept != (term, vote, entries) {
             let name = |v: Option<NodeId>| v.map_or("none".to_string(), |v| format!("S{}", v + 1));
-            self.violate(format!(
-                "Persistent State: S{} restarted with term {}, vote {} and {} entries, but crashed with term {term}, vote {} and {entries} entries",
+            self.violate(Breach::new(Property::PersistentState, format!(
+                "S{} restarted with term {}, vote {} and {} entries, but crashed with term {term}, vote {} and {entries} entries",
                 id + 1,
                 kept.0,
                 name(kept.1),
                 kept.2,
                 name(vote)
-            ));
+            )));
         }
         self.schedule_tick(id);
     }
