@@ -5,7 +5,8 @@
 //! `leader` (four upper-case hexadecimal digits, `FFFF` for "all" or
 //! "unknown") and a `type`. Client types are the course's (`get`, `put`,
 //! `ok`, `fail`, `redirect`, with `MID`); the replicas' own protocol uses the
-//! types `append`, `append_reply`, `vote`, `vote_reply` and `forward`.
+//! types `append`, `append_reply`, `vote`, `vote_reply`, `forward`, `probe`
+//! and `commit`.
 //! Anything that does not decode is an error with a reason, never a panic.
 
 use crate::kv::{ClientId, Op, Put, Reply, Request, Response};

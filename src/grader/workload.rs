@@ -89,10 +89,6 @@ impl Tally {
             self.incorrect_examples.push(why);
         }
     }
-
-    pub fn incorrect_count(&self) -> u64 {
-        self.incorrect
-    }
 }
 
 /// One logical operation, over all the MIDs it took.

@@ -111,14 +111,6 @@ impl Network {
         self.cuts.clear();
         self.slow.clear();
     }
-
-    pub fn group_of(&self, node: NodeId) -> Option<usize> {
-        self.groups.as_ref().map(|g| g[node as usize])
-    }
-
-    pub fn is_partitioned(&self) -> bool {
-        self.groups.is_some() || !self.cuts.is_empty()
-    }
 }
 
 #[cfg(test)]
