@@ -142,25 +142,13 @@ impl GraderConfig {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        let positive = |v: f64, field: &str| -> Result<(), String> {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(format!(
-                    "field `{field}` must be a positive number, got {v}"
-                ))
-            }
-        };
-        let fraction = |v: f64, field: &str, max: f64| -> Result<(), String> {
-            if (0.0..=max).contains(&v) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "field `{field}` must be between 0 and {max}, got {v}"
-                ))
-            }
-        };
         positive(self.lifetime, "lifetime")?;
+        if self.lifetime > 3600.0 {
+            return Err(format!(
+                "field `lifetime` must be at most 3600, got {}",
+                self.lifetime
+            ));
+        }
         if !(MIN_REPLICAS..=MAX_REPLICAS).contains(&self.replicas) {
             return Err(format!(
                 "field `replicas` must be between {MIN_REPLICAS} and {MAX_REPLICAS}, got {}",
@@ -182,12 +170,12 @@ impl GraderConfig {
             "maximum_get_generation_fail_fraction",
             1.0,
         )?;
-        if self.lifetime > 3600.0 {
-            return Err(format!(
-                "field `lifetime` must be at most 3600, got {}",
-                self.lifetime
-            ));
-        }
+        self.validate_events()?;
+        self.validate_tiers()
+    }
+
+    /// Every event falls within the run.
+    fn validate_events(&self) -> Result<(), String> {
         for (i, event) in self.events.iter().enumerate() {
             if !(0.0..=self.lifetime).contains(&event.time) {
                 return Err(format!(
@@ -196,6 +184,11 @@ impl GraderConfig {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Each metric's three tier bounds are ordered.
+    fn validate_tiers(&self) -> Result<(), String> {
         let b = &self.tests.benchmarks;
         for (field, tiers) in [
             ("total_msgs", b.total_msgs),
@@ -258,6 +251,28 @@ fn grader_order(stem: &str) -> (usize, String, u64) {
         .position(|f| *f == family)
         .unwrap_or(FAMILIES.len());
     (rank, family.to_string(), number.parse().unwrap_or(u64::MAX))
+}
+
+/// A config field that must be a positive number.
+fn positive(v: f64, field: &str) -> Result<(), String> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "field `{field}` must be a positive number, got {v}"
+        ))
+    }
+}
+
+/// A config field that must lie in [0, max].
+fn fraction(v: f64, field: &str, max: f64) -> Result<(), String> {
+    if (0.0..=max).contains(&v) {
+        Ok(())
+    } else {
+        Err(format!(
+            "field `{field}` must be between 0 and {max}, got {v}"
+        ))
+    }
 }
 
 #[cfg(test)]

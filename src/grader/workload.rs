@@ -379,19 +379,7 @@ impl Workload {
             return None;
         };
         let Some(w) = self.clients.waiting.remove(&mid) else {
-            let had_ok = before.is_some_and(|r| r.oks > 0);
-            match (had_ok, &reply) {
-                (true, Reply::Ok { .. }) => {
-                    self.judge(now, &mid, Verdict::Duplicate);
-                    self.tally.duplicates += 1
-                }
-                (true, _) => {}
-                _ => {
-                    let why = format!("response {reply:?} to MID {mid} not awaited");
-                    self.judge(now, &mid, Verdict::Incorrect { why: why.clone() });
-                    self.tally.incorrect(why)
-                }
-            }
+            self.on_unawaited(now, &mid, before.is_some_and(|r| r.oks > 0), &reply);
             return None;
         };
         if w.client != ci {
@@ -419,12 +407,42 @@ impl Workload {
                 } else {
                     self.judge(now, &mid, Verdict::Redirect);
                 }
-                let record = &self.history.ops[w.op];
-                let what = Op::on(&record.key, record.put.as_ref());
-                let target = self.clients.target(ci, leader, alive)?;
-                Some((target, self.issue(now, ci, w.op, what, target)))
+                self.retry(now, ci, w.op, leader, alive)
             }
         }
+    }
+
+    /// A response to a MID no client waits for: a duplicate `ok` after an
+    /// `ok`, nothing after another answer, else an incorrect response.
+    fn on_unawaited(&mut self, now: Time, mid: &str, had_ok: bool, reply: &Reply) {
+        match (had_ok, reply) {
+            (true, Reply::Ok { .. }) => {
+                self.judge(now, mid, Verdict::Duplicate);
+                self.tally.duplicates += 1
+            }
+            (true, _) => {}
+            _ => {
+                let why = format!("response {reply:?} to MID {mid} not awaited");
+                self.judge(now, mid, Verdict::Incorrect { why: why.clone() });
+                self.tally.incorrect(why)
+            }
+        }
+    }
+
+    /// Operation `op` of client `ci` was refused: sent again under a new
+    /// MID, to the leader named or another live replica.
+    fn retry(
+        &mut self,
+        now: Time,
+        ci: usize,
+        op: usize,
+        leader: Option<NodeId>,
+        alive: &[NodeId],
+    ) -> Option<(NodeId, Request)> {
+        let record = &self.history.ops[op];
+        let what = Op::on(&record.key, record.put.as_ref());
+        let target = self.clients.target(ci, leader, alive)?;
+        Some((target, self.issue(now, ci, op, what, target)))
     }
 
     fn on_ok(
@@ -485,6 +503,31 @@ impl Workload {
     pub fn score(&self, total_msgs: u64, died: u64) -> Score {
         let t = &self.tally;
         let waiting = &self.clients.waiting;
+        let checks = self.checks(total_msgs, died);
+        let secs = |v: &[Time]| median(v.iter().map(|&t| time::as_secs(t)));
+        let mut score = Score {
+            passed: checks.iter().all(|c| c.ok),
+            checks,
+            total_msgs,
+            failures: t.fails + waiting.len() as u64,
+            duplicates: t.duplicates,
+            median_latency: secs(&t.latencies),
+            tiers: [Tier::None; 4],
+            get_latency: secs(&t.get_latencies),
+            put_latency: secs(&t.put_latencies),
+            incorrect_examples: t.incorrect_examples.clone(),
+        };
+        let bounds = &self.config().tests.benchmarks;
+        for m in Metric::ALL {
+            score.tiers[m as usize] = Tier::of(score.value(m), m.bounds(bounds));
+        }
+        score
+    }
+
+    /// The grader's pass/fail checks of the run.
+    fn checks(&self, total_msgs: u64, died: u64) -> Vec<Check> {
+        let t = &self.tally;
+        let waiting = &self.clients.waiting;
         let is_get = |w: &&Waiting| self.history.ops[w.op].put.is_none();
         let unanswered_gets = waiting.values().filter(is_get).count() as u64;
         let unanswered_puts = waiting.len() as u64 - unanswered_gets;
@@ -499,7 +542,7 @@ impl Workload {
         let unsent_gets = (unsent as f64 * c.mix).round() as u64;
         let gets_generated = t.gets_generated + unsent_gets;
         let puts_generated = t.puts_generated + unsent - unsent_gets;
-        let checks = vec![
+        vec![
             Check::new(
                 "incorrect",
                 t.incorrect == 0,
@@ -532,24 +575,7 @@ impl Workload {
                 total_msgs as f64 >= traffic_floor,
                 format!("{total_msgs} messages, floor {traffic_floor:.0}"),
             ),
-        ];
-        let secs = |v: &[Time]| median(v.iter().map(|&t| time::as_secs(t)));
-        let mut score = Score {
-            passed: checks.iter().all(|c| c.ok),
-            checks,
-            total_msgs,
-            failures: t.fails + waiting.len() as u64,
-            duplicates: t.duplicates,
-            median_latency: secs(&t.latencies),
-            tiers: [Tier::None; 4],
-            get_latency: secs(&t.get_latencies),
-            put_latency: secs(&t.put_latencies),
-            incorrect_examples: t.incorrect_examples.clone(),
-        };
-        for m in Metric::ALL {
-            score.tiers[m as usize] = Tier::of(score.value(m), m.bounds(&c.tests.benchmarks));
-        }
-        score
+        ]
     }
 }
 

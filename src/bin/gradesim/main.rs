@@ -187,65 +187,36 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    let hostile = match args.first().map(String::as_str) {
-        Some("chaos") => Some(chaos::chaos as fn(&chaos::ChaosArgs) -> Result<bool, String>),
-        Some("exam") => Some(chaos::exam as fn(&chaos::ChaosArgs) -> Result<bool, String>),
-        _ => None,
-    };
-    if args.first().map(String::as_str) == Some("explore") {
-        return match explore::parse(&args[1..]).and_then(|a| explore::explore(&a)) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("gradesim: {e}\n{USAGE}");
-                ExitCode::from(2)
-            }
-        };
-    }
-    if args.first().map(String::as_str) == Some("show") {
-        quiet_on_closed_pipe();
-        return match record::show(&args[1..]) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("gradesim: {e}");
-                ExitCode::from(2)
-            }
-        };
-    }
-    if args.first().map(String::as_str) == Some("replay") {
-        return match replay::replay(&args[1..]) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("gradesim: {e}");
-                ExitCode::from(2)
-            }
-        };
-    }
-    if let Some(command) = hostile {
-        return match chaos::parse(&args[1..]).and_then(|a| command(&a)) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("gradesim: {e}\n{USAGE}");
-                ExitCode::from(2)
-            }
-        };
-    }
-    let mode = match args.first().map(String::as_str) {
-        Some("sim") => Mode::Sim,
-        Some("udp") => Mode::Udp,
+    let rest = &args[1..];
+    // Which command, and whether its errors come with the usage.
+    let (outcome, usage) = match args.first().map(String::as_str) {
+        Some("explore") => (
+            explore::parse(rest).and_then(|a| explore::explore(&a)),
+            true,
+        ),
+        Some("show") => {
+            quiet_on_closed_pipe();
+            (record::show(rest), false)
+        }
+        Some("replay") => (replay::replay(rest), false),
+        Some("chaos") => (chaos::parse(rest).and_then(|a| chaos::chaos(&a)), true),
+        Some("exam") => (chaos::parse(rest).and_then(|a| chaos::exam(&a)), true),
+        Some("sim") => (parse(Mode::Sim, rest).and_then(|a| run(&a)), true),
+        Some("udp") => (parse(Mode::Udp, rest).and_then(|a| run(&a)), true),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
-    match parse(mode, &args[1..]).and_then(|a| run(&a)) {
-        Ok(all_passed) if all_passed => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
-        Err(e) => {
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) if usage => {
             eprintln!("gradesim: {e}\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("gradesim: {e}");
             ExitCode::from(2)
         }
     }
@@ -512,6 +483,26 @@ fn line(o: &Outcome) -> String {
     text
 }
 
+/// One metric over runs: its median, the median's tier, and the share of
+/// runs at each tier ("total_msgs 1709 (bonus) 100/0/0/0").
+fn metric_summary(runs: &[&Outcome], m: Metric) -> String {
+    let pct = |t: Tier| {
+        let at = runs.iter().filter(|o| o.score.tier(m) == t).count();
+        format!("{:.0}", 100.0 * at as f64 / runs.len() as f64)
+    };
+    let mut tiers: Vec<Tier> = runs.iter().map(|o| o.score.tier(m)).collect();
+    tiers.sort_unstable();
+    let value = median(runs.iter().map(|o| o.score.value(m)));
+    let shares: Vec<String> = Tier::ALL.into_iter().map(pct).collect();
+    format!(
+        "{} {} ({}) {}",
+        m.name(),
+        m.show(value),
+        tiers[(tiers.len() - 1) / 2],
+        shares.join("/")
+    )
+}
+
 /// Per config: the median of each metric over the runs and the share of
 /// runs at each tier, the median answer latencies, and the worst run.
 fn print_summary(outcomes: &[Outcome]) {
@@ -530,23 +521,7 @@ fn print_summary(outcomes: &[Outcome]) {
         let runs = &by_name[name];
         let metrics: Vec<String> = Metric::ALL
             .iter()
-            .map(|&m| {
-                let pct = |t: Tier| {
-                    let at = runs.iter().filter(|o| o.score.tier(m) == t).count();
-                    format!("{:.0}", 100.0 * at as f64 / runs.len() as f64)
-                };
-                let mut tiers: Vec<Tier> = runs.iter().map(|o| o.score.tier(m)).collect();
-                tiers.sort_unstable();
-                let value = median(runs.iter().map(|o| o.score.value(m)));
-                let shares: Vec<String> = Tier::ALL.into_iter().map(pct).collect();
-                format!(
-                    "{} {} ({}) {}",
-                    m.name(),
-                    m.show(value),
-                    tiers[(tiers.len() - 1) / 2],
-                    shares.join("/")
-                )
-            })
+            .map(|&m| metric_summary(runs, m))
             .collect();
         let get = median(runs.iter().map(|o| o.score.get_latency));
         let put = median(runs.iter().map(|o| o.score.put_latency));

@@ -434,45 +434,20 @@ impl Summary {
             let v: serde_json::Value = serde_json::from_str(line)
                 .map_err(|e| format!("{path}: line {}: not JSON ({e})", n + 1))?;
             last_t = last_t.max(v["t"].as_u64().unwrap_or(0));
-            let count = |run: &mut Summary, what: String| *run.counts.entry(what).or_default() += 1;
             match v["kind"].as_str().unwrap_or("?") {
                 "header" => {
                     if v["format"] != FORMAT {
                         return Err(format!("{path}: not a raftplay recording"));
                     }
                     header = true;
-                    run.config = v["config"]["name"].as_str().unwrap_or("?").to_string();
-                    run.seed = v["seed"].clone();
-                    run.replicas = v["replicas"].as_array().map_or(0, Vec::len);
-                    run.max_packets = v["config"]["max_packets"].as_u64();
-                    let ids = v["replicas"].as_array().into_iter().flatten();
-                    diagnoser = raftplay::grader::diagnose::Diagnoser::new(
-                        ids.filter_map(serde_json::Value::as_str),
-                    );
+                    diagnoser = run.header(&v);
                 }
                 "datagram" => {
                     diagnoser.datagram(&v);
-                    let fate = v["fate"].as_str().unwrap_or("?");
-                    let ty = v["json"]["type"].as_str().unwrap_or("not JSON");
-                    count(&mut run, format!("datagrams {fate}"));
-                    count(&mut run, format!("type {ty}"));
-                    if let Some(l) = v["json"]["leader"].as_str().filter(|&l| l != "FFFF") {
-                        run.leaders.insert(l.to_string());
-                    }
+                    run.datagram(&v);
                 }
-                "verdict" => count(
-                    &mut run,
-                    format!("verdict {}", v["verdict"].as_str().unwrap_or("?")),
-                ),
-                "print" => count(
-                    &mut run,
-                    format!("printed by {}", v["replica"].as_str().unwrap_or("?")),
-                ),
-                "fault" => count(
-                    &mut run,
-                    format!("fault {}", v["fault"].as_str().unwrap_or("?")),
-                ),
                 "score" => run.score = Some(v["score"].clone()),
+                kind @ ("verdict" | "print" | "fault") => run.count(kind, &v),
                 other => return Err(format!("{path}: line {}: unknown kind {other:?}", n + 1)),
             }
         }
@@ -483,6 +458,38 @@ impl Summary {
         let total = run.score.as_ref().and_then(|s| s["total_msgs"].as_u64());
         run.diagnoses = diagnoser.finish(run.max_packets, total);
         Ok(run)
+    }
+
+    /// The header line: what the run was; a diagnoser for its replicas.
+    fn header(&mut self, v: &serde_json::Value) -> raftplay::grader::diagnose::Diagnoser {
+        self.config = v["config"]["name"].as_str().unwrap_or("?").to_string();
+        self.seed = v["seed"].clone();
+        self.replicas = v["replicas"].as_array().map_or(0, Vec::len);
+        self.max_packets = v["config"]["max_packets"].as_u64();
+        let ids = v["replicas"].as_array().into_iter().flatten();
+        raftplay::grader::diagnose::Diagnoser::new(ids.filter_map(serde_json::Value::as_str))
+    }
+
+    /// A datagram line: counted by fate and type; the leader it names.
+    fn datagram(&mut self, v: &serde_json::Value) {
+        let fate = v["fate"].as_str().unwrap_or("?");
+        let ty = v["json"]["type"].as_str().unwrap_or("not JSON");
+        *self.counts.entry(format!("datagrams {fate}")).or_default() += 1;
+        *self.counts.entry(format!("type {ty}")).or_default() += 1;
+        if let Some(l) = v["json"]["leader"].as_str().filter(|&l| l != "FFFF") {
+            self.leaders.insert(l.to_string());
+        }
+    }
+
+    /// A verdict, print or fault line, counted by what it says.
+    fn count(&mut self, kind: &str, v: &serde_json::Value) {
+        let text = |field: &str| v[field].as_str().unwrap_or("?").to_string();
+        let what = match kind {
+            "verdict" => format!("verdict {}", text("verdict")),
+            "print" => format!("printed by {}", text("replica")),
+            _ => format!("fault {}", text("fault")),
+        };
+        *self.counts.entry(what).or_default() += 1;
     }
 
     fn passed(&self) -> bool {
