@@ -129,10 +129,17 @@ fn zones(ops: &[&Operation]) -> Option<Result<(), String>> {
         c.first_response = c.first_response.min(response);
         c.last_invoke = c.last_invoke.max(op_invoke);
     }
+    Some(zones_apart(&clusters))
+}
+
+/// The values' zones: those read over a span (forward zones) must not
+/// overlap, and a value that took effect at a moment (a backward zone) must
+/// not fall inside another value's forward zone.
+fn zones_apart(clusters: &BTreeMap<&str, Cluster>) -> Result<(), String> {
     // A put nobody read and nobody waited for may never have happened.
     let mut forward: Vec<(u64, u64, &str)> = Vec::new();
     let mut backward: Vec<(u64, u64, &str)> = Vec::new();
-    for (value, c) in &clusters {
+    for (value, c) in clusters {
         if c.first_response < c.last_invoke {
             forward.push((c.first_response, c.last_invoke, value));
         } else if c.first_response != u64::MAX {
@@ -143,9 +150,9 @@ fn zones(ops: &[&Operation]) -> Option<Result<(), String>> {
     for pair in forward.windows(2) {
         let ((_, end, a), (start, _, b)) = (pair[0], pair[1]);
         if start < end {
-            return Some(Err(format!(
+            return Err(format!(
                 "the values {a:?} and {b:?} were each seen over overlapping spans"
-            )));
+            ));
         }
     }
     for (start, end, value) in backward {
@@ -154,12 +161,12 @@ fn zones(ops: &[&Operation]) -> Option<Result<(), String>> {
             continue;
         };
         if end < zone_end {
-            return Some(Err(format!(
+            return Err(format!(
                 "{value:?} took effect while {other:?} was still being read"
-            )));
+            ));
         }
     }
-    Some(Ok(()))
+    Ok(())
 }
 
 /// The smallest set of `history`'s operations (all on one key) that still
@@ -257,25 +264,26 @@ pub fn why_unorderable(ops: &[&Operation]) -> String {
             }
         }
     }
-    let list: Vec<String> = ops
-        .iter()
-        .map(|o| {
-            let span = format!(
-                "{}..{}",
-                secs(o.invoke),
-                o.response.map_or("unanswered".into(), secs)
-            );
-            match &o.kind {
-                Kind::Put(v) => format!("put {}={v} [{span}]", o.key),
-                Kind::Get(v) => format!("get {} -> {v:?} [{span}]", o.key),
-            }
-        })
-        .collect();
+    let list: Vec<String> = ops.iter().map(|o| described(o)).collect();
     format!(
         "no order of these {} operations explains every get: {}",
         ops.len(),
         list.join(", ")
     )
+}
+
+/// One operation with its span: "put x=1 [0.100 s..0.200 s]".
+fn described(o: &Operation) -> String {
+    let secs = |t: u64| format!("{:.3} s", t as f64 / 1e6);
+    let span = format!(
+        "{}..{}",
+        secs(o.invoke),
+        o.response.map_or("unanswered".into(), secs)
+    );
+    match &o.kind {
+        Kind::Put(v) => format!("put {}={v} [{span}]", o.key),
+        Kind::Get(v) => format!("get {} -> {v:?} [{span}]", o.key),
+    }
 }
 
 struct Search<'a> {
