@@ -436,24 +436,8 @@ impl<S: StateMachine> Node<S> {
             // Every other message may carry a newer term: handled below.
             _ => {}
         }
-        if term > self.term() {
-            if matches!(message, Message::RequestVote(_)) && self.refuses_votes(now) {
-                let why = self.guard_denial();
-                self.explain(|_| Reason::VoteDenied {
-                    candidate: from,
-                    term,
-                    pre_vote: false,
-                    why,
-                });
-                return self.send_vote(from, false, false, self.term());
-            }
-            if self.is_leader() {
-                self.explain(|_| Reason::SteppedDown {
-                    why: StepDown::HigherTerm { from, term },
-                });
-            }
-            let leader = matches!(message, Message::AppendEntries(_)).then_some(from);
-            self.become_follower(now, term, leader);
+        if term > self.term() && !self.adopt_term(now, from, term, &message) {
+            return;
         }
         let current = term == self.term();
         match message {
@@ -490,6 +474,39 @@ impl<S: StateMachine> Node<S> {
             // longer leads, or never led this node's term.
             Message::Probe | Message::Commit { .. } => {}
         }
+    }
+
+    /// Figure 2, all servers: a message of a newer term makes this node a
+    /// follower in that term (of its sender, if it is an AppendEntries).
+    /// A vote request the vote guard refuses is answered instead, and the
+    /// term kept (thesis §4.2.3). Returns whether the message is still to
+    /// be handled.
+    fn adopt_term(
+        &mut self,
+        now: Time,
+        from: NodeId,
+        term: Term,
+        message: &Message<S::Command>,
+    ) -> bool {
+        if matches!(message, Message::RequestVote(_)) && self.refuses_votes(now) {
+            let why = self.guard_denial();
+            self.explain(|_| Reason::VoteDenied {
+                candidate: from,
+                term,
+                pre_vote: false,
+                why,
+            });
+            self.send_vote(from, false, false, self.term());
+            return false;
+        }
+        if self.is_leader() {
+            self.explain(|_| Reason::SteppedDown {
+                why: StepDown::HigherTerm { from, term },
+            });
+        }
+        let leader = matches!(message, Message::AppendEntries(_)).then_some(from);
+        self.become_follower(now, term, leader);
+        true
     }
 
     /// Reports why, if asked to ([`Config::explain`]); `reason` is only
