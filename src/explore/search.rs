@@ -149,24 +149,15 @@ pub fn search(
             };
             let (children, applied) = expand(batch, shared)?;
             report.transitions += applied;
-            for (parent, event, fp, broken) in children {
-                if !seen.insert(fp) {
-                    continue;
-                }
-                let at = arena.reached.len() as u32;
-                arena.reached.push((parent, event));
-                report.states += 1;
-                if let Some(broken) = broken {
-                    let events = arena.path(at);
-                    report.stop = Stop::Found;
-                    report.found = Some(Found { events, broken });
-                    return Ok(report);
-                }
-                if report.states >= options.max_states {
-                    report.stop = Stop::States;
-                    return Ok(report);
-                }
-                next.push(at);
+            let visited = (&mut seen, &mut arena);
+            if merge(
+                children,
+                visited,
+                &mut report,
+                options.max_states,
+                &mut next,
+            ) {
+                return Ok(report);
             }
         }
         frontier = next;
@@ -186,6 +177,38 @@ pub fn search(
         }
     }
     Ok(report)
+}
+
+/// Adds a batch's successors not seen before to the visited set, the
+/// arena and the next level, in the batch's order; true when the search
+/// stops there (a check broke, or the state bound was reached).
+fn merge(
+    children: Vec<Child>,
+    (seen, arena): (&mut HashSet<u64>, &mut Arena),
+    report: &mut Report,
+    max_states: u64,
+    next: &mut Vec<u32>,
+) -> bool {
+    for (parent, event, fp, broken) in children {
+        if !seen.insert(fp) {
+            continue;
+        }
+        let at = arena.reached.len() as u32;
+        arena.reached.push((parent, event));
+        report.states += 1;
+        if let Some(broken) = broken {
+            let events = arena.path(at);
+            report.stop = Stop::Found;
+            report.found = Some(Found { events, broken });
+            return true;
+        }
+        if report.states >= max_states {
+            report.stop = Stop::States;
+            return true;
+        }
+        next.push(at);
+    }
+    false
 }
 
 /// States expanded between two merges into the visited set: bounds the
