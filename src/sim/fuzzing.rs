@@ -102,6 +102,40 @@ fn message(b: &mut Bytes) -> Option<Message<Put>> {
     })
 }
 
+/// One input the bytes choose for [`node_messages`]' node: a tick, a put,
+/// a get or a message from a peer; false when the bytes run out mid-message.
+fn node_input(node: &mut Node<Store>, b: &mut Bytes, op: u8, now: Time) -> bool {
+    match op % 6 {
+        0 => node.tick(now),
+        1 => {
+            let _ = node.propose(now, put(now));
+        }
+        2 => {
+            let get = Get {
+                client: 9,
+                mid: format!("g{now}"),
+                key: "k".into(),
+            };
+            let _ = node.read(now, get);
+        }
+        _ => {
+            let Some(message) = message(b) else {
+                return false;
+            };
+            let from = 1 + u16::from(op % 2);
+            let term = b.small().unwrap_or(0);
+            let envelope = Envelope {
+                from,
+                to: 0,
+                term,
+                message,
+            };
+            node.step(now, envelope);
+        }
+    }
+    true
+}
+
 /// One node fed an arbitrary sequence of ticks, proposals, reads and
 /// messages from two peers that may lie, repeat themselves or arrive out of
 /// order: no panic, and the node's own invariants hold after every input
@@ -115,35 +149,8 @@ pub fn node_messages(data: &[u8]) {
     let (mut term, mut commit) = (0, 0);
     while let Some(op) = b.byte() {
         now += u64::from(b.byte().unwrap_or(0)) * 20_000;
-        match op % 6 {
-            0 => node.tick(now),
-            1 => {
-                let _ = node.propose(now, put(now));
-            }
-            2 => {
-                let get = Get {
-                    client: 9,
-                    mid: format!("g{now}"),
-                    key: "k".into(),
-                };
-                let _ = node.read(now, get);
-            }
-            _ => {
-                let Some(message) = message(&mut b) else {
-                    break;
-                };
-                let from = 1 + u16::from(op % 2);
-                let term = b.small().unwrap_or(0);
-                node.step(
-                    now,
-                    Envelope {
-                        from,
-                        to: 0,
-                        term,
-                        message,
-                    },
-                );
-            }
+        if !node_input(&mut node, &mut b, op, now) {
+            break;
         }
         assert!(node.term() >= term, "term went back");
         assert!(node.commit_index() >= commit, "commit index went back");

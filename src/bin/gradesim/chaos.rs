@@ -182,6 +182,30 @@ impl Tally {
     }
 }
 
+impl Tally {
+    /// A variant's line of the exam's table: how many seeds caught it, by
+    /// which checks, and the first catch.
+    fn row(&self, bug: Bug, seeds: u64) -> String {
+        let share = 100.0 * self.caught as f64 / seeds as f64;
+        let checks: Vec<String> = (self.by_check.iter())
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        let first = self
+            .first
+            .as_ref()
+            .map_or("-".to_string(), |(seed, at, check)| {
+                format!("seed {seed} at {at:.3} s ({check})")
+            });
+        format!(
+            "{:<26} {:>5} ({:>5.1}%)  {:<44} {first}",
+            bug.name(),
+            self.caught,
+            share,
+            checks.join(", "),
+        )
+    }
+}
+
 /// `gradesim exam`: every bug variant through the same chaos seeds, and
 /// the correct core too.
 pub fn exam(args: &ChaosArgs) -> Result<bool, String> {
@@ -220,21 +244,7 @@ pub fn exam(args: &ChaosArgs) -> Result<bool, String> {
     for bug in Bug::ALL {
         let t = tallies.remove(&Some(bug)).unwrap_or_default();
         caught_variants += (t.caught > 0) as usize;
-        let share = 100.0 * t.caught as f64 / args.seeds as f64;
-        let checks: Vec<String> = t.by_check.iter().map(|(c, n)| format!("{c} {n}")).collect();
-        let first = t
-            .first
-            .as_ref()
-            .map_or("-".to_string(), |(seed, at, check)| {
-                format!("seed {seed} at {at:.3} s ({check})")
-            });
-        println!(
-            "{:<26} {:>5} ({:>5.1}%)  {:<44} {first}",
-            bug.name(),
-            t.caught,
-            share,
-            checks.join(", "),
-        );
+        println!("{}", t.row(bug, args.seeds));
     }
     for seed in &alarms {
         println!(

@@ -273,25 +273,32 @@ impl Harness {
                 self.route(from, d as usize, &p.bytes);
                 self.classify(d as usize, &p.bytes);
             }
-            Some(d) if clients.contains(&d) => match wire::decode_response(&p.bytes) {
-                Ok(Some(response)) => {
-                    if let Some(rec) = &self.rec {
-                        let at = p.at.saturating_duration_since(start).as_micros() as u64;
-                        rec.datagram(at, &name, &wire::id(d), &p.bytes, "delivered");
-                    }
-                    let now = p.at.duration_since(start).as_micros() as Time;
-                    let alive = self.alive();
-                    if let Some((to, retry)) =
-                        workload.on_response(now, from as NodeId, response, &alive)
-                    {
-                        self.request(to, &retry);
-                    }
-                    self.record_verdicts(workload);
-                }
-                Ok(None) => workload.malformed(format!("from {name}: not an answer to a client")),
-                Err(e) => workload.malformed(format!("from {name}: {e}")),
-            },
+            Some(d) if clients.contains(&d) => self.answer(&p, d, workload, start),
             Some(d) => workload.malformed(format!("from {name}: unknown dst {}", wire::id(d))),
+        }
+    }
+
+    /// A replica's datagram to client `client`: an answer the workload
+    /// judges (and may retry), or a malformed one.
+    fn answer(&mut self, p: &Packet, client: u16, workload: &mut Workload, start: Instant) {
+        let (from, name) = (p.from, wire::id(p.from as u16));
+        match wire::decode_response(&p.bytes) {
+            Ok(Some(response)) => {
+                if let Some(rec) = &self.rec {
+                    let at = p.at.saturating_duration_since(start).as_micros() as u64;
+                    rec.datagram(at, &name, &wire::id(client), &p.bytes, "delivered");
+                }
+                let now = p.at.duration_since(start).as_micros() as Time;
+                let alive = self.alive();
+                if let Some((to, retry)) =
+                    workload.on_response(now, from as NodeId, response, &alive)
+                {
+                    self.request(to, &retry);
+                }
+                self.record_verdicts(workload);
+            }
+            Ok(None) => workload.malformed(format!("from {name}: not an answer to a client")),
+            Err(e) => workload.malformed(format!("from {name}: {e}")),
         }
     }
 
