@@ -337,24 +337,8 @@ impl Cluster {
             options,
         };
         for saved in states {
-            let ppm = (cluster.options.drift * 1e6) as i64;
-            let rate_ppm = if ppm > 0 {
-                cluster.rng.random_range(-ppm..=ppm)
-            } else {
-                0
-            };
-            cluster.slots.push(Slot {
-                server: None,
-                saved,
-                tick_at: None,
-                incarnation: 0,
-                clock: DriftClock::new(rate_ppm),
-                timer_reset: 0,
-                timeouts_seen: 0,
-                read_upto: 0,
-                pacer: Pacer::default(),
-                socket_busy_until: 0,
-            });
+            let slot = cluster.new_slot(saved);
+            cluster.slots.push(slot);
         }
         for id in 0..n as NodeId {
             cluster.boot(id);
@@ -363,6 +347,29 @@ impl Cluster {
             cluster.check(id);
         }
         Ok(cluster)
+    }
+
+    /// A node's slot, down, with its persistent state `saved` and a clock
+    /// drawn within the drift bound.
+    fn new_slot(&mut self, saved: Persistent<Put>) -> Slot {
+        let ppm = (self.options.drift * 1e6) as i64;
+        let rate_ppm = if ppm > 0 {
+            self.rng.random_range(-ppm..=ppm)
+        } else {
+            0
+        };
+        Slot {
+            server: None,
+            saved,
+            tick_at: None,
+            incarnation: 0,
+            clock: DriftClock::new(rate_ppm),
+            timer_reset: 0,
+            timeouts_seen: 0,
+            read_upto: 0,
+            pacer: Pacer::default(),
+            socket_busy_until: 0,
+        }
     }
 
     // ----- reads ------------------------------------------------------------

@@ -211,7 +211,6 @@ fn drop_one_pass(history: &[Operation], keep: &mut Vec<usize>) -> bool {
 /// Why a set of operations on one key (as [`unorderable`] finds it) cannot
 /// be ordered, in one sentence with their times.
 pub fn why_unorderable(ops: &[&Operation]) -> String {
-    let secs = |t: u64| format!("{:.3} s", t as f64 / 1e6);
     let put_of = |v: &str| {
         ops.iter()
             .find(|o| matches!(&o.kind, Kind::Put(x) if x == v))
@@ -272,9 +271,13 @@ pub fn why_unorderable(ops: &[&Operation]) -> String {
     )
 }
 
+/// A moment, as the sentences give it: "1.250 s".
+fn secs(t: u64) -> String {
+    format!("{:.3} s", crate::raft::time::as_secs(t))
+}
+
 /// One operation with its span: "put x=1 [0.100 s..0.200 s]".
 fn described(o: &Operation) -> String {
-    let secs = |t: u64| format!("{:.3} s", t as f64 / 1e6);
     let span = format!(
         "{}..{}",
         secs(o.invoke),
