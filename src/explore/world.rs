@@ -17,6 +17,7 @@ use crate::raft::{Index, NodeId};
 use crate::sim::answers::Ledger;
 use crate::sim::invariants::Property;
 use crate::sim::linearizability::{self, Operation};
+use crate::sim::trace::Name;
 use crate::sim::{Cluster, ClusterOptions, Loss};
 use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
@@ -418,7 +419,7 @@ impl World {
                 self.used.puts + 1,
                 node + 1
             ),
-            Event::Get { node } => format!("client {client} gets {KEY} from S{}", node + 1),
+            Event::Get { node } => format!("client {client} gets {KEY} from {}", Name(node)),
             _ => describe(&self.cluster, event),
         }
     }
@@ -497,7 +498,7 @@ pub fn describe(c: &Cluster, event: Event) -> String {
         Event::RoundTrip { message } => format!("deliver {} and its answer", held(message)),
         Event::Duplicate { message } => format!("deliver a copy of {}", held(message)),
         Event::Drop { message } => format!("drop {}", held(message)),
-        Event::Timer { node } => format!("S{}'s timer fires at {:.3} s", node + 1, fires_at(node)),
+        Event::Timer { node } => format!("{}'s timer fires at {:.3} s", Name(node), fires_at(node)),
         Event::Wait { node } => format!(
             "time passes until S{}'s timer fires at {:.3} s",
             node + 1,
@@ -508,10 +509,10 @@ pub fn describe(c: &Cluster, event: Event) -> String {
             node + 1,
             fires_at(node)
         ),
-        Event::Crash { node } => format!("crash S{}", node + 1),
-        Event::Restart { node } => format!("restart S{}", node + 1),
-        Event::Put { node } => format!("a client puts to S{}", node + 1),
-        Event::Get { node } => format!("a client gets from S{}", node + 1),
+        Event::Crash { node } => format!("crash {}", Name(node)),
+        Event::Restart { node } => format!("restart {}", Name(node)),
+        Event::Put { node } => format!("a client puts to {}", Name(node)),
+        Event::Get { node } => format!("a client gets from {}", Name(node)),
     }
 }
 
@@ -539,7 +540,7 @@ fn clocks_text(c: &Cluster, fast: u16, ppm: u32) -> String {
             } else {
                 "slow"
             };
-            format!("S{} {how}", node + 1)
+            format!("{} {how}", Name(node))
         })
         .collect();
     let percent = ppm as f64 / 1e4;

@@ -29,6 +29,7 @@
 //! (up to hash collisions), and every check is a comparison of two numbers.
 
 use crate::raft::{Index, Node, NodeId, RoleKind, StateMachine, Term};
+use crate::sim::trace::Name;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
@@ -199,7 +200,7 @@ impl Invariants {
             if leader != id {
                 return Err(Breach::new(
                     Property::ElectionSafety,
-                    format!("S{} and S{} both lead term {term}", leader + 1, id + 1),
+                    format!("{} and {} both lead term {term}", Name(leader), Name(id)),
                 ));
             }
         }

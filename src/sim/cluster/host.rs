@@ -10,7 +10,7 @@ use crate::kv::{Outgoing, Put, Server, Store};
 use crate::raft::{Envelope, Index, Message, Node, NodeId, Reason, RoleKind, Time};
 use crate::sim::invariants::{Breach, Property};
 use crate::sim::network::Loss;
-use crate::sim::trace::TraceKind;
+use crate::sim::trace::{Name, TraceKind};
 
 impl Cluster {
     pub(super) fn boot(&mut self, id: NodeId) {
@@ -31,7 +31,7 @@ impl Cluster {
         let kept = (node.term(), node.voted_for(), node.log().last_index());
         slot.server = Some(Server::new(node));
         if self.invariants.is_some() && kept != (term, vote, entries) {
-            let name = |v: Option<NodeId>| v.map_or("none".to_string(), |v| format!("S{}", v + 1));
+            let name = |v: Option<NodeId>| v.map_or("none".to_string(), |v| Name(v).to_string());
             self.violate(Breach::new(Property::PersistentState, format!(
                 "S{} restarted with term {}, vote {} and {} entries, but crashed with term {term}, vote {} and {entries} entries",
                 id + 1,
