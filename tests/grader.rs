@@ -157,3 +157,67 @@ fn notices_after_a_failover_spare_the_second_kill_its_duplicate() {
         "{without} duplicates in {runs} runs without"
     );
 }
+
+/// The course's simulator reads the share of gets that may fail to be
+/// generated from `tests`, not from the top level where five of its
+/// configs put it: so does this grader. A run that fails only that check
+/// (chance: a get due for a client with no acknowledged put) fails the exit
+/// status, unless `--forgive-generation` says otherwise; it is still
+/// printed as FAIL.
+#[test]
+fn gets_generated_is_read_from_tests_and_can_be_forgiven() {
+    let dir = std::env::temp_dir().join(format!("raftplay-generation-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = |name: &str, top: &str, tests: &str| {
+        let text = format!(
+            r#"{{"lifetime": 10, "replicas": 3, "requests": 100, "mix": 0.9{top},
+            "tests": {{{tests}"benchmarks": {{"total_msgs": [2000, 4000, 5000], "failures": [0, 1, 2],
+            "duplicates": [0, 2, 5], "median_latency": [0.001, 0.005, 0.05]}}}}}}"#
+        );
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    // Nine gets in ten: the first gets come due before any put is answered.
+    let strict = config(
+        "strict",
+        "",
+        r#""maximum_get_generation_fail_fraction": 0.0, "#,
+    );
+    let top = config(
+        "top",
+        r#", "maximum_get_generation_fail_fraction": 1.0"#,
+        r#""maximum_get_generation_fail_fraction": 0.0, "#,
+    );
+    let lenient = config(
+        "lenient",
+        "",
+        r#""maximum_get_generation_fail_fraction": 1.0, "#,
+    );
+    let gradesim = |path: &std::path::Path, extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gradesim"))
+            .args(["sim", path.to_str().unwrap(), "--seed", "1"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, said) = gradesim(&strict, &[]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("failed checks: gets generated:"), "{said}");
+    assert!(said.ends_with("0 passed, 1 failed\n"), "{said}");
+    // The top-level field is ignored, as the course's code ignores it.
+    assert_eq!(gradesim(&top, &[]).0, Some(1));
+    assert_eq!(gradesim(&lenient, &[]).0, Some(0));
+    let (code, said) = gradesim(&strict, &["--forgive-generation"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("FAIL"), "{said}");
+    assert!(
+        said.contains("1 of the failed runs failed only \"gets generated\""),
+        "{said}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -567,7 +567,7 @@ impl Workload {
             Check::new(
                 "gets generated",
                 t.get_generation_failures as f64
-                    <= c.maximum_get_generation_fail_fraction * gets_generated as f64,
+                    <= c.get_generation_fail_fraction() * gets_generated as f64,
                 format!("{} failed to generate", t.get_generation_failures),
             ),
             Check::new(
