@@ -237,61 +237,65 @@ export function drawCluster(canvas, view) {
     placed.push({ x, y, m });
     if (m.lost && p > 0.5) lostMark(ctx, x, y, alpha);
   }
-  // Nodes.
-  for (const node of view.nodes) {
-    const { x, y } = centres[node.id];
-    const colour = node.alive ? termColour(node.term) : '#9aa0a6';
-    if (node.alive && node.role !== 'leader' && view.electionMaxMs > 0) {
-      const left = Math.max(0, Math.min(1, (node.election_deadline_ms - view.nowMs) / view.electionMaxMs));
-      ctx.beginPath();
-      ctx.arc(x, y, radius + 7, -Math.PI / 2, -Math.PI / 2 + 2 * Math.PI * left);
-      ctx.strokeStyle = 'rgba(0,0,0,0.35)'; ctx.lineWidth = 3; ctx.stroke();
-    }
-    ctx.beginPath();
-    ctx.arc(x, y, radius, 0, 2 * Math.PI);
-    ctx.fillStyle = node.alive ? colour + '40' : '#e3e5e8';
-    ctx.fill();
-    ctx.strokeStyle = colour;
-    ctx.lineWidth = node.role === 'leader' ? 6 : 2;
-    if (node.role === 'candidate' || node.role === 'precandidate') ctx.setLineDash([5, 4]);
-    ctx.stroke();
-    ctx.setLineDash([]);
-    if (node.role === 'leader') crown(ctx, x, y, radius);
-    if (!node.alive) downCross(ctx, x, y, radius);
-    if (view.selected === node.id) selectionRing(ctx, x, y, radius);
-    if (view.alarm && view.alarm.has(node.id)) redRing(ctx, x, y, radius); // named by a broken check
-    if (view.group.has(node.id)) {
-      ctx.fillStyle = '#c0392b';
-      ctx.beginPath(); ctx.arc(x + radius * 0.8, y - radius * 0.8, 5, 0, 2 * Math.PI); ctx.fill();
-    }
-    ctx.fillStyle = '#1b1f24';
-    ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
-    ctx.font = `bold ${Math.round(radius * 0.55)}px system-ui`;
-    ctx.fillText(`S${node.id + 1}`, x, y - radius * 0.18);
-    // A scenario's own name for the node (Figure 8's A to E), above it.
-    const called = view.names && view.names.get(node.id);
-    if (called) {
-      ctx.font = `bold ${Math.max(11, Math.round(radius * 0.45))}px system-ui`;
-      ctx.fillStyle = '#7b61b3';
-      ctx.textAlign = 'right';
-      ctx.fillText(called, x - radius - 6, y - radius * 0.6);
-      ctx.textAlign = 'center';
-      ctx.fillStyle = '#1b1f24';
-    }
-    ctx.font = `${Math.max(9, Math.round(radius * 0.32))}px system-ui`;
-    ctx.fillText(`term ${node.term}`, x, y + radius * 0.38);
-    ctx.fillStyle = '#5b6570';
-    const voted = node.alive && node.voted_for !== null && node.role !== 'leader' ? `voted S${node.voted_for + 1}` : '';
-    const role = node.alive ? node.role : 'crashed';
-    // On two lines when one would run into the neighbour's.
-    if (voted && ctx.measureText(`${role} · ${voted}`).width > gap - 8) {
-      ctx.fillText(role, x, y + radius + 20);
-      ctx.fillText(voted, x, y + radius + 31);
-    } else {
-      ctx.fillText(voted ? `${role} · ${voted}` : role, x, y + radius + 22);
-    }
-  }
+  for (const node of view.nodes) drawNode(ctx, node, centres[node.id], radius, gap, view);
   return { centres, placed, radius };
+}
+
+// One node on the ring at its centre {x, y}: its election timer's arc, its
+// disc in its term's colour, the crown, cross, selection and alarm rings,
+// its name, term, role and vote (on two lines when `gap`, the room to its
+// neighbour, is short).
+function drawNode(ctx, node, { x, y }, radius, gap, view) {
+  const colour = node.alive ? termColour(node.term) : '#9aa0a6';
+  if (node.alive && node.role !== 'leader' && view.electionMaxMs > 0) {
+    const left = Math.max(0, Math.min(1, (node.election_deadline_ms - view.nowMs) / view.electionMaxMs));
+    ctx.beginPath();
+    ctx.arc(x, y, radius + 7, -Math.PI / 2, -Math.PI / 2 + 2 * Math.PI * left);
+    ctx.strokeStyle = 'rgba(0,0,0,0.35)'; ctx.lineWidth = 3; ctx.stroke();
+  }
+  ctx.beginPath();
+  ctx.arc(x, y, radius, 0, 2 * Math.PI);
+  ctx.fillStyle = node.alive ? colour + '40' : '#e3e5e8';
+  ctx.fill();
+  ctx.strokeStyle = colour;
+  ctx.lineWidth = node.role === 'leader' ? 6 : 2;
+  if (node.role === 'candidate' || node.role === 'precandidate') ctx.setLineDash([5, 4]);
+  ctx.stroke();
+  ctx.setLineDash([]);
+  if (node.role === 'leader') crown(ctx, x, y, radius);
+  if (!node.alive) downCross(ctx, x, y, radius);
+  if (view.selected === node.id) selectionRing(ctx, x, y, radius);
+  if (view.alarm && view.alarm.has(node.id)) redRing(ctx, x, y, radius); // named by a broken check
+  if (view.group.has(node.id)) {
+    ctx.fillStyle = '#c0392b';
+    ctx.beginPath(); ctx.arc(x + radius * 0.8, y - radius * 0.8, 5, 0, 2 * Math.PI); ctx.fill();
+  }
+  ctx.fillStyle = '#1b1f24';
+  ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
+  ctx.font = `bold ${Math.round(radius * 0.55)}px system-ui`;
+  ctx.fillText(`S${node.id + 1}`, x, y - radius * 0.18);
+  // A scenario's own name for the node (Figure 8's A to E), above it.
+  const called = view.names && view.names.get(node.id);
+  if (called) {
+    ctx.font = `bold ${Math.max(11, Math.round(radius * 0.45))}px system-ui`;
+    ctx.fillStyle = '#7b61b3';
+    ctx.textAlign = 'right';
+    ctx.fillText(called, x - radius - 6, y - radius * 0.6);
+    ctx.textAlign = 'center';
+    ctx.fillStyle = '#1b1f24';
+  }
+  ctx.font = `${Math.max(9, Math.round(radius * 0.32))}px system-ui`;
+  ctx.fillText(`term ${node.term}`, x, y + radius * 0.38);
+  ctx.fillStyle = '#5b6570';
+  const voted = node.alive && node.voted_for !== null && node.role !== 'leader' ? `voted S${node.voted_for + 1}` : '';
+  const role = node.alive ? node.role : 'crashed';
+  // On two lines when one would run into the neighbour's.
+  if (voted && ctx.measureText(`${role} · ${voted}`).width > gap - 8) {
+    ctx.fillText(role, x, y + radius + 20);
+    ctx.fillText(voted, x, y + radius + 31);
+  } else {
+    ctx.fillText(voted ? `${role} · ${voted}` : role, x, y + radius + 22);
+  }
 }
 
 // logs: [{terms: [...], keys: [...]}] per node; nodes: node views. Returns
@@ -317,60 +321,66 @@ export function drawLogs(canvas, nodes, logs) {
     if (i === first || i % step === 0) ctx.fillText(String(i), left + (i - first) * (cell + 1) + cell / 2, 6);
   }
   ctx.font = '11px system-ui';
-  for (const node of nodes) {
-    const y = top + node.id * row;
-    ctx.fillStyle = node.alive ? '#1b1f24' : '#9aa0a6';
-    ctx.textAlign = 'left';
-    ctx.fillText(`S${node.id + 1}`, 4, y + cell / 2);
-    const terms = logs[node.id] ? logs[node.id].terms : [];
-    const unknown = node.alive && !node.commit_known;
-    // Each cell prints its term, as the paper's figures do, when there is
-    // room for it.
-    const printed = cell >= 11;
-    ctx.textAlign = 'center';
-    for (let i = first; i <= terms.length; i++) {
-      const x = left + (i - first) * (cell + 1);
-      const colour = termColour(terms[i - 1]);
-      const solid = i <= node.commit;
-      if (solid) {
-        ctx.fillStyle = colour; ctx.fillRect(x, y, cell, cell);
-      } else {
-        ctx.strokeStyle = colour; ctx.lineWidth = 1.5;
-        if (unknown) ctx.setLineDash([2, 2]);
-        ctx.strokeRect(x + 0.75, y + 0.75, cell - 1.5, cell - 1.5);
-        ctx.setLineDash([]);
-      }
-      if (printed) {
-        ctx.font = `${terms[i - 1] > 99 ? 7 : 9}px system-ui`;
-        ctx.fillStyle = solid ? '#ffffff' : '#1b1f24';
-        ctx.fillText(String(terms[i - 1]), x + cell / 2, y + cell / 2 + 0.5);
-      }
+  const g = { top, left, row, cell, first, w };
+  for (const node of nodes) drawLogRow(ctx, node, logs[node.id] ? logs[node.id].terms : [], progress.get(node.id), g);
+  return { top, left, row, cell, first };
+}
+
+// One node's row of the logs at geometry `g`: its name, a cell per entry
+// (solid once committed, its term printed when there is room, dashed while
+// its commit index is unknown), the commit caret, and the leader's match
+// and next index for it (`p`, if the leader tracks it).
+function drawLogRow(ctx, node, terms, p, g) {
+  const { top, left, row, cell, first, w } = g;
+  const y = top + node.id * row;
+  ctx.fillStyle = node.alive ? '#1b1f24' : '#9aa0a6';
+  ctx.textAlign = 'left';
+  ctx.fillText(`S${node.id + 1}`, 4, y + cell / 2);
+  const unknown = node.alive && !node.commit_known;
+  // Each cell prints its term, as the paper's figures do, when there is
+  // room for it.
+  const printed = cell >= 11;
+  ctx.textAlign = 'center';
+  for (let i = first; i <= terms.length; i++) {
+    const x = left + (i - first) * (cell + 1);
+    const colour = termColour(terms[i - 1]);
+    const solid = i <= node.commit;
+    if (solid) {
+      ctx.fillStyle = colour; ctx.fillRect(x, y, cell, cell);
+    } else {
+      ctx.strokeStyle = colour; ctx.lineWidth = 1.5;
+      if (unknown) ctx.setLineDash([2, 2]);
+      ctx.strokeRect(x + 0.75, y + 0.75, cell - 1.5, cell - 1.5);
+      ctx.setLineDash([]);
     }
-    ctx.font = '11px system-ui';
-    if (unknown && terms.length) {
-      ctx.fillStyle = '#5b6570'; ctx.textAlign = 'left';
-      const x = left + Math.max(0, terms.length - first + 1) * (cell + 1) + 4;
-      ctx.fillText('commit index unknown (volatile)', Math.min(x, w - 170), y + cell / 2);
-    }
-    if (node.commit >= first) { // commit caret
-      const x = left + (node.commit - first) * (cell + 1) + cell / 2;
-      ctx.fillStyle = '#1b1f24';
-      ctx.beginPath(); ctx.moveTo(x, y + cell + 1); ctx.lineTo(x - 3, y + cell + 5); ctx.lineTo(x + 3, y + cell + 5); ctx.fill();
-    }
-    const p = progress.get(node.id);
-    if (p) { // the leader's match (a bar over the entry) and next index (a
-      // cursor where the next entry it sends goes): markers, not cells
-      const mx = left + (p.matched - first) * (cell + 1);
-      if (p.matched >= first) { ctx.fillStyle = '#009E73'; ctx.fillRect(mx, y - 3, cell, 2); }
-      const nx = left + (p.next - first) * (cell + 1);
-      if (p.next >= first && nx < w) {
-        ctx.fillStyle = '#0072B2';
-        ctx.fillRect(nx - 1, y - 2, 2, cell + 4);
-        ctx.beginPath(); ctx.moveTo(nx - 4, y - 5); ctx.lineTo(nx + 4, y - 5); ctx.lineTo(nx, y - 1); ctx.fill();
-      }
+    if (printed) {
+      ctx.font = `${terms[i - 1] > 99 ? 7 : 9}px system-ui`;
+      ctx.fillStyle = solid ? '#ffffff' : '#1b1f24';
+      ctx.fillText(String(terms[i - 1]), x + cell / 2, y + cell / 2 + 0.5);
     }
   }
-  return { top, left, row, cell, first };
+  ctx.font = '11px system-ui';
+  if (unknown && terms.length) {
+    ctx.fillStyle = '#5b6570'; ctx.textAlign = 'left';
+    const x = left + Math.max(0, terms.length - first + 1) * (cell + 1) + 4;
+    ctx.fillText('commit index unknown (volatile)', Math.min(x, w - 170), y + cell / 2);
+  }
+  if (node.commit >= first) { // commit caret
+    const x = left + (node.commit - first) * (cell + 1) + cell / 2;
+    ctx.fillStyle = '#1b1f24';
+    ctx.beginPath(); ctx.moveTo(x, y + cell + 1); ctx.lineTo(x - 3, y + cell + 5); ctx.lineTo(x + 3, y + cell + 5); ctx.fill();
+  }
+  if (p) { // the leader's match (a bar over the entry) and next index (a
+    // cursor where the next entry it sends goes): markers, not cells
+    const mx = left + (p.matched - first) * (cell + 1);
+    if (p.matched >= first) { ctx.fillStyle = '#009E73'; ctx.fillRect(mx, y - 3, cell, 2); }
+    const nx = left + (p.next - first) * (cell + 1);
+    if (p.next >= first && nx < w) {
+      ctx.fillStyle = '#0072B2';
+      ctx.fillRect(nx - 1, y - 2, 2, cell + 4);
+      ctx.beginPath(); ctx.moveTo(nx - 4, y - 5); ctx.lineTo(nx + 4, y - 5); ctx.lineTo(nx, y - 1); ctx.fill();
+    }
+  }
 }
 
 // The client history lane: each operation a bar from invocation to answer
