@@ -4,6 +4,10 @@
 //!
 //! Volatile leader state, rebuilt on every election. It decides nothing; the
 //! leader's replication policy in [`super::Node`] reads and updates it.
+//!
+//! Invariant: `match_index < next_index` (etcd's "0 <= Match < Next"): every
+//! method that moves either keeps the next entry to send after what is
+//! known to match (checked in debug builds).
 
 use super::{Index, Time};
 
@@ -50,6 +54,7 @@ impl Progress {
             self.next_index = last_sent_index + 1;
             self.inflight_since.get_or_insert(now);
         }
+        self.keeps_invariant();
     }
 
     /// A successful AppendEntries response. Returns whether match advanced.
@@ -62,6 +67,7 @@ impl Progress {
         if self.match_index + 1 >= self.next_index {
             self.inflight_since = None;
         }
+        self.keeps_invariant();
         advanced
     }
 
@@ -78,6 +84,7 @@ impl Progress {
         self.next_index = next.max(self.match_index + 1);
         self.inflight_since = None;
         self.probe_stamp = Some(now);
+        self.keeps_invariant();
         true
     }
 
@@ -89,6 +96,15 @@ impl Progress {
             self.inflight_since = None;
             self.backoff = (self.backoff * 2).min(cap.max(self.backoff));
         }
+    }
+
+    fn keeps_invariant(&self) {
+        debug_assert!(
+            self.match_index < self.next_index,
+            "match index {} not below next index {}",
+            self.match_index,
+            self.next_index
+        );
     }
 
     /// When in-flight entries are due to be sent again, if any are.

@@ -7,7 +7,7 @@
 //! methods at the end carry the decisions out (append to the log, send,
 //! apply), so that no leader-only rule is written outside this file.
 
-use super::{Node, Output, Role};
+use super::{ForwardRetry, Node, Output, Role};
 use crate::raft::log::{Entry, Log};
 use crate::raft::message::{AppendEntries, AppendOutcome, Message};
 use crate::raft::progress::Progress;
@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 /// A stalled commit (no progress for this many retry timeouts) sends new
 /// entries to every follower, not only the quorum fan-out.
-const STALL_RETRIES: Time = 2;
+const STALL_RETRIES: u64 = 2;
 
 // SPARE. Below [`Config::spare_below`] of AppendEntries answered, the
 // quorum fan-out sends new entries to one follower more than a majority
@@ -377,7 +377,7 @@ impl<S: StateMachine> Node<S> {
         self.role = Role::Leader(Box::new(state));
         self.leader = Some(self.id);
         self.led_terms.insert(term);
-        self.forward_retry = (Time::MAX, 0);
+        self.forward_retry = ForwardRetry::IDLE;
         for command in std::mem::take(&mut self.forwarding) {
             self.persistent.log.append(Entry {
                 term,

@@ -87,6 +87,30 @@ pub struct NotLeader {
     pub leader: Option<NodeId>,
 }
 
+/// How far a follower's log is known to match its leader's: up to `index`,
+/// for the leader of `term` (from the AppendEntries it accepted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+struct LeaderMatch {
+    term: Term,
+    index: Index,
+}
+
+/// When to hand the forwarded commands over again (`at`), and the wait
+/// after that (doubling up to a heartbeat interval).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct ForwardRetry {
+    at: Time,
+    wait: Time,
+}
+
+impl ForwardRetry {
+    /// Nothing to hand over.
+    const IDLE: ForwardRetry = ForwardRetry {
+        at: Time::MAX,
+        wait: 0,
+    };
+}
+
 #[derive(Clone, Hash)]
 enum Role<Q> {
     Follower,
@@ -117,18 +141,14 @@ pub struct Node<S: StateMachine> {
     election_deadline: Time,
     /// When this follower last asked its leader for a sign of life.
     last_probe: Option<Time>,
-    /// `(term, index)`: this follower's log matches the leader of `term` up
-    /// to `index` (from the AppendEntries it accepted).
-    leader_match: (Term, Index),
+    leader_match: LeaderMatch,
     led_terms: BTreeSet<Term>,
     /// Commands this node proposed as leader whose entries a later leader
     /// overwrote, handed to the current leader with `Forward` and sent again
     /// until they show up in the entries that leader sends (a Forward can be
     /// lost like any message).
     forwarding: Vec<S::Command>,
-    /// When to send `forwarding` again, and the wait after that (doubling
-    /// up to a heartbeat interval).
-    forward_retry: (Time, Time),
+    forward_retry: ForwardRetry,
     /// Election timeouts that fired (observed by the simulator's checks).
     timeouts: u64,
     rng: ChaCha8Rng,
@@ -207,10 +227,10 @@ impl<S: StateMachine> Node<S> {
             last_leader_contact: None,
             election_deadline: now,
             last_probe: None,
-            leader_match: (0, 0),
+            leader_match: LeaderMatch::default(),
             led_terms: BTreeSet::new(),
             forwarding: Vec::new(),
-            forward_retry: (Time::MAX, 0),
+            forward_retry: ForwardRetry::IDLE,
             timeouts: 0,
             rng: ChaCha8Rng::seed_from_u64(seed ^ (u64::from(id) << SEED_ID_SHIFT)),
             state_machine,
@@ -327,8 +347,8 @@ impl<S: StateMachine> Node<S> {
             Role::PreCandidate(c) | Role::Candidate(c) => self
                 .election_deadline
                 .min(c.resend_at)
-                .min(self.forward_retry.0),
-            Role::Follower => self.election_deadline.min(self.forward_retry.0),
+                .min(self.forward_retry.at),
+            Role::Follower => self.election_deadline.min(self.forward_retry.at),
         }
     }
 
@@ -349,7 +369,7 @@ impl<S: StateMachine> Node<S> {
     /// Time passes: election timeouts, heartbeats, retries, CheckQuorum.
     pub fn tick(&mut self, now: Time) {
         if !self.is_leader() {
-            if now >= self.forward_retry.0 {
+            if now >= self.forward_retry.at {
                 self.resend_forward(now);
             }
             if now >= self.election_deadline {

@@ -5,7 +5,7 @@
 //!
 //! The leader's side of replication lives in [`super::leader`].
 
-use super::{Node, Output, Role};
+use super::{ForwardRetry, LeaderMatch, Node, Output, Role};
 use crate::raft::log::Entry;
 use crate::raft::message::{AppendEntries, AppendEntriesResponse, AppendOutcome, Message};
 use crate::raft::reason::{Reason, Rejection};
@@ -164,13 +164,13 @@ impl<S: StateMachine> Node<S> {
             .retain(|c| !entries.iter().any(|e| e.command.as_ref() == Some(c)));
         self.forward_orphans(now, removed);
         let last_new = prev + entries.len() as Index;
-        if self.leader_match.0 != term {
-            self.leader_match = (term, 0);
+        if self.leader_match.term != term {
+            self.leader_match = LeaderMatch { term, index: 0 };
         }
         // What matches the leader never reaches past the log (a truncation
         // can shorten it).
-        let matched = self.leader_match.1.max(last_new);
-        self.leader_match.1 = matched.min(self.persistent.log.last_index());
+        let matched = self.leader_match.index.max(last_new);
+        self.leader_match.index = matched.min(self.persistent.log.last_index());
         let vouched = if self.config.has(Bug::UncappedFollowerCommit) {
             self.persistent.log.last_index()
         } else {
@@ -198,7 +198,10 @@ impl<S: StateMachine> Node<S> {
             return;
         }
         self.last_leader_contact = Some(now);
-        let (term, matched) = self.leader_match;
+        let LeaderMatch {
+            term,
+            index: matched,
+        } = self.leader_match;
         let known = if term == self.term() { matched } else { 0 };
         let commit = index.min(known).min(self.persistent.log.last_index());
         if commit > self.commit_index {
@@ -223,7 +226,10 @@ impl<S: StateMachine> Node<S> {
         if commands > 0 {
             let leader = self.leader.filter(|&l| l != self.id);
             self.explain(|_| Reason::HandedOver { leader, commands });
-            self.forward_retry = (now, self.config.retry_timeout);
+            self.forward_retry = ForwardRetry {
+                at: now,
+                wait: self.config.retry_timeout,
+            };
             self.resend_forward(now);
         }
     }
@@ -234,11 +240,14 @@ impl<S: StateMachine> Node<S> {
         let sm = &self.state_machine;
         self.forwarding.retain(|c| !sm.applied(c));
         if self.forwarding.is_empty() {
-            self.forward_retry = (Time::MAX, 0);
+            self.forward_retry = ForwardRetry::IDLE;
             return;
         }
-        let wait = self.forward_retry.1;
-        self.forward_retry = (now + wait, (wait * 2).min(self.config.heartbeat_interval));
+        let wait = self.forward_retry.wait;
+        self.forward_retry = ForwardRetry {
+            at: now + wait,
+            wait: (wait * 2).min(self.config.heartbeat_interval),
+        };
         if let Some(leader) = self.leader.filter(|&l| l != self.id) {
             let commands = self.forwarding.clone();
             self.send(leader, self.term(), Message::Forward { commands });
