@@ -117,13 +117,14 @@ export const keys = {
   a: () => $('auto').click(),
   h: heal,
   e: () => explorer.toggle(),
+  l: () => { if (player.active) player.toggleView(); },
   z: () => explorer.undo(),
   '?': () => state.help.open(),
   Escape: () => select(null),
 };
 
 // The keys a recording answers to: it can be watched, not acted on.
-export const RECORDING_KEYS = new Set([' ', '.', '+', '-', '?', 'Escape']);
+export const RECORDING_KEYS = new Set([' ', '.', '+', '-', '?', 'Escape', 'l']);
 
 export const ARROWS = { ArrowLeft: -1, ArrowRight: 1 };
 
@@ -276,6 +277,7 @@ export function bindFiles() {
   $('open-recording').addEventListener('click', () => $('record-file').click());
   onPick($('record-file'), async file => openRecording(await file.text(), file.name));
   $('next-problem').addEventListener('click', () => player.nextProblem());
+  $('rec-view').addEventListener('click', () => player.toggleView());
   $('rec-legend').addEventListener('click', e => {
     const li = e.target.closest('li');
     if (li && li.dataset.type !== undefined) player.toggleType(li.dataset.type);

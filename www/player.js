@@ -11,6 +11,7 @@ import {
   summaryOf, titleOf, typeOf, lowerBound, problemsOf, storyOf, pathOf,
 } from './recording.js';
 import { drawStrip, stripLayer, stripHeight, describeStripAt } from './strip.js';
+import { drawLamport } from './lamport.js';
 
 const $ = id => document.getElementById(id);
 // The history lane shows this much recorded time up to the moment, ms.
@@ -38,6 +39,8 @@ export class Player {
     this.stripKey = '';
     // Datagram types the student hid (a click on the legend).
     this.hidden = new Set();
+    // What the canvas shows: the ring, or the space-time diagram.
+    this.view = 'ring';
   }
 
   get active() { return this.rec !== null; }
@@ -107,6 +110,12 @@ export class Player {
     this.jumpTo(t);
   }
 
+  // The ring, or the space-time diagram of the last 40 ms (`l`).
+  toggleView() {
+    this.view = this.view === 'ring' ? 'lamport' : 'ring';
+    $('rec-view').textContent = this.view === 'ring' ? 'space-time' : 'ring';
+  }
+
   // Shows or hides the datagrams of `type` on the ring (and for step).
   toggleType(type) {
     if (!this.hidden.delete(type)) this.hidden.add(type);
@@ -156,12 +165,17 @@ export class Player {
 
   draw() {
     const rec = this.rec;
-    const moment = momentAt(rec, this.t);
-    if (this.hidden.size) moment.flying = moment.flying.filter(f => !this.hidden.has(f.type));
-    const drawn = drawRecording($('cluster'), moment, this.selected);
-    this.placed = drawn.placed;
-    this.centres = drawn.centres;
-    this.radius = drawn.radius;
+    if (this.view === 'lamport') {
+      this.placed = drawLamport($('cluster'), rec, this.t, this.hidden);
+      this.centres = [];
+    } else {
+      const moment = momentAt(rec, this.t);
+      if (this.hidden.size) moment.flying = moment.flying.filter(f => !this.hidden.has(f.type));
+      const drawn = drawRecording($('cluster'), moment, this.selected);
+      this.placed = drawn.placed;
+      this.centres = drawn.centres;
+      this.radius = drawn.radius;
+    }
     const nowMs = this.t / 1000;
     this.bars = drawHistory($('lane'), laneAt(rec, this.t, LANE_SPAN_MS), nowMs, LANE_SPAN_MS);
     $('timeline').value = String(Math.round(this.t));
@@ -271,6 +285,7 @@ export class Player {
       placed: () => this.placed.map(p => ({ x: p.x, y: p.y, type: typeOf(p.d) })),
       bars: () => this.bars.map(b => ({ x: (b.x0 + b.x1) / 2, y: (b.y0 + b.y1) / 2, mid: b.op.mid, verdict: b.op.verdict })),
       leaders: () => momentAt(this.rec, this.t).leaders,
+      view: () => this.view,
       story: () => this.story,
       problems: () => this.problems.map(p => ({ t: p.t, what: p.what, kind: p.kind })),
       // To moment t, drawn at once: what placed() and bars() return next

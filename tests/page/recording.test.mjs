@@ -89,6 +89,23 @@ test('a recording opens on the playground by link, file, import and drop, with r
       await page.click('#rec-legend li[data-type="append"]');
       await page.evaluate(() => window.recording.seek(1000 + 500 * 10 + 200));
       assert.ok((await page.evaluate(() => window.recording.placed())).some(p => p.type === 'append'), 'appends shown again');
+      // The space-time diagram (l): every datagram of the last 40 ms an
+      // arrow, the dropped ones too; a click on one shows its JSON; l again
+      // gives the ring back.
+      await page.keyboard.press('l');
+      assert.equal(await page.evaluate(() => window.recording.view()), 'lamport');
+      await page.evaluate(() => window.recording.seek(30000));
+      const arrows = await page.evaluate(() => window.recording.placed());
+      // Datagrams every 0.5 ms from 1 ms: those sent in (−10 ms, 30 ms],
+      // the window and the arrows' slant, all of them (none hidden).
+      assert.equal(arrows.length, 59, `${arrows.length} arrows`);
+      assert.ok(arrows.some(p => p.type === 'gossip_hello'));
+      const box = await page.locator('#cluster').boundingBox();
+      const one = arrows.find(p => p.type === 'gossip_hello');
+      await page.mouse.click(box.x + one.x, box.y + one.y);
+      assert.match(await page.textContent('#inspect-body'), /"type": "gossip_hello"/);
+      await page.keyboard.press('l');
+      assert.equal(await page.evaluate(() => window.recording.view()), 'ring');
       await page.evaluate(() => window.recording.seek(3000));
       await page.waitForFunction(() => /DEBUG: I am a follower/.test(document.getElementById('prints').textContent));
       assert.match(await page.textContent('#prints'), /\[0001 stdout\]/);
