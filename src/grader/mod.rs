@@ -20,5 +20,5 @@ pub mod workload;
 pub use config::{FaultKind, GraderConfig};
 pub use faults::{BelievedLeader, FaultTarget, apply_fault};
 pub use run::{Live, Outcome, SimOptions, SimRun, run_sim};
-pub use score::{Check, Metric, Score, Tier, failure_rate, median};
+pub use score::{Check, Metric, Score, Tier, course_median, failure_rate, median};
 pub use workload::Workload;

@@ -163,6 +163,15 @@ pub fn median(values: impl IntoIterator<Item = f64>) -> f64 {
     }
 }
 
+/// The median as the course's simulator takes it for `median_latency`:
+/// the middle value, the upper one of an even count (`latencies[n // 2]`
+/// after sorting, its `run` line 216); 0 if there are none, as there.
+pub fn course_median(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.into_iter().collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
 /// A failure rate of `failed` runs in `runs`, in words: the share and its
 /// 95% Wilson score interval ("2 of 10 failed: 20%, 95% interval 6-51%"),
 /// which stays inside 0-100% and is honest for few runs and rare failures.
@@ -214,6 +223,13 @@ mod tests {
             "5 of 5 failed: 100%, 95% interval 57-100%"
         );
         assert_eq!(failure_rate(0, 0), "no runs");
+    }
+
+    #[test]
+    fn the_course_takes_the_upper_middle_of_an_even_count() {
+        assert_eq!(course_median([3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(course_median([4.0, 1.0, 2.0, 3.0]), 3.0);
+        assert_eq!(course_median([]), 0.0);
     }
 
     #[test]
