@@ -44,12 +44,12 @@ export function parseRecording(text) {
   rec.end = Math.max(1, ...[rec.datagrams, rec.prints, rec.verdicts, rec.faults].map(l => (l.length ? l[l.length - 1].t : 0)));
   rec.replicas = rec.header.replicas;
   rec.name = (rec.header.config && rec.header.config.name) || 'a run';
+  rec.byMid = byMidOf(rec);
   rec.requests = requestsOf(rec);
   rec.bad = rec.verdicts.filter(v => BAD.has(v.verdict));
   rec.sends = sendsOf(rec);
   rec.log = logOf(rec);
   rec.types = typesOf(rec);
-  rec.byMid = byMidOf(rec);
   return rec;
 }
 
@@ -68,18 +68,18 @@ export function looksLikeRecording(text) {
 // Each client request (by MID) as the history lane draws it: from its first
 // send to the grader's last verdict on it (a redirect, unless the MID is
 // answered again later), with the request's and the answer's JSON.
+// Reads the datagrams by MID (rec.byMid).
 export function requestsOf(rec) {
   const clients = new Set(rec.header.clients || []);
   const byMid = new Map();
-  for (const d of rec.datagrams) {
-    const mid = d.json && d.json.MID;
-    if (typeof mid !== 'string') continue;
-    if (clients.has(d.src) && !byMid.has(mid)) {
-      const put = d.json.type === 'put' ? String(d.json.value) : null;
-      byMid.set(mid, { mid, client: d.src, key: String(d.json.key), put, invoke_ms: d.t / 1000, response_ms: null, result: null, verdict: null, request: d.json, answer: null });
-    } else if (clients.has(d.dst) && byMid.has(mid)) {
-      byMid.get(mid).answer = d.json;
-    }
+  for (const [mid, path] of rec.byMid) {
+    const sent = path.findIndex(d => clients.has(d.src));
+    if (sent < 0) continue;
+    const d = path[sent];
+    const put = d.json.type === 'put' ? String(d.json.value) : null;
+    const answers = path.slice(sent + 1).filter(a => clients.has(a.dst));
+    const answer = answers.length ? answers[answers.length - 1].json : null;
+    byMid.set(mid, { mid, client: d.src, key: String(d.json.key), put, invoke_ms: d.t / 1000, response_ms: null, result: null, verdict: null, request: d.json, answer });
   }
   for (const v of rec.verdicts) {
     const op = byMid.get(v.mid);
@@ -92,7 +92,7 @@ export function requestsOf(rec) {
     op.bad = BAD.has(v.verdict) || v.verdict === 'fail';
     op.expected = v.expected;
   }
-  return [...byMid.values()];
+  return [...byMid.values()].sort((a, b) => a.invoke_ms - b.invoke_ms);
 }
 
 // Per replica, what it had said of itself by each datagram it sent, in time

@@ -164,7 +164,7 @@ impl Broken {
     fn of(property: Property, detail: &str) -> Broken {
         Broken {
             check: property.name().to_string(),
-            what: format!("{}: {detail}", property.name()),
+            what: property.said(detail),
         }
     }
 }

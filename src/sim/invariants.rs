@@ -84,6 +84,11 @@ impl Property {
         }
     }
 
+    /// A breach of it in one sentence: "Log Matching: S2 has ...".
+    pub fn said(self, detail: &str) -> String {
+        format!("{}: {detail}", self.name())
+    }
+
     /// Where the rule it checks is stated.
     pub fn source(self) -> &'static str {
         match self {
@@ -118,7 +123,7 @@ impl Breach {
 
 impl std::fmt::Display for Breach {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.property.name(), self.detail)
+        f.write_str(&self.property.said(&self.detail))
     }
 }
 

@@ -36,7 +36,7 @@ impl Violation {
 
     /// The check's name and what broke: "Log Matching: S2 has ...".
     pub fn what(&self) -> String {
-        format!("{}: {}", self.check(), self.detail)
+        self.property.said(&self.detail)
     }
 }
 
